@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Runs the whole test suite against a throwaway PostgreSQL cluster that it creates, and removes
+# afterwards. Extra arguments go to `cargo test` (e.g. scripts/test.sh --test ingest).
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+cd "$repo"
+. "$repo/scripts/pg-common.sh"
+
+pg_find_binaries
+pg_ensure_service_user
+
+tmp=$(mktemp -d /tmp/calltrail-test-pg.XXXXXX)
+chmod 755 "$tmp"
+[ "$(id -u)" -eq 0 ] && chown "$PG_SERVICE_USER" "$tmp"
+cleanup() {
+  pg_stop "$tmp/data"
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+# A free port: ask the kernel for one.
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null || echo 54399)
+pg_init_cluster "$tmp/data"
+# Durability settings are relaxed only for this throwaway cluster: tests check behaviour, not fsync.
+pg_start "$tmp/data" "$port" "$tmp/postgres.log" fsync=off full_page_writes=off
+export DATABASE_URL="postgres://postgres@127.0.0.1:$port/postgres"
+log "throwaway PostgreSQL on 127.0.0.1:$port"
+
+cargo test --all-targets "$@"
+# Doc tests are not part of --all-targets.
+cargo test --doc --quiet

@@ -1,0 +1,45 @@
+//! The `calltrail` command line.
+
+use clap::{Parser, Subcommand};
+
+use crate::config::Settings;
+use crate::startup::Application;
+use crate::{store, telemetry};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "calltrail",
+    version,
+    about = "Callback receiver and call-history store for ACS Call Automation"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP service.
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let settings = Settings::load()?;
+    telemetry::init(&settings.log);
+    match cli.command {
+        Command::Serve => {
+            let app = Application::build(&settings).await?;
+            app.run_until_stopped().await?;
+            tracing::info!("calltrail stopped");
+        }
+        Command::Migrate => {
+            let pool = store::pool(&settings.database)?;
+            store::migrate(&pool).await?;
+            store::maintenance::ensure_partitions(&pool).await?;
+            tracing::info!("migrations applied");
+        }
+    }
+    Ok(())
+}

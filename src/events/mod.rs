@@ -1,0 +1,270 @@
+//! Parsing of Azure Communication Services callbacks and Event Grid
+//! deliveries into one typed model, whatever the era they were sent in.
+//!
+//! Pure: bytes in, events out. Three callback eras are accepted on the
+//! callback endpoint (the first preview's Event Grid-like object, the public
+//! preview's single CloudEvent, and GA Call Automation's array of
+//! CloudEvents), and both Event Grid schemas on the Event Grid endpoint.
+//! Each event keeps the exact bytes it arrived as, because those are what
+//! gets stored and what any later re-interpretation must start from.
+
+mod canonical;
+mod common;
+mod data;
+mod envelope;
+mod error;
+mod fields;
+mod identifier;
+mod kind;
+mod tone;
+
+#[cfg(test)]
+mod tests;
+
+use serde_json::value::RawValue;
+use serde_json::{Map, Value};
+
+use crate::events::common::{extract_common, Strictness};
+use crate::events::envelope::{read_envelope, Envelope, Schema};
+use crate::events::error::Ctx;
+use crate::events::kind::known_type;
+
+pub use crate::events::canonical::canonical_json;
+pub use crate::events::common::{CommonFields, ResultInfo};
+pub use crate::events::error::ParseError;
+pub use crate::events::identifier::{Identifier, IdentifierKind};
+pub use crate::events::kind::{EventKind, Outcome, ParticipantOp, ParticipantState};
+pub use crate::events::tone::normalize_tone;
+
+/// Which wire format an event arrived in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WireFormat {
+    /// First preview: one Event Grid-like object, PascalCase data.
+    A1,
+    /// Public preview: one CloudEvent object.
+    A2,
+    /// GA Call Automation: a CloudEvent inside a JSON array.
+    CallAutomation,
+    /// Event Grid schema.
+    EventGrid,
+    /// CloudEvents delivered by Event Grid.
+    CloudEvent,
+}
+
+impl WireFormat {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            WireFormat::A1 => "a1",
+            WireFormat::A2 => "a2",
+            WireFormat::CallAutomation => "call_automation",
+            WireFormat::EventGrid => "event_grid",
+            WireFormat::CloudEvent => "cloud_event",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ParsedEvent {
+    pub format: WireFormat,
+    /// The element exactly as received, byte for byte.
+    pub raw: String,
+    /// CloudEvent `id` / Event Grid `id`; `None` in A1, which sends `null`.
+    pub event_id: Option<String>,
+    /// CloudEvent `source` / Event Grid `topic`.
+    pub source: Option<String>,
+    /// As received, e.g. "Microsoft.Communication.CallConnected".
+    pub event_type: String,
+    pub subject: Option<String>,
+    pub event_time: Option<chrono::DateTime<chrono::Utc>>,
+    /// SHA-256 identifying the event across redeliveries.
+    pub dedup_key: [u8; 32],
+    pub common: CommonFields,
+    pub kind: EventKind,
+}
+
+/// What an Event Grid delivery asks of us.
+#[derive(Debug, Clone, PartialEq)]
+pub enum EventGridDelivery {
+    /// A `Microsoft.EventGrid.SubscriptionValidationEvent` is present: answer
+    /// `{"validationResponse": code}`. Nothing is stored.
+    SubscriptionValidation {
+        validation_code: String,
+        validation_url: Option<String>,
+    },
+    Events(Vec<ParsedEvent>),
+}
+
+const SUBSCRIPTION_VALIDATION: &str = "Microsoft.EventGrid.SubscriptionValidationEvent";
+
+/// Parses the body of a callback POST: an A1 object, an A2 CloudEvent object,
+/// or a GA array of CloudEvents (every element, not just the first). One
+/// malformed element rejects the whole body, so nothing is half stored.
+pub fn parse_callback_body(body: &[u8]) -> Result<Vec<ParsedEvent>, ParseError> {
+    match split_body(body)? {
+        Body::Array(elements) => elements
+            .into_iter()
+            .enumerate()
+            .map(|(i, raw)| {
+                let ctx = Ctx::new(Some(i));
+                let obj = element_object(raw, ctx)?;
+                parse_event(
+                    raw,
+                    &obj,
+                    Schema::CloudEvent,
+                    WireFormat::CallAutomation,
+                    ctx,
+                )
+            })
+            .collect(),
+        Body::Object(raw) => {
+            let ctx = Ctx::new(None);
+            let obj = element_object(raw, ctx)?;
+            let (schema, format) = match detect(&obj, ctx)? {
+                Schema::CloudEvent => (Schema::CloudEvent, WireFormat::A2),
+                Schema::EventGrid => (Schema::EventGrid, WireFormat::A1),
+            };
+            Ok(vec![parse_event(raw, &obj, schema, format, ctx)?])
+        }
+    }
+}
+
+/// Parses the body of an Event Grid POST, in the Event Grid schema or the
+/// CloudEvents schema, as an array or a single object.
+pub fn parse_eventgrid_body(body: &[u8]) -> Result<EventGridDelivery, ParseError> {
+    let elements: Vec<(Option<usize>, &RawValue)> = match split_body(body)? {
+        Body::Array(elements) => elements
+            .into_iter()
+            .enumerate()
+            .map(|(i, raw)| (Some(i), raw))
+            .collect(),
+        Body::Object(raw) => vec![(None, raw)],
+    };
+    let mut events = Vec::with_capacity(elements.len());
+    for (element, raw) in elements {
+        let ctx = Ctx::new(element);
+        let obj = element_object(raw, ctx)?;
+        let (schema, format) = match detect(&obj, ctx)? {
+            Schema::CloudEvent => (Schema::CloudEvent, WireFormat::CloudEvent),
+            Schema::EventGrid => (Schema::EventGrid, WireFormat::EventGrid),
+        };
+        let envelope = read_envelope(&obj, schema, ctx)?;
+        if envelope
+            .event_type
+            .eq_ignore_ascii_case(SUBSCRIPTION_VALIDATION)
+        {
+            return subscription_validation(&envelope, ctx);
+        }
+        events.push(build_event(raw, &obj, envelope, format, ctx)?);
+    }
+    Ok(EventGridDelivery::Events(events))
+}
+
+enum Body<'a> {
+    Array(Vec<&'a RawValue>),
+    Object(&'a RawValue),
+}
+
+/// Splits the body into elements without re-serialising anything, so each
+/// element's `raw` is exactly what the sender wrote.
+fn split_body(body: &[u8]) -> Result<Body<'_>, ParseError> {
+    let text = std::str::from_utf8(body).map_err(|e| ParseError::InvalidJson(e.to_string()))?;
+    // Some HTTP stacks prepend a byte order mark; it is not JSON but it is
+    // not the sender's data either.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let whole: &RawValue =
+        serde_json::from_str(text).map_err(|e| ParseError::InvalidJson(e.to_string()))?;
+    match whole.get().as_bytes().first() {
+        Some(b'[') => {
+            let elements: Vec<&RawValue> = serde_json::from_str(whole.get())
+                .map_err(|e| ParseError::InvalidJson(e.to_string()))?;
+            if elements.is_empty() {
+                return Err(ParseError::body("no events: the body is an empty array"));
+            }
+            Ok(Body::Array(elements))
+        }
+        Some(b'{') => Ok(Body::Object(whole)),
+        _ => Err(ParseError::body(
+            "body must be a JSON object or an array of objects",
+        )),
+    }
+}
+
+fn element_object(raw: &RawValue, ctx: Ctx) -> Result<Map<String, Value>, ParseError> {
+    match serde_json::from_str(raw.get()) {
+        Ok(Value::Object(obj)) => Ok(obj),
+        Ok(_) => Err(ctx.error("", "must be a JSON object")),
+        Err(e) => Err(ParseError::InvalidJson(e.to_string())),
+    }
+}
+
+fn detect(obj: &Map<String, Value>, ctx: Ctx) -> Result<Schema, ParseError> {
+    Schema::detect(obj).ok_or_else(|| ctx.error("", "has neither `specversion` nor `eventType`"))
+}
+
+fn parse_event(
+    raw: &RawValue,
+    obj: &Map<String, Value>,
+    schema: Schema,
+    format: WireFormat,
+    ctx: Ctx,
+) -> Result<ParsedEvent, ParseError> {
+    let envelope = read_envelope(obj, schema, ctx)?;
+    build_event(raw, obj, envelope, format, ctx)
+}
+
+fn build_event(
+    raw: &RawValue,
+    obj: &Map<String, Value>,
+    envelope: Envelope<'_>,
+    format: WireFormat,
+    ctx: Ctx,
+) -> Result<ParsedEvent, ParseError> {
+    let (common, kind) = match known_type(&envelope.event_type) {
+        None => (
+            extract_common(envelope.data.as_ref(), Strictness::Lenient)?,
+            EventKind::Unknown,
+        ),
+        Some(known) => {
+            let data = envelope
+                .data
+                .as_ref()
+                .ok_or_else(|| ctx.error("data", "must be an object"))?;
+            let common = extract_common(Some(data), Strictness::Strict)?;
+            let kind = data::parse_kind(known, data, &common)?;
+            (common, kind)
+        }
+    };
+    // An empty id would make every such event from a source one duplicate.
+    let id_for_dedup = envelope
+        .event_id
+        .as_deref()
+        .filter(|id| !id.trim().is_empty());
+    let dedup_key = canonical::dedup_key(id_for_dedup, envelope.source.as_deref(), obj);
+    Ok(ParsedEvent {
+        format,
+        raw: raw.get().to_string(),
+        event_id: envelope.event_id,
+        source: envelope.source,
+        event_type: envelope.event_type,
+        subject: envelope.subject,
+        event_time: envelope.event_time,
+        dedup_key,
+        common,
+        kind,
+    })
+}
+
+fn subscription_validation(
+    envelope: &Envelope<'_>,
+    ctx: Ctx,
+) -> Result<EventGridDelivery, ParseError> {
+    let data = envelope
+        .data
+        .as_ref()
+        .ok_or_else(|| ctx.error("data", "must be an object"))?;
+    Ok(EventGridDelivery::SubscriptionValidation {
+        validation_code: data.req_str("validationCode")?,
+        validation_url: data.opt_str("validationUrl")?,
+    })
+}

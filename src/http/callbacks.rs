@@ -1,0 +1,22 @@
+//! `POST /api/callbacks`: Call Automation callbacks in all three wire formats.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+
+use crate::auth::Endpoint;
+use crate::error::ApiError;
+use crate::events;
+use crate::http::edge;
+use crate::startup::AppState;
+
+pub async fn receive(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    edge::check_content_type(&req)?;
+    let body = edge::read_body(&req, payload, state.max_body_bytes).await?;
+    let verified = edge::verify(&state, Endpoint::Callbacks, &req, body).await?;
+    let parsed = events::parse_callback_body(verified.body()).map_err(edge::parse_error)?;
+    let summary = edge::store(&state, Endpoint::Callbacks, &req, &verified, parsed).await?;
+    Ok(HttpResponse::Ok().json(summary))
+}

@@ -1,0 +1,54 @@
+//! `POST /api/eventgrid` and `OPTIONS /api/eventgrid`: Event Grid deliveries (IncomingCall,
+//! RecordingFileStatusUpdated, …) in the Event Grid schema and in the CloudEvents schema, with both
+//! subscription handshakes.
+
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{web, HttpRequest, HttpResponse};
+
+use crate::auth::Endpoint;
+use crate::error::ApiError;
+use crate::events::{self, EventGridDelivery};
+use crate::http::edge;
+use crate::startup::AppState;
+
+pub async fn receive(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    edge::check_content_type(&req)?;
+    let body = edge::read_body(&req, payload, state.max_body_bytes).await?;
+    let verified = edge::verify(&state, Endpoint::EventGrid, &req, body).await?;
+    match events::parse_eventgrid_body(verified.body()).map_err(edge::parse_error)? {
+        // Event Grid refuses a 202 here: the handshake must be a 200 echoing the code.
+        EventGridDelivery::SubscriptionValidation {
+            validation_code, ..
+        } => {
+            tracing::info!("answered an Event Grid subscription validation");
+            Ok(HttpResponse::Ok()
+                .json(serde_json::json!({ "validationResponse": validation_code })))
+        }
+        EventGridDelivery::Events(parsed) => {
+            let summary = edge::store(&state, Endpoint::EventGrid, &req, &verified, parsed).await?;
+            Ok(HttpResponse::Ok().json(summary))
+        }
+    }
+}
+
+/// The CloudEvents webhook abuse-protection handshake: echo the requesting origin as allowed.
+/// It carries no data, so it is answered without authentication.
+pub async fn handshake(req: HttpRequest) -> HttpResponse {
+    let mut response = HttpResponse::Ok();
+    response.insert_header((header::ALLOW, "POST, OPTIONS"));
+    if let Some(origin) = req
+        .headers()
+        .get("webhook-request-origin")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty() && v.len() <= 255)
+        .and_then(|v| HeaderValue::from_str(v).ok())
+    {
+        response.insert_header(("webhook-allowed-origin", origin));
+        response.insert_header(("webhook-allowed-rate", "*"));
+    }
+    response.finish()
+}

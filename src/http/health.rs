@@ -1,0 +1,35 @@
+//! Liveness, readiness and metrics.
+
+use actix_web::{web, HttpResponse};
+
+use crate::error::ErrorBody;
+use crate::metrics as m;
+use crate::startup::AppState;
+
+/// The process is alive and serving HTTP.
+pub async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(serde_json::json!({ "status": "ok" }))
+}
+
+/// The database answers and the schema is current: safe to route deliveries here.
+pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
+    match crate::store::readiness(&state.pool).await {
+        Ok(()) => HttpResponse::Ok().json(serde_json::json!({ "status": "ready" })),
+        Err(reason) => HttpResponse::ServiceUnavailable().json(ErrorBody {
+            code: "not_ready",
+            message: reason,
+        }),
+    }
+}
+
+/// Prometheus text format. Pool gauges are sampled at scrape time.
+pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    let size = state.pool.size() as f64;
+    let idle = state.pool.num_idle() as f64;
+    metrics::gauge!(m::DB_POOL_CONNECTIONS, "state" => "idle").set(idle);
+    metrics::gauge!(m::DB_POOL_CONNECTIONS, "state" => "in_use").set(size - idle);
+    metrics::gauge!(m::DB_POOL_MAX).set(state.pool.options().get_max_connections() as f64);
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4")
+        .body(m::handle().render())
+}

@@ -1,0 +1,222 @@
+//! Group commit.
+//!
+//! Requests put their parsed events on a bounded queue and wait on a one-shot reply. Each writer task
+//! takes the first waiting request, then keeps taking more until the batch holds
+//! `batch_max_events` events or `batch_max_wait` has passed, and writes them all in one transaction.
+//! While one writer commits, another gathers the next batch. A full queue is answered at once with
+//! [`SubmitError::Overloaded`] (503 + Retry-After) so that latency and memory stay bounded.
+//!
+//! A request's events always travel together, so a POST is stored whole or not at all. If a shared
+//! transaction fails, each request in it is retried alone so that one bad request cannot fail its
+//! neighbours.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use sqlx::PgPool;
+use tokio::sync::{mpsc, oneshot, Mutex};
+
+use crate::config::IngestSettings;
+use crate::events::ParsedEvent;
+use crate::metrics as m;
+use crate::store::event_log::{self, Delivery, Stored};
+
+/// What happened to a request's events: the body of a 2xx answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct WriteSummary {
+    pub received: usize,
+    pub stored: usize,
+    pub duplicates: usize,
+}
+
+impl WriteSummary {
+    pub fn of(outcome: &[Stored]) -> WriteSummary {
+        let stored = outcome.iter().filter(|s| **s == Stored::New).count();
+        WriteSummary {
+            received: outcome.len(),
+            stored,
+            duplicates: outcome.len() - stored,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SubmitError {
+    #[error("the ingest queue is full")]
+    Overloaded,
+    #[error("the database is unavailable: {0}")]
+    Unavailable(String),
+    #[error("the events could not be stored: {0}")]
+    Failed(String),
+}
+
+struct Job {
+    delivery: Delivery,
+    events: Vec<ParsedEvent>,
+    reply: oneshot::Sender<Result<Vec<Stored>, SubmitError>>,
+}
+
+/// Cheap to clone; every clone feeds the same writers.
+#[derive(Clone)]
+pub struct IngestQueue {
+    sender: mpsc::Sender<Job>,
+}
+
+impl IngestQueue {
+    /// Starts `settings.writers` writer tasks on the current runtime.
+    pub fn start(pool: PgPool, settings: &IngestSettings) -> IngestQueue {
+        let (sender, receiver) = mpsc::channel(settings.queue_capacity);
+        let receiver = Arc::new(Mutex::new(receiver));
+        for _ in 0..settings.writers {
+            let writer = Writer {
+                pool: pool.clone(),
+                receiver: receiver.clone(),
+                max_events: settings.batch_max_events,
+                max_wait: Duration::from_micros(settings.batch_max_wait_us),
+            };
+            tokio::spawn(writer.run());
+        }
+        IngestQueue { sender }
+    }
+
+    /// Queues the events of one request and waits until they are committed (or refused); says for
+    /// each event whether it was new or a duplicate.
+    pub async fn submit(
+        &self,
+        delivery: Delivery,
+        events: Vec<ParsedEvent>,
+    ) -> Result<Vec<Stored>, SubmitError> {
+        let (reply, answer) = oneshot::channel();
+        let job = Job {
+            delivery,
+            events,
+            reply,
+        };
+        self.sender.try_send(job).map_err(|e| match e {
+            mpsc::error::TrySendError::Full(_) => SubmitError::Overloaded,
+            mpsc::error::TrySendError::Closed(_) => {
+                SubmitError::Unavailable("ingest writers stopped".to_owned())
+            }
+        })?;
+        metrics::gauge!(m::INGEST_QUEUE_DEPTH)
+            .set((self.sender.max_capacity() - self.sender.capacity()) as f64);
+        answer
+            .await
+            .map_err(|_| SubmitError::Unavailable("ingest writer stopped".to_owned()))?
+    }
+}
+
+struct Writer {
+    pool: PgPool,
+    receiver: Arc<Mutex<mpsc::Receiver<Job>>>,
+    max_events: usize,
+    max_wait: Duration,
+}
+
+impl Writer {
+    async fn run(self) {
+        while let Some(batch) = self.gather().await {
+            self.write(batch).await;
+        }
+    }
+
+    /// Waits for a first job, then gathers more until the batch is full or the wait is over.
+    /// Holding the receiver lock while gathering keeps batches whole; the next writer gathers
+    /// while this one commits.
+    async fn gather(&self) -> Option<Vec<Job>> {
+        let mut receiver = self.receiver.lock().await;
+        let first = receiver.recv().await?;
+        let mut events = first.events.len();
+        let mut batch = vec![first];
+        let deadline = tokio::time::Instant::now() + self.max_wait;
+        while events < self.max_events {
+            let next = match receiver.try_recv() {
+                Ok(job) => job,
+                Err(mpsc::error::TryRecvError::Disconnected) => break,
+                Err(mpsc::error::TryRecvError::Empty) => {
+                    if self.max_wait.is_zero() {
+                        break;
+                    }
+                    match tokio::time::timeout_at(deadline, receiver.recv()).await {
+                        Ok(Some(job)) => job,
+                        Ok(None) | Err(_) => break,
+                    }
+                }
+            };
+            events += next.events.len();
+            batch.push(next);
+        }
+        Some(batch)
+    }
+
+    async fn write(&self, batch: Vec<Job>) {
+        let started = Instant::now();
+        let event_count: usize = batch.iter().map(|j| j.events.len()).sum();
+        match commit(&self.pool, &batch).await {
+            Ok(outcomes) => {
+                metrics::histogram!(m::INGEST_BATCH_EVENTS).record(event_count as f64);
+                metrics::histogram!(m::INGEST_COMMIT_SECONDS)
+                    .record(started.elapsed().as_secs_f64());
+                for (job, outcome) in batch.into_iter().zip(outcomes) {
+                    let _ = job.reply.send(Ok(outcome));
+                }
+            }
+            Err(error) if batch.len() == 1 => {
+                let job = batch.into_iter().next().expect("one job");
+                let _ = job.reply.send(Err(classify(error)));
+            }
+            Err(error) => {
+                tracing::warn!(%error, jobs = batch.len(), "shared transaction failed; retrying each request alone");
+                for job in batch {
+                    let result = commit(&self.pool, std::slice::from_ref(&job))
+                        .await
+                        .map(|mut o| o.remove(0))
+                        .map_err(classify);
+                    let _ = job.reply.send(result);
+                }
+            }
+        }
+    }
+}
+
+/// Where a commit failed: before a transaction could start (the database is not there) or while
+/// writing.
+enum CommitError {
+    Connect(sqlx::Error),
+    Write(sqlx::Error),
+}
+
+impl std::fmt::Display for CommitError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CommitError::Connect(e) => write!(f, "could not start a transaction: {e}"),
+            CommitError::Write(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+async fn commit(pool: &PgPool, batch: &[Job]) -> Result<Vec<Vec<Stored>>, CommitError> {
+    let mut tx = pool.begin().await.map_err(CommitError::Connect)?;
+    let deliveries: Vec<(&Delivery, &[ParsedEvent])> = batch
+        .iter()
+        .map(|j| (&j.delivery, j.events.as_slice()))
+        .collect();
+    let outcome = event_log::append(&mut tx, &deliveries)
+        .await
+        .map_err(CommitError::Write)?;
+    tx.commit().await.map_err(CommitError::Write)?;
+    Ok(outcome)
+}
+
+fn classify(error: CommitError) -> SubmitError {
+    match error {
+        CommitError::Connect(e) => SubmitError::Unavailable(e.to_string()),
+        CommitError::Write(e) if crate::store::is_unavailable(&e) => {
+            SubmitError::Unavailable(e.to_string())
+        }
+        CommitError::Write(e) => {
+            tracing::error!(error = %e, "events could not be stored");
+            SubmitError::Failed(e.to_string())
+        }
+    }
+}

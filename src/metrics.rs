@@ -1,0 +1,41 @@
+//! Prometheus metrics: names in one place, and the process-wide recorder.
+
+use std::sync::OnceLock;
+
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+
+pub const EVENTS_RECEIVED: &str = "calltrail_events_received_total";
+pub const EVENTS_STORED: &str = "calltrail_events_stored_total";
+pub const EVENTS_DUPLICATE: &str = "calltrail_events_duplicate_total";
+pub const REQUESTS_REJECTED: &str = "calltrail_requests_rejected_total";
+pub const HTTP_REQUEST_SECONDS: &str = "calltrail_http_request_duration_seconds";
+pub const DB_POOL_CONNECTIONS: &str = "calltrail_db_pool_connections";
+pub const DB_POOL_MAX: &str = "calltrail_db_pool_max_connections";
+pub const INGEST_QUEUE_DEPTH: &str = "calltrail_ingest_queue_depth";
+pub const INGEST_BATCH_EVENTS: &str = "calltrail_ingest_batch_events";
+pub const INGEST_COMMIT_SECONDS: &str = "calltrail_ingest_commit_duration_seconds";
+
+static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+
+/// The process-wide recorder, installed on first use (several apps in one test process share it).
+pub fn handle() -> &'static PrometheusHandle {
+    HANDLE.get_or_init(|| {
+        let latency = [
+            0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+        ];
+        let batch = [
+            1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.0, 1000.0, 2000.0,
+        ];
+        let builder = PrometheusBuilder::new()
+            .set_buckets_for_metric(Matcher::Suffix("_seconds".to_owned()), &latency)
+            .and_then(|b| {
+                b.set_buckets_for_metric(Matcher::Full(INGEST_BATCH_EVENTS.to_owned()), &batch)
+            })
+            .expect("bucket lists are non-empty");
+        let recorder = builder.build_recorder();
+        let handle = recorder.handle();
+        // Fails only if another recorder is installed; ours is then simply not the global one.
+        let _ = metrics::set_global_recorder(recorder);
+        handle
+    })
+}

@@ -1,0 +1,93 @@
+//! Building and running the service: configuration in, a bound HTTP server out.
+
+use std::net::TcpListener;
+use std::time::Duration;
+
+use actix_web::dev::Server;
+use actix_web::middleware::from_fn;
+use actix_web::{web, App, HttpServer};
+use sqlx::PgPool;
+
+use crate::auth::Authenticator;
+use crate::config::Settings;
+use crate::ingest::IngestQueue;
+use crate::{http, store};
+
+/// What every handler shares.
+pub struct AppState {
+    pub pool: PgPool,
+    pub auth: Authenticator,
+    pub ingest: IngestQueue,
+    pub max_body_bytes: usize,
+    pub retry_after_seconds: u32,
+}
+
+pub struct Application {
+    port: u16,
+    server: Server,
+}
+
+impl Application {
+    /// Connects, migrates (when configured), starts the writers and binds the listener. Port 0 binds
+    /// a free port (tests); [`Application::port`] says which.
+    pub async fn build(settings: &Settings) -> anyhow::Result<Application> {
+        let auth = Authenticator::from_config(&settings.auth).await?;
+        if settings.auth.allow_unauthenticated {
+            tracing::warn!(
+                "auth.allow_unauthenticated is set: deliveries without credentials are accepted. Never use this in production."
+            );
+        }
+        let pool = store::pool(&settings.database)?;
+        if settings.database.migrate_on_start {
+            store::migrate(&pool).await?;
+            tracing::info!("database migrations applied");
+        }
+        match store::maintenance::ensure_partitions(&pool).await {
+            Ok(()) => {}
+            Err(error) => tracing::warn!(%error, "could not check event partitions at start"),
+        }
+        store::maintenance::spawn_partition_keeper(pool.clone());
+        let ingest = IngestQueue::start(pool.clone(), &settings.ingest);
+        let state = web::Data::new(AppState {
+            pool,
+            auth,
+            ingest,
+            max_body_bytes: settings.server.max_body_bytes,
+            retry_after_seconds: settings.ingest.retry_after_seconds,
+        });
+        let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))?;
+        let port = listener.local_addr()?.port();
+        // Install the recorder before the first request records anything.
+        crate::metrics::handle();
+        let mut server = HttpServer::new(move || {
+            App::new()
+                .wrap(from_fn(http::request_span::request_span))
+                .app_data(state.clone())
+                .configure(http::routes)
+                .default_service(web::to(http::not_found))
+        })
+        .max_connections(settings.server.max_connections_per_worker)
+        .shutdown_timeout(settings.server.shutdown_timeout_seconds)
+        .client_request_timeout(Duration::from_secs(10));
+        if settings.server.workers > 0 {
+            server = server.workers(settings.server.workers);
+        }
+        let server = server.listen(listener)?.run();
+        tracing::info!(
+            host = %settings.server.host,
+            port,
+            "calltrail listening"
+        );
+        Ok(Application { port, server })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Serves until SIGTERM/SIGINT: then stops accepting, lets in-flight requests finish (each waits
+    /// for its commit), and returns.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}

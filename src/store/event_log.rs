@@ -1,0 +1,198 @@
+//! Writing the append-only event log, exactly once.
+//!
+//! One call to [`append`] is one transaction's worth of rows. Deduplication happens in two places:
+//! within the batch (the same event delivered twice at once) here in memory, and against everything
+//! stored before through `event_dedup`'s primary key (`ON CONFLICT DO NOTHING`). Concurrent
+//! transactions inserting the same key serialise on that index, so an event is stored once even
+//! when several calltrail instances receive it at the same moment.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, Utc};
+use sqlx::{Postgres, Transaction};
+
+use crate::auth::Scheme;
+use crate::events::ParsedEvent;
+
+/// How a delivery reached us: stored beside each of its events.
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    pub endpoint: &'static str,
+    pub auth_scheme: Scheme,
+    pub auth_principal: Option<String>,
+    pub request_id: Option<String>,
+    pub received_at: DateTime<Utc>,
+}
+
+/// Whether each input event was new (stored) or already present (duplicate).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stored {
+    New,
+    Duplicate,
+}
+
+/// Appends the events of several deliveries inside `tx` and says, per delivery and event, whether it
+/// was stored. The caller commits.
+pub async fn append(
+    tx: &mut Transaction<'_, Postgres>,
+    deliveries: &[(&Delivery, &[ParsedEvent])],
+) -> Result<Vec<Vec<Stored>>, sqlx::Error> {
+    // First occurrence of each key in the batch wins; later ones are duplicates of it.
+    let mut outcome: Vec<Vec<Stored>> = deliveries
+        .iter()
+        .map(|(_, events)| vec![Stored::Duplicate; events.len()])
+        .collect();
+    let mut first: HashMap<[u8; 32], (usize, usize)> = HashMap::new();
+    for (d, (_, events)) in deliveries.iter().enumerate() {
+        for (e, event) in events.iter().enumerate() {
+            first.entry(event.dedup_key).or_insert((d, e));
+        }
+    }
+    if first.is_empty() {
+        return Ok(outcome);
+    }
+    // Sorted keys give every transaction the same lock order on the dedup index: no deadlocks
+    // between concurrent batches that share events.
+    let mut candidates: Vec<([u8; 32], (usize, usize))> = first.into_iter().collect();
+    candidates.sort_unstable_by_key(|c| c.0);
+
+    let keys: Vec<Vec<u8>> = candidates.iter().map(|(k, _)| k.to_vec()).collect();
+    let times: Vec<DateTime<Utc>> = candidates
+        .iter()
+        .map(|(_, (d, _))| deliveries[*d].0.received_at)
+        .collect();
+    let inserted: Vec<Vec<u8>> = sqlx::query_scalar(
+        "INSERT INTO event_dedup (dedup_key, first_received_at) \
+         SELECT * FROM unnest($1::bytea[], $2::timestamptz[]) \
+         ON CONFLICT (dedup_key) DO NOTHING RETURNING dedup_key",
+    )
+    .bind(&keys)
+    .bind(&times)
+    .fetch_all(&mut **tx)
+    .await?;
+    let inserted: HashSet<Vec<u8>> = inserted.into_iter().collect();
+
+    // Rows go in in delivery order, so `event_seq` follows the order the sender gave them.
+    let mut rows = EventColumns::default();
+    let winners: HashMap<(usize, usize), &[u8; 32]> =
+        candidates.iter().map(|(key, at)| (*at, key)).collect();
+    for (d, (delivery, events)) in deliveries.iter().enumerate() {
+        for (e, event) in events.iter().enumerate() {
+            let new = winners
+                .get(&(d, e))
+                .is_some_and(|key| inserted.contains(key.as_slice()));
+            if new {
+                rows.push(delivery, event);
+                outcome[d][e] = Stored::New;
+            }
+        }
+    }
+    if !rows.is_empty() {
+        rows.insert(tx).await?;
+    }
+    Ok(outcome)
+}
+
+/// Column arrays for one multi-row `INSERT … SELECT FROM unnest(…)`: one round trip for the batch.
+#[derive(Default)]
+struct EventColumns {
+    received_at: Vec<DateTime<Utc>>,
+    dedup_key: Vec<Vec<u8>>,
+    endpoint: Vec<&'static str>,
+    format: Vec<&'static str>,
+    auth_scheme: Vec<&'static str>,
+    auth_principal: Vec<Option<String>>,
+    request_id: Vec<Option<String>>,
+    event_id: Vec<Option<String>>,
+    source: Vec<Option<String>>,
+    event_type: Vec<String>,
+    subject: Vec<Option<String>>,
+    event_time: Vec<Option<DateTime<Utc>>>,
+    family: Vec<&'static str>,
+    call_id: Vec<Option<String>>,
+    server_call_id: Vec<Option<String>>,
+    correlation_id: Vec<Option<String>>,
+    operation_context: Vec<Option<String>>,
+    result_code: Vec<Option<i64>>,
+    result_sub_code: Vec<Option<i64>>,
+    result_message: Vec<Option<String>>,
+    sequence_number: Vec<Option<i64>>,
+    details: Vec<serde_json::Value>,
+    raw: Vec<String>,
+}
+
+impl EventColumns {
+    fn is_empty(&self) -> bool {
+        self.raw.is_empty()
+    }
+
+    fn push(&mut self, delivery: &Delivery, event: &ParsedEvent) {
+        let c = &event.common;
+        let result = c.result.as_ref();
+        self.received_at.push(delivery.received_at);
+        self.dedup_key.push(event.dedup_key.to_vec());
+        self.endpoint.push(delivery.endpoint);
+        self.format.push(event.format.as_str());
+        self.auth_scheme.push(delivery.auth_scheme.as_str());
+        self.auth_principal.push(delivery.auth_principal.clone());
+        self.request_id.push(delivery.request_id.clone());
+        self.event_id.push(event.event_id.clone());
+        self.source.push(event.source.clone());
+        self.event_type.push(event.event_type.clone());
+        self.subject.push(event.subject.clone());
+        self.event_time.push(event.event_time);
+        self.family.push(event.kind.family());
+        self.call_id.push(c.call_id.clone());
+        self.server_call_id.push(c.server_call_id.clone());
+        self.correlation_id.push(c.correlation_id.clone());
+        self.operation_context.push(c.operation_context.clone());
+        self.result_code.push(result.and_then(|r| r.code));
+        self.result_sub_code.push(result.and_then(|r| r.sub_code));
+        self.result_message
+            .push(result.and_then(|r| r.message.clone()));
+        self.sequence_number.push(c.sequence_number);
+        self.details
+            .push(serde_json::to_value(&event.kind).unwrap_or(serde_json::Value::Null));
+        self.raw.push(event.raw.clone());
+    }
+
+    async fn insert(self, tx: &mut Transaction<'_, Postgres>) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "INSERT INTO events (received_at, dedup_key, endpoint, format, auth_scheme, \
+               auth_principal, request_id, event_id, source, event_type, subject, event_time, \
+               family, call_id, server_call_id, correlation_id, operation_context, result_code, \
+               result_sub_code, result_message, sequence_number, details, raw) \
+             SELECT * FROM unnest($1::timestamptz[], $2::bytea[], $3::text[], $4::text[], \
+               $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], \
+               $11::text[], $12::timestamptz[], $13::text[], $14::text[], $15::text[], \
+               $16::text[], $17::text[], $18::bigint[], $19::bigint[], $20::text[], \
+               $21::bigint[], $22::jsonb[], $23::text[])",
+        )
+        .bind(self.received_at)
+        .bind(self.dedup_key)
+        .bind(self.endpoint)
+        .bind(self.format)
+        .bind(self.auth_scheme)
+        .bind(self.auth_principal)
+        .bind(self.request_id)
+        .bind(self.event_id)
+        .bind(self.source)
+        .bind(self.event_type)
+        .bind(self.subject)
+        .bind(self.event_time)
+        .bind(self.family)
+        .bind(self.call_id)
+        .bind(self.server_call_id)
+        .bind(self.correlation_id)
+        .bind(self.operation_context)
+        .bind(self.result_code)
+        .bind(self.result_sub_code)
+        .bind(self.result_message)
+        .bind(self.sequence_number)
+        .bind(self.details)
+        .bind(self.raw)
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
+    }
+}

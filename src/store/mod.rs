@@ -1,0 +1,71 @@
+//! PostgreSQL: the connection pool, migrations, readiness, and the append-only event log.
+
+pub mod event_log;
+pub mod maintenance;
+
+use std::time::Duration;
+
+use secrecy::ExposeSecret;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::PgPool;
+
+use crate::config::DatabaseSettings;
+
+/// The migrations in `migrations/`, built into the binary.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// A pool that connects lazily: the service can start (and answer 503) while the database is down.
+pub fn pool(settings: &DatabaseSettings) -> Result<PgPool, sqlx::Error> {
+    let options: PgConnectOptions = settings.url.expose_secret().parse()?;
+    let options = options.application_name("calltrail");
+    Ok(PgPoolOptions::new()
+        .max_connections(settings.max_connections)
+        .min_connections(settings.min_connections)
+        .acquire_timeout(Duration::from_millis(settings.acquire_timeout_ms))
+        .connect_lazy_with(options))
+}
+
+pub async fn migrate(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {
+    MIGRATOR.run(pool).await
+}
+
+/// Ready = the database answers and every built-in migration has been applied.
+pub async fn readiness(pool: &PgPool) -> Result<(), String> {
+    let latest = MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0);
+    let applied: Option<i64> =
+        sqlx::query_scalar("SELECT max(version) FROM _sqlx_migrations WHERE success")
+            .fetch_one(pool)
+            .await
+            .map_err(|e| match e {
+                sqlx::Error::Database(db) if db.code().as_deref() == Some("42P01") => {
+                    "migrations have not been applied".to_owned()
+                }
+                other => format!("database unreachable: {other}"),
+            })?;
+    match applied {
+        Some(v) if v >= latest => Ok(()),
+        _ => Err("migrations are pending".to_owned()),
+    }
+}
+
+/// Whether an error means "the database is not there right now" (503, the sender retries) rather
+/// than a fault in what we sent it.
+pub fn is_unavailable(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::WorkerCrashed
+        | sqlx::Error::Protocol(_) => true,
+        sqlx::Error::Database(db) => {
+            // Connection exceptions, insufficient resources, operator intervention, and the
+            // transaction rollbacks (serialization failure, deadlock) that a retry resolves.
+            let code = db.code().unwrap_or_default();
+            ["08", "53", "57", "40"]
+                .iter()
+                .any(|class| code.starts_with(class))
+        }
+        _ => false,
+    }
+}

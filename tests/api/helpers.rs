@@ -1,0 +1,139 @@
+//! Starts the real application on a free port against a fresh database of the test PostgreSQL.
+
+use std::sync::OnceLock;
+
+use calltrail::config::Settings;
+use calltrail::startup::Application;
+use secrecy::{ExposeSecret, SecretString};
+use sqlx::{Connection, PgConnection, PgPool};
+
+pub const SECRET: &str = "test-secret-1";
+pub const SECRET_2: &str = "test-secret-2";
+
+pub struct TestApp {
+    pub address: String,
+    pub pool: PgPool,
+    pub client: reqwest::Client,
+    pub database_url: String,
+}
+
+fn admin_url() -> String {
+    std::env::var("DATABASE_URL")
+        .expect("DATABASE_URL must point at a test PostgreSQL (scripts/test.sh sets it)")
+}
+
+/// The admin URL with its database name replaced.
+pub fn url_for_database(name: &str) -> String {
+    let admin = admin_url();
+    let (base, _) = admin.rsplit_once('/').expect("URL has a database part");
+    format!("{base}/{name}")
+}
+
+static LOGGING: OnceLock<()> = OnceLock::new();
+
+/// Settings every test starts from: query-secret auth with two secrets, a small pool.
+pub fn test_settings() -> Settings {
+    let mut settings = Settings::from_yaml(&format!(
+        r#"
+server: {{ port: 0, workers: 2 }}
+database: {{ url: "{}", max_connections: 8 }}
+auth:
+  query_secret: {{ enabled: true, secrets: ["{SECRET}", "{SECRET_2}"] }}
+"#,
+        admin_url()
+    ))
+    .expect("test settings");
+    settings.log.level = "warn".to_owned();
+    settings
+}
+
+pub async fn create_database() -> String {
+    let name = format!("calltrail_test_{}", uuid::Uuid::new_v4().simple());
+    let mut admin = PgConnection::connect(&admin_url())
+        .await
+        .expect("connect to the test PostgreSQL");
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut admin)
+        .await
+        .expect("create test database");
+    url_for_database(&name)
+}
+
+impl TestApp {
+    pub async fn spawn() -> TestApp {
+        Self::spawn_with(|_| {}).await
+    }
+
+    /// Starts the app with `configure` applied to the test settings; the database URL is set to a
+    /// fresh database unless `configure` changed it.
+    pub async fn spawn_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
+        LOGGING.get_or_init(|| {
+            calltrail::telemetry::init(&test_settings().log);
+        });
+        let database_url = create_database().await;
+        let mut settings = test_settings();
+        settings.database.url = SecretString::from(database_url.clone());
+        configure(&mut settings);
+        settings.validate().expect("valid test settings");
+        let app = Application::build(&settings).await.expect("app builds");
+        let address = format!("http://127.0.0.1:{}", app.port());
+        tokio::spawn(app.run_until_stopped());
+        let pool = PgPool::connect_lazy(settings.database.url.expose_secret()).expect("pool");
+        TestApp {
+            address,
+            pool,
+            client: reqwest::Client::new(),
+            database_url,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    /// POSTs JSON bytes to /api/callbacks with the first test secret.
+    pub async fn post_callback(&self, body: impl Into<reqwest::Body>) -> reqwest::Response {
+        self.client
+            .post(self.url(&format!("/api/callbacks?secret={SECRET}")))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    pub async fn post_eventgrid(
+        &self,
+        body: impl Into<reqwest::Body>,
+        headers: &[(&str, &str)],
+    ) -> reqwest::Response {
+        let mut request = self
+            .client
+            .post(self.url(&format!("/api/eventgrid?secret={SECRET}")))
+            .header("content-type", "application/json")
+            .body(body);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        request.send().await.expect("request sent")
+    }
+
+    pub async fn event_count(&self) -> i64 {
+        sqlx::query_scalar("SELECT count(*) FROM events")
+            .fetch_one(&self.pool)
+            .await
+            .expect("count events")
+    }
+}
+
+/// Reads a JSON error body and checks its shape.
+pub async fn error_code(response: reqwest::Response) -> (u16, String, String) {
+    let status = response.status().as_u16();
+    let body: serde_json::Value = response.json().await.expect("JSON error body");
+    let code = body["code"].as_str().expect("code is a string").to_owned();
+    let message = body["message"]
+        .as_str()
+        .expect("message is a string")
+        .to_owned();
+    (status, code, message)
+}

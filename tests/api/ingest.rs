@@ -1,0 +1,447 @@
+//! Callbacks in every era are stored, normalised, exactly once, and atomically per POST.
+
+use serde_json::{json, Value};
+
+use crate::fixtures::*;
+use crate::helpers::*;
+
+#[derive(Debug, sqlx::FromRow)]
+struct Row {
+    format: String,
+    event_type: String,
+    family: String,
+    call_id: Option<String>,
+    server_call_id: Option<String>,
+    correlation_id: Option<String>,
+    operation_context: Option<String>,
+    result_code: Option<i64>,
+    result_sub_code: Option<i64>,
+    sequence_number: Option<i64>,
+    auth_scheme: String,
+    request_id: Option<String>,
+    details: Value,
+    raw: String,
+}
+
+async fn rows(app: &TestApp) -> Vec<Row> {
+    sqlx::query_as(
+        "SELECT format, event_type, family, call_id, server_call_id, correlation_id, operation_context, \
+         result_code, result_sub_code, sequence_number, auth_scheme, request_id, details, raw \
+         FROM events ORDER BY event_seq",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .expect("rows")
+}
+
+async fn post_ok(app: &TestApp, body: &Value) -> Value {
+    let response = app.post_callback(body.to_string()).await;
+    assert_eq!(response.status(), 200, "body: {body}");
+    response.json().await.expect("summary")
+}
+
+#[tokio::test]
+async fn a1_events_are_stored_with_normalised_fields() {
+    let app = TestApp::spawn().await;
+    let t = "2021-05-05T20:09:41.1220417Z";
+    post_ok(&app, &a1_state("leg-1", "Established", t)).await;
+    post_ok(&app, &a1_dtmf("leg-1", 3, "Tone1", t)).await;
+    post_ok(&app, &a1_play("leg-1", "ctx-play", "completed", 200, 0, t)).await;
+    post_ok(
+        &app,
+        &a1_play("leg-1", "ctx-cancel", "failed", 400, 8508, t),
+    )
+    .await;
+    post_ok(&app, &a1_invite("leg-1", "ctx-inv", "completed", t)).await;
+    post_ok(
+        &app,
+        &a1_participants(
+            "leg-1",
+            &[("8:acs:r_u1", false), ("4:+14255550123", true)],
+            t,
+        ),
+    )
+    .await;
+
+    let rows = rows(&app).await;
+    assert_eq!(rows.len(), 6);
+    assert!(rows
+        .iter()
+        .all(|r| r.format == "a1" && r.call_id.as_deref() == Some("leg-1")));
+    assert!(rows.iter().all(|r| r.auth_scheme == "query_secret"));
+    assert!(rows.iter().all(|r| r.request_id.is_some()));
+    let families: Vec<&str> = rows.iter().map(|r| r.family.as_str()).collect();
+    assert_eq!(
+        families,
+        [
+            "call_state",
+            "dtmf_tone",
+            "play",
+            "play",
+            "participant_operation",
+            "participants_updated"
+        ]
+    );
+    assert_eq!(rows[0].details["state"], "established");
+    assert_eq!(rows[1].details["tone"], "1");
+    assert_eq!(rows[1].details["sequence_id"], 3);
+    assert_eq!(rows[2].details["outcome"], "completed");
+    assert_eq!(rows[2].operation_context.as_deref(), Some("ctx-play"));
+    // CancelMediaProcessing has no event of its own in A1: a PlayAudioResult 400/8508 is a cancel.
+    assert_eq!(rows[3].details["outcome"], "canceled");
+    assert_eq!(
+        (rows[3].result_code, rows[3].result_sub_code),
+        (Some(400), Some(8508))
+    );
+    assert_eq!(rows[5].details["participants"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        rows[5].details["participants"][1]["identifier"]["raw_id"],
+        "4:+14255550123"
+    );
+}
+
+#[tokio::test]
+async fn a2_events_are_stored() {
+    let app = TestApp::spawn().await;
+    let t = "2022-01-10T10:00:00.5Z";
+    post_ok(&app, &a2_state("a2-1", "conn-2", "Connected", t)).await;
+    post_ok(&app, &a2_tone("a2-2", "conn-2", 1, "tone5", t)).await;
+    let dtmf = cloud_event(
+        "a2-3",
+        "DtmfReceived",
+        "conn-2",
+        json!({"toneInfo": {"sequenceId": 2, "tone": "pound"}, "callConnectionId": "conn-2"}),
+        t,
+    );
+    post_ok(&app, &dtmf).await;
+    let recording = cloud_event(
+        "a2-4",
+        "CallRecordingStateChanged",
+        "conn-2",
+        json!({"recordingId": "rec-9", "state": "active", "startDateTime": t, "serverCallId": "srv"}),
+        t,
+    );
+    post_ok(&app, &recording).await;
+    let add = cloud_event(
+        "a2-5",
+        "AddParticipantResult",
+        "conn-2",
+        json!({"callConnectionId": "conn-2", "operationContext": "add-1", "status": "completed",
+               "resultInfo": {"code": 202, "subcode": 0, "message": "ok"}}),
+        t,
+    );
+    post_ok(&app, &add).await;
+
+    let rows = rows(&app).await;
+    assert_eq!(rows.len(), 5);
+    assert!(rows.iter().all(|r| r.format == "a2"));
+    assert_eq!(rows[0].details["state"], "connected");
+    assert_eq!(rows[0].server_call_id.as_deref(), Some("srv-conn-2"));
+    assert_eq!(rows[1].family, "dtmf_tone");
+    assert_eq!(rows[1].details["tone"], "5");
+    assert_eq!(rows[2].details["tone"], "#");
+    assert_eq!(rows[3].family, "recording");
+    assert_eq!(rows[3].details["recording_id"], "rec-9");
+    assert_eq!(rows[4].family, "participant_operation");
+    assert_eq!(rows[4].result_sub_code, Some(0));
+}
+
+#[tokio::test]
+async fn b_arrays_store_every_element_byte_for_byte() {
+    let app = TestApp::spawn().await;
+    let call = "421f0a00-b1";
+    let t = "2024-03-12T09:15:40.43+00:00";
+    let events = vec![
+        b_event("b-1", "CallConnected", call, json!({}), t),
+        b_participants(
+            "b-2",
+            call,
+            4,
+            &[
+                (phone("+14255550123"), false, true),
+                (acs_user("8:acs:r_u1"), true, false),
+            ],
+            t,
+        ),
+        b_tone("b-3", call, 1, "nine", t),
+        b_result("b-4", "PlayCompleted", call, "ctx-p", 200, 0, t),
+        b_result("b-5", "PlayFailed", call, "ctx-f", 400, 8536, t),
+        b_result("b-6", "RecognizeFailed", call, "ctx-r", 400, 8510, t),
+        b_result("b-7", "AddParticipantSucceeded", call, "ctx-a", 200, 0, t),
+        b_result("b-8", "CallTransferAccepted", call, "ctx-t", 200, 0, t),
+        b_event(
+            "b-9",
+            "RecordingStateChanged",
+            call,
+            json!({"recordingId": "r1", "state": "active"}),
+            t,
+        ),
+        b_result("b-10", "CreateCallFailed", call, "ctx-c", 408, 10004, t),
+        b_event("b-11", "CallDisconnected", call, json!({}), t),
+    ];
+    // Odd spacing inside the body: each element's raw text must be kept exactly.
+    let elements: Vec<String> = events
+        .iter()
+        .map(|e| serde_json::to_string_pretty(e).unwrap())
+        .collect();
+    let body = format!("[ {} ]", elements.join(" ,\n "));
+    let summary: Value = {
+        let response = app.post_callback(body).await;
+        assert_eq!(response.status(), 200);
+        response.json().await.unwrap()
+    };
+    assert_eq!(
+        summary,
+        json!({"received": 11, "stored": 11, "duplicates": 0})
+    );
+
+    let rows = rows(&app).await;
+    assert_eq!(rows.len(), 11);
+    for (row, element) in rows.iter().zip(&elements) {
+        assert_eq!(&row.raw, element, "raw bytes are kept");
+        assert_eq!(row.format, "call_automation");
+        assert_eq!(row.call_id.as_deref(), Some(call));
+        assert_eq!(row.correlation_id.as_deref(), Some("corr-421f0a00-b1"));
+    }
+    let families: Vec<&str> = rows.iter().map(|r| r.family.as_str()).collect();
+    assert_eq!(
+        families,
+        [
+            "call_state",
+            "participants_updated",
+            "dtmf_tone",
+            "play",
+            "play",
+            "recognize",
+            "participant_operation",
+            "transfer",
+            "recording",
+            "operation_failed",
+            "call_state"
+        ]
+    );
+    assert_eq!(rows[0].details["state"], "connected");
+    assert_eq!(rows[1].sequence_number, Some(4));
+    assert_eq!(rows[1].details["participants"][0]["is_on_hold"], true);
+    assert_eq!(rows[2].details["tone"], "9");
+    assert_eq!(rows[4].details["outcome"], "failed");
+    assert_eq!(rows[4].result_sub_code, Some(8536));
+    assert_eq!(rows[10].details["state"], "disconnected");
+}
+
+#[tokio::test]
+async fn unknown_event_types_are_stored_and_acknowledged() {
+    let app = TestApp::spawn().await;
+    let body = json!([b_event(
+        "u-1",
+        "SomethingNew2031",
+        "c-9",
+        json!({"shiny": [1, 2]}),
+        "2031-01-01T00:00:00Z"
+    )]);
+    let summary = post_ok(&app, &body).await;
+    assert_eq!(summary["stored"], 1);
+    let rows = rows(&app).await;
+    assert_eq!(rows[0].family, "unknown");
+    assert_eq!(
+        rows[0].event_type,
+        "Microsoft.Communication.SomethingNew2031"
+    );
+    assert_eq!(rows[0].call_id.as_deref(), Some("c-9"));
+}
+
+#[tokio::test]
+async fn duplicate_deliveries_are_acknowledged_but_stored_once() {
+    let app = TestApp::spawn().await;
+    let t = "2024-03-12T09:15:40Z";
+    let first = json!([
+        b_tone("d-1", "c-1", 1, "one", t),
+        b_tone("d-2", "c-1", 2, "two", t)
+    ]);
+    assert_eq!(
+        post_ok(&app, &first).await,
+        json!({"received": 2, "stored": 2, "duplicates": 0})
+    );
+    // The same delivery again, and one that overlaps it.
+    assert_eq!(
+        post_ok(&app, &first).await,
+        json!({"received": 2, "stored": 0, "duplicates": 2})
+    );
+    let overlap = json!([
+        b_tone("d-2", "c-1", 2, "two", t),
+        b_tone("d-3", "c-1", 3, "three", t)
+    ]);
+    assert_eq!(
+        post_ok(&app, &overlap).await,
+        json!({"received": 2, "stored": 1, "duplicates": 1})
+    );
+    // A1 has null ids: the canonical bytes are the key, so whitespace and key order do not matter.
+    let a1 = a1_dtmf("leg-7", 1, "Tone2", t);
+    post_ok(&app, &a1).await;
+    let reordered = r#"{"eventTime":"2024-03-12T09:15:40Z","eventType":"Microsoft.Communication.DtmfReceived",
+        "data":{"CallLegId":"leg-7","ToneInfo":{"Tone":"Tone2","SequenceId":1}},"dataVersion":null,
+        "metadataVersion":null,"subject":"callLeg/leg-7/x","topic":null,"id":null}"#;
+    let response = app.post_callback(reordered).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.json::<Value>().await.unwrap()["duplicates"], 1);
+    // The same event twice inside one POST.
+    let twice = json!([
+        b_tone("d-9", "c-1", 9, "nine", t),
+        b_tone("d-9", "c-1", 9, "nine", t)
+    ]);
+    assert_eq!(
+        post_ok(&app, &twice).await,
+        json!({"received": 2, "stored": 1, "duplicates": 1})
+    );
+
+    assert_eq!(app.event_count().await, 5);
+    let dedup: i64 = sqlx::query_scalar("SELECT count(*) FROM event_dedup")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(dedup, 5);
+}
+
+#[tokio::test]
+async fn concurrent_duplicate_deliveries_store_one_copy() {
+    let app = TestApp::spawn().await;
+    let body = json!([b_tone("race-1", "c-r", 1, "one", "2024-03-12T09:15:40Z")]).to_string();
+    let sends = (0..16).map(|_| app.post_callback(body.clone()));
+    let responses = futures_util::future::join_all(sends).await;
+    let mut stored = 0;
+    for response in responses {
+        assert_eq!(response.status(), 200);
+        stored += response.json::<Value>().await.unwrap()["stored"]
+            .as_i64()
+            .unwrap();
+    }
+    assert_eq!(
+        stored, 1,
+        "exactly one delivery reports the event as stored"
+    );
+    assert_eq!(app.event_count().await, 1);
+}
+
+#[tokio::test]
+async fn a_malformed_element_rejects_the_whole_post() {
+    let app = TestApp::spawn().await;
+    let t = "2024-03-12T09:15:40Z";
+    let mut bad = b_participants("m-2", "c-m", 1, &[(phone("+14255550100"), false, false)], t);
+    bad["data"]["sequenceNumber"] = json!("four");
+    let body = json!([
+        b_tone("m-1", "c-m", 1, "one", t),
+        bad,
+        b_tone("m-3", "c-m", 2, "two", t)
+    ]);
+    let (status, code, message) = error_code(app.post_callback(body.to_string()).await).await;
+    assert_eq!((status, code.as_str()), (400, "invalid_event"));
+    assert!(message.contains('1'), "names the element: {message}");
+    assert!(
+        message.contains("sequenceNumber"),
+        "names the field: {message}"
+    );
+    assert_eq!(app.event_count().await, 0, "nothing of the POST is stored");
+    // The good events are accepted once the sender fixes the batch.
+    let fixed = json!([
+        b_tone("m-1", "c-m", 1, "one", t),
+        b_tone("m-3", "c-m", 2, "two", t)
+    ]);
+    post_ok(&app, &fixed).await;
+    assert_eq!(app.event_count().await, 2);
+}
+
+#[tokio::test]
+async fn a_bad_request_sharing_a_batch_does_not_poison_the_others() {
+    // A long batch window makes concurrent requests share transactions.
+    let app = TestApp::spawn_with(|s| {
+        s.ingest.batch_max_wait_us = 50_000;
+        s.ingest.writers = 1;
+    })
+    .await;
+    let t = "2024-03-12T09:15:40Z";
+    let good: Vec<String> = (0..10)
+        .map(|i| json!([b_tone(&format!("g-{i}"), "c-g", i, "one", t)]).to_string())
+        .collect();
+    let bad = r#"[{"id": "x", "type": 5}]"#.to_owned();
+    let mut sends = Vec::new();
+    for (i, body) in good.iter().enumerate() {
+        sends.push(app.post_callback(body.clone()));
+        if i == 4 {
+            sends.push(app.post_callback(bad.clone()));
+        }
+    }
+    let responses = futures_util::future::join_all(sends).await;
+    let statuses: Vec<u16> = responses.iter().map(|r| r.status().as_u16()).collect();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        10,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 400).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert_eq!(app.event_count().await, 10);
+}
+
+#[tokio::test]
+async fn group_commit_and_per_request_commit_store_the_same() {
+    for (max_events, wait) in [(1, 0), (500, 2_000)] {
+        let app = TestApp::spawn_with(|s| {
+            s.ingest.batch_max_events = max_events;
+            s.ingest.batch_max_wait_us = wait;
+        })
+        .await;
+        let sends = (0..40).map(|i| {
+            let body = json!([
+                b_tone(
+                    &format!("gc-{i}-a"),
+                    &format!("c-{i}"),
+                    1,
+                    "one",
+                    "2024-03-12T09:15:40Z"
+                ),
+                b_tone(
+                    &format!("gc-{i}-b"),
+                    &format!("c-{i}"),
+                    2,
+                    "two",
+                    "2024-03-12T09:15:41Z"
+                ),
+            ]);
+            app.post_callback(body.to_string())
+        });
+        for response in futures_util::future::join_all(sends).await {
+            assert_eq!(response.status(), 200);
+        }
+        assert_eq!(
+            app.event_count().await,
+            80,
+            "batch_max_events = {max_events}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn nul_characters_in_fields_do_not_break_storage() {
+    let app = TestApp::spawn().await;
+    let body = json!([b_result(
+        "nul-1",
+        "PlayCompleted",
+        "c-n",
+        "ctx\u{0}evil",
+        200,
+        0,
+        "2024-03-12T09:15:40Z"
+    )]);
+    post_ok(&app, &body).await;
+    let rows = rows(&app).await;
+    assert_eq!(rows.len(), 1);
+    assert!(rows[0].raw.contains("\\u0000"), "raw keeps the escaped NUL");
+    assert!(!rows[0]
+        .operation_context
+        .as_deref()
+        .unwrap()
+        .contains('\u{0}'));
+}

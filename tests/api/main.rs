@@ -1,0 +1,9 @@
+//! End-to-end tests: the real app on a real port, against a real PostgreSQL (scripts/test.sh).
+
+mod auth;
+mod errors;
+mod eventgrid;
+mod fixtures;
+mod health;
+mod helpers;
+mod ingest;
