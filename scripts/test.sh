@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the whole test suite against a throwaway PostgreSQL cluster that it creates, and removes
-# afterwards. Extra arguments go to `cargo test` (e.g. scripts/test.sh --test ingest).
+# afterwards. With arguments, runs `cargo test <arguments>` instead of every target
+# (e.g. scripts/test.sh --test api ingest::).
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
@@ -26,6 +27,10 @@ pg_start "$tmp/data" "$port" "$tmp/postgres.log" fsync=off full_page_writes=off
 export DATABASE_URL="postgres://postgres@127.0.0.1:$port/postgres"
 log "throwaway PostgreSQL on 127.0.0.1:$port"
 
-cargo test --all-targets "$@"
-# Doc tests are not part of --all-targets.
-cargo test --doc --quiet
+if [ $# -gt 0 ]; then
+  cargo test "$@"
+else
+  cargo test --all-targets
+  # Doc tests are not part of --all-targets.
+  cargo test --doc --quiet
+fi

@@ -1,0 +1,279 @@
+//! The `calltrail` binary itself: configuration errors at start, migrations, and graceful shutdown.
+
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use sqlx::Connection;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+const BIN: &str = env!("CARGO_BIN_EXE_calltrail");
+
+fn admin_url() -> String {
+    std::env::var("DATABASE_URL").expect("DATABASE_URL (scripts/test.sh sets it)")
+}
+
+async fn fresh_database() -> String {
+    let name = format!("calltrail_cli_{}", uuid::Uuid::new_v4().simple());
+    let mut admin = sqlx::PgConnection::connect(&admin_url()).await.unwrap();
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    let (base, _) = admin_url()
+        .rsplit_once('/')
+        .map(|(b, d)| (b.to_owned(), d.to_owned()))
+        .unwrap();
+    format!("{base}/{name}")
+}
+
+/// A command with a clean calltrail environment: only what the test sets.
+fn calltrail(args: &[&str]) -> Command {
+    let mut command = Command::new(BIN);
+    command.args(args).env_remove("DATABASE_URL").env(
+        "CALLTRAIL_CONFIG_DIR",
+        concat!(env!("CARGO_MANIFEST_DIR"), "/config"),
+    );
+    for (key, _) in std::env::vars() {
+        if key.starts_with("CALLTRAIL__") {
+            command.env_remove(key);
+        }
+    }
+    command
+}
+
+fn stderr_of(command: &mut Command) -> (bool, String) {
+    let output = command.output().expect("binary runs");
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn invalid_configuration_fails_at_start_naming_the_key() {
+    let db = "postgres://postgres@127.0.0.1:1/x";
+    let cases: [(&str, &str, &str); 5] = [
+        ("CALLTRAIL__INGEST__WRITERS", "0", "ingest.writers"),
+        ("CALLTRAIL__SERVER__PORT", "not-a-port", "server.port"),
+        ("CALLTRAIL__SERVER__PORTT", "1", "portt"),
+        ("CALLTRAIL__LOG__FORMAT", "xml", "log.format"),
+        (
+            "CALLTRAIL__AUTH__WEBHOOK_SIGNATURE__SECRETS",
+            "not-whsec",
+            "auth.webhook_signature",
+        ),
+    ];
+    for (key, value, named) in cases {
+        let mut command = calltrail(&["serve"]);
+        command
+            .env("DATABASE_URL", db)
+            .env("CALLTRAIL__AUTH__WEBHOOK_SIGNATURE__ENABLED", "true")
+            .env(key, value);
+        let (ok, stderr) = stderr_of(&mut command);
+        assert!(!ok, "{key}={value} must fail");
+        assert!(stderr.contains(named), "{key}={value}: {stderr}");
+    }
+    let (ok, stderr) = stderr_of(calltrail(&["serve"]).env("CALLTRAIL_ENVIRONMENT", "staging"));
+    assert!(!ok && stderr.contains("CALLTRAIL_ENVIRONMENT"), "{stderr}");
+    // No database configured at all.
+    let (ok, stderr) = stderr_of(&mut calltrail(&["migrate"]));
+    assert!(!ok && stderr.contains("database.url"), "{stderr}");
+}
+
+#[test]
+fn serve_refuses_to_start_without_an_authentication_scheme() {
+    let (ok, stderr) = stderr_of(
+        calltrail(&["serve"])
+            .env("CALLTRAIL_ENVIRONMENT", "production")
+            .env("DATABASE_URL", "postgres://postgres@127.0.0.1:1/x"),
+    );
+    assert!(!ok);
+    assert!(stderr.contains("auth"), "{stderr}");
+    assert!(stderr.contains("allow_unauthenticated"), "{stderr}");
+}
+
+#[tokio::test]
+async fn migrate_applies_the_schema() {
+    let url = fresh_database().await;
+    let (ok, stderr) = stderr_of(calltrail(&["migrate"]).env("DATABASE_URL", &url));
+    assert!(ok, "{stderr}");
+    let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
+    let tables: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM pg_tables WHERE tablename IN ('events', 'event_dedup', 'events_default')",
+    )
+    .fetch_one(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!(tables, 3);
+    let partitions: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM pg_inherits WHERE inhparent = 'events'::regclass")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+    assert!(
+        partitions >= 5,
+        "monthly partitions plus the default: {partitions}"
+    );
+    // Running it again is a no-op.
+    assert!(stderr_of(calltrail(&["migrate"]).env("DATABASE_URL", &url)).0);
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+async fn wait_ready(port: u16) {
+    let client = reqwest::Client::new();
+    for _ in 0..200 {
+        if let Ok(r) = client
+            .get(format!("http://127.0.0.1:{port}/readyz"))
+            .send()
+            .await
+        {
+            if r.status() == 200 {
+                return;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("calltrail did not become ready");
+}
+
+#[tokio::test]
+async fn sigterm_finishes_in_flight_requests_then_exits() {
+    let url = fresh_database().await;
+    let port = free_port();
+    let mut child = calltrail(&["serve"])
+        .env("DATABASE_URL", &url)
+        .env("CALLTRAIL_ENVIRONMENT", "production")
+        .env("CALLTRAIL__SERVER__PORT", port.to_string())
+        .env("CALLTRAIL__SERVER__HOST", "127.0.0.1")
+        .env("CALLTRAIL__AUTH__QUERY_SECRET__ENABLED", "true")
+        .env(
+            "CALLTRAIL__AUTH__QUERY_SECRET__SECRETS",
+            "cli-secret-0123456789",
+        )
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_ready(port).await;
+
+    // A request whose body is still arriving when the signal comes.
+    let body = r#"[{"id":"sig-1","source":"s","type":"Microsoft.Communication.CallConnected","specversion":"1.0","time":"2024-01-01T00:00:00Z","data":{"callConnectionId":"c-sig"}}]"#;
+    let (head, tail) = body.split_at(40);
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
+    let request = format!(
+        "POST /api/callbacks?secret=cli-secret-0123456789 HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{head}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // New connections are refused once the server stops accepting.
+    assert!(reqwest::get(format!("http://127.0.0.1:{port}/healthz"))
+        .await
+        .is_err());
+    stream.write_all(tail.as_bytes()).await.unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap();
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+
+    let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
+        .await
+        .unwrap();
+    assert!(status.success(), "clean exit after the signal: {status}");
+    let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
+    let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM events WHERE event_id = 'sig-1'")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(stored, 1);
+}
+
+#[tokio::test]
+async fn production_logs_are_json_and_never_contain_the_secret() {
+    let url = fresh_database().await;
+    let port = free_port();
+    let mut child = calltrail(&["serve"])
+        .env("DATABASE_URL", &url)
+        .env("CALLTRAIL_ENVIRONMENT", "production")
+        .env("CALLTRAIL__LOG__LEVEL", "debug")
+        .env("CALLTRAIL__SERVER__PORT", port.to_string())
+        .env("CALLTRAIL__SERVER__HOST", "127.0.0.1")
+        .env("CALLTRAIL__AUTH__QUERY_SECRET__ENABLED", "true")
+        .env(
+            "CALLTRAIL__AUTH__QUERY_SECRET__SECRETS",
+            "log-secret-0123456789",
+        )
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_ready(port).await;
+    let client = reqwest::Client::new();
+    let body = r#"[{"id":"log-1","source":"s","type":"Microsoft.Communication.ParticipantsUpdated","specversion":"1.0","data":{"callConnectionId":"c","sequenceNumber":1,"participants":[{"identifier":{"rawId":"4:+14255550123"}}]}}]"#;
+    for secret in ["log-secret-0123456789", "wrong-guess-secret"] {
+        client
+            .post(format!(
+                "http://127.0.0.1:{port}/api/callbacks?secret={secret}"
+            ))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+    }
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let output = tokio::task::spawn_blocking(move || {
+        child.wait().unwrap();
+        let mut out = String::new();
+        use std::io::Read;
+        child
+            .stdout
+            .take()
+            .unwrap()
+            .read_to_string(&mut out)
+            .unwrap();
+        child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut out)
+            .unwrap();
+        out
+    })
+    .await
+    .unwrap();
+    let lines: Vec<&str> = output.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert!(lines.len() >= 3, "{output}");
+    for line in &lines {
+        let parsed: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|_| panic!("not JSON: {line}"));
+        assert!(parsed.get("level").is_some(), "{line}");
+    }
+    assert!(
+        output.contains("authentication failed"),
+        "the refusal is logged: {output}"
+    );
+    for secret in ["log-secret-0123456789", "wrong-guess-secret", "14255550123"] {
+        assert!(
+            !output.contains(secret),
+            "{secret} leaked into the log:\n{output}"
+        );
+    }
+}
