@@ -13,9 +13,7 @@ pub async fn receive(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    edge::check_content_type(&req)?;
-    let body = edge::read_body(&req, payload, state.max_body_bytes).await?;
-    let verified = edge::verify(&state, Endpoint::Callbacks, &req, body).await?;
+    let verified = edge::receive_verified(&state, Endpoint::Callbacks, &req, payload).await?;
     let parsed = events::parse_callback_body(verified.body()).map_err(edge::parse_error)?;
     let summary = edge::store(&state, Endpoint::Callbacks, &req, &verified, parsed).await?;
     Ok(HttpResponse::Ok().json(summary))

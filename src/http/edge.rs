@@ -18,7 +18,7 @@ use crate::store::event_log::{Delivery, Stored};
 
 /// JSON, CloudEvents (single and batch), and any other `+json` type. A missing content type is
 /// refused too: every sender we serve sets one.
-pub fn check_content_type(req: &HttpRequest) -> Result<(), ApiError> {
+fn check_content_type(req: &HttpRequest) -> Result<(), ApiError> {
     let raw = req
         .headers()
         .get(header::CONTENT_TYPE)
@@ -46,7 +46,7 @@ pub fn check_content_type(req: &HttpRequest) -> Result<(), ApiError> {
 }
 
 /// Reads the body, refusing it as soon as it exceeds `limit` (by Content-Length or while streaming).
-pub async fn read_body(
+async fn read_body(
     req: &HttpRequest,
     mut payload: web::Payload,
     limit: usize,
@@ -73,9 +73,21 @@ pub async fn read_body(
     Ok(body.freeze())
 }
 
+/// Everything before parsing, in order: content type (415), size limit (413), authentication (401).
+pub async fn receive_verified(
+    state: &AppState,
+    endpoint: Endpoint,
+    req: &HttpRequest,
+    payload: web::Payload,
+) -> Result<Verified<web::Bytes>, ApiError> {
+    check_content_type(req)?;
+    let body = read_body(req, payload, state.max_body_bytes).await?;
+    verify(state, endpoint, req, body).await
+}
+
 /// Authenticates the raw bytes. The reason of a failure is logged (never a secret or token); the
 /// client only learns that authentication failed.
-pub async fn verify(
+async fn verify(
     state: &AppState,
     endpoint: Endpoint,
     req: &HttpRequest,

@@ -16,9 +16,7 @@ pub async fn receive(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    edge::check_content_type(&req)?;
-    let body = edge::read_body(&req, payload, state.max_body_bytes).await?;
-    let verified = edge::verify(&state, Endpoint::EventGrid, &req, body).await?;
+    let verified = edge::receive_verified(&state, Endpoint::EventGrid, &req, payload).await?;
     match events::parse_eventgrid_body(verified.body()).map_err(edge::parse_error)? {
         // Event Grid refuses a 202 here: the handshake must be a 200 echoing the code.
         EventGridDelivery::SubscriptionValidation {

@@ -89,8 +89,8 @@ async fn query_secret_accepts_every_configured_secret_and_refuses_others() {
     for path in [
         "/api/callbacks",
         "/api/callbacks?secret=",
-        "/api/callbacks?secret=test-secret-",
-        "/api/callbacks?Secret=test-secret-1",
+        "/api/callbacks?secret=test-secret-one-000",
+        "/api/callbacks?Secret=test-secret-one-0001",
     ] {
         let response = app
             .client
@@ -348,8 +348,8 @@ async fn bad_webhook_signatures_are_refused() {
         raw.as_bytes(),
     )
     .unwrap();
-    let old = ts - 301;
-    let future = ts + 301;
+    let old = ts - 400;
+    let future = ts + 400;
     let cases: Vec<(&str, &str, i64, String, String)> = vec![
         ("wrong secret", "msg_b", ts, wrong_secret, raw.clone()),
         (

@@ -7,8 +7,8 @@ use calltrail::startup::Application;
 use secrecy::{ExposeSecret, SecretString};
 use sqlx::{Connection, PgConnection, PgPool};
 
-pub const SECRET: &str = "test-secret-1";
-pub const SECRET_2: &str = "test-secret-2";
+pub const SECRET: &str = "test-secret-one-0001";
+pub const SECRET_2: &str = "test-secret-two-0002";
 
 pub struct TestApp {
     pub address: String,
@@ -43,7 +43,7 @@ auth:
         admin_url()
     ))
     .expect("test settings");
-    settings.log.level = "warn".to_owned();
+    settings.log.level = "error".to_owned();
     settings
 }
 
