@@ -4,7 +4,7 @@ use clap::{Parser, Subcommand};
 
 use crate::config::Settings;
 use crate::startup::Application;
-use crate::{store, telemetry};
+use crate::{projection, store, telemetry};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -23,6 +23,8 @@ pub enum Command {
     Serve,
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Recompute the call model of every call from the event log. Safe while the service runs.
+    Rebuild,
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -39,6 +41,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             store::migrate(&pool).await?;
             store::maintenance::ensure_partitions(&pool).await?;
             tracing::info!("migrations applied");
+        }
+        Command::Rebuild => {
+            let pool = store::pool(&settings.database)?;
+            let summary = projection::rebuild(&pool, settings.projection.batch_calls).await?;
+            println!(
+                "rebuilt {} calls (removed {} without events)",
+                summary.rebuilt, summary.removed
+            );
         }
     }
     Ok(())

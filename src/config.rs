@@ -29,6 +29,7 @@ pub struct Settings {
     pub server: ServerSettings,
     pub database: DatabaseSettings,
     pub ingest: IngestSettings,
+    pub projection: ProjectionSettings,
     pub log: LogSettings,
     pub auth: AuthConfig,
 }
@@ -63,6 +64,14 @@ pub struct IngestSettings {
     pub writers: usize,
     pub queue_capacity: usize,
     pub retry_after_seconds: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProjectionSettings {
+    pub enabled: bool,
+    pub batch_calls: usize,
+    pub poll_interval_ms: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -188,6 +197,12 @@ impl Settings {
         }
         if self.ingest.queue_capacity == 0 {
             return fail("ingest.queue_capacity", "must be at least 1");
+        }
+        if self.projection.batch_calls == 0 {
+            return fail("projection.batch_calls", "must be at least 1");
+        }
+        if self.projection.poll_interval_ms == 0 {
+            return fail("projection.poll_interval_ms", "must be at least 1");
         }
         if tracing_subscriber::EnvFilter::try_new(&self.log.level).is_err() {
             return fail("log.level", "is not a valid filter directive");

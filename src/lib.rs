@@ -2,7 +2,8 @@
 //! parses them, stores them exactly once in PostgreSQL, and serves call history.
 //!
 //! Data flows one way: `http` (the edge) → `auth` (verify the raw bytes) → `events` (parse into the
-//! typed model) → `ingest` (group commit) → `store` (the append-only event log).
+//! typed model) → `ingest` (group commit) → `store` (the append-only event log) → `projection`
+//! (the call model derived from it).
 
 pub mod auth;
 pub mod cli;
@@ -12,6 +13,7 @@ pub mod events;
 pub mod http;
 pub mod ingest;
 pub mod metrics;
+pub mod projection;
 pub mod startup;
 pub mod store;
 pub mod telemetry;

@@ -14,6 +14,9 @@ pub const DB_POOL_MAX: &str = "calltrail_db_pool_max_connections";
 pub const INGEST_QUEUE_DEPTH: &str = "calltrail_ingest_queue_depth";
 pub const INGEST_BATCH_EVENTS: &str = "calltrail_ingest_batch_events";
 pub const INGEST_COMMIT_SECONDS: &str = "calltrail_ingest_commit_duration_seconds";
+pub const PROJECTION_LAG_SECONDS: &str = "calltrail_projection_lag_seconds";
+pub const PROJECTION_QUEUE_DEPTH: &str = "calltrail_projection_queue_depth";
+pub const PROJECTION_CALLS: &str = "calltrail_projection_calls_total";
 
 static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
 

@@ -11,6 +11,7 @@ use sqlx::PgPool;
 use crate::auth::Authenticator;
 use crate::config::Settings;
 use crate::ingest::IngestQueue;
+use crate::projection::{Projector, Wakeup};
 use crate::{http, store};
 
 /// What every handler shares.
@@ -25,11 +26,12 @@ pub struct AppState {
 pub struct Application {
     port: u16,
     server: Server,
+    projector: Option<Projector>,
 }
 
 impl Application {
-    /// Connects, migrates (when configured), starts the writers and binds the listener. Port 0 binds
-    /// a free port (tests); [`Application::port`] says which.
+    /// Connects, migrates (when configured), starts the writers and the projector, and binds the
+    /// listener. Port 0 binds a free port (tests); [`Application::port`] says which.
     pub async fn build(settings: &Settings) -> anyhow::Result<Application> {
         let auth = Authenticator::from_config(&settings.auth).await?;
         if settings.auth.allow_unauthenticated {
@@ -47,7 +49,14 @@ impl Application {
             Err(error) => tracing::warn!(%error, "could not check event partitions at start"),
         }
         store::maintenance::spawn_partition_keeper(pool.clone());
-        let ingest = IngestQueue::start(pool.clone(), &settings.ingest);
+        // Install the recorder before the writers, the projector or a request records anything.
+        crate::metrics::handle();
+        let wakeup = Wakeup::default();
+        let ingest = IngestQueue::start(pool.clone(), &settings.ingest, wakeup.clone());
+        let projector = settings
+            .projection
+            .enabled
+            .then(|| Projector::start(pool.clone(), &settings.projection, wakeup));
         let state = web::Data::new(AppState {
             pool,
             auth,
@@ -57,8 +66,6 @@ impl Application {
         });
         let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))?;
         let port = listener.local_addr()?.port();
-        // Install the recorder before the first request records anything.
-        crate::metrics::handle();
         let mut server = HttpServer::new(move || {
             App::new()
                 .wrap(from_fn(http::request_span::request_span))
@@ -78,7 +85,11 @@ impl Application {
             port,
             "calltrail listening"
         );
-        Ok(Application { port, server })
+        Ok(Application {
+            port,
+            server,
+            projector,
+        })
     }
 
     pub fn port(&self) -> u16 {
@@ -86,8 +97,13 @@ impl Application {
     }
 
     /// Serves until SIGTERM/SIGINT: then stops accepting, lets in-flight requests finish (each waits
-    /// for its commit), and returns.
+    /// for its commit), lets the projector finish its batch, and returns. Whatever is still queued
+    /// is projected by the next instance to run.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let served = self.server.await;
+        if let Some(projector) = self.projector {
+            projector.stop().await;
+        }
+        served
     }
 }

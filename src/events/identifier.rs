@@ -16,7 +16,7 @@ pub struct Identifier {
     pub kind: IdentifierKind,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum IdentifierKind {
     CommunicationUser,

@@ -19,6 +19,7 @@ use tokio::sync::{mpsc, oneshot, Mutex};
 use crate::config::IngestSettings;
 use crate::events::ParsedEvent;
 use crate::metrics as m;
+use crate::projection::Wakeup;
 use crate::store::event_log::{self, Delivery, Stored};
 
 /// What happened to a request's events: the body of a 2xx answer.
@@ -63,8 +64,9 @@ pub struct IngestQueue {
 }
 
 impl IngestQueue {
-    /// Starts `settings.writers` writer tasks on the current runtime.
-    pub fn start(pool: PgPool, settings: &IngestSettings) -> IngestQueue {
+    /// Starts `settings.writers` writer tasks on the current runtime; each rings `projection`
+    /// after committing new events.
+    pub fn start(pool: PgPool, settings: &IngestSettings, projection: Wakeup) -> IngestQueue {
         let (sender, receiver) = mpsc::channel(settings.queue_capacity);
         let receiver = Arc::new(Mutex::new(receiver));
         for _ in 0..settings.writers {
@@ -73,6 +75,7 @@ impl IngestQueue {
                 receiver: receiver.clone(),
                 max_events: settings.batch_max_events,
                 max_wait: Duration::from_micros(settings.batch_max_wait_us),
+                projection: projection.clone(),
             };
             tokio::spawn(writer.run());
         }
@@ -111,6 +114,7 @@ struct Writer {
     receiver: Arc<Mutex<mpsc::Receiver<Job>>>,
     max_events: usize,
     max_wait: Duration,
+    projection: Wakeup,
 }
 
 impl Writer {
@@ -154,6 +158,7 @@ impl Writer {
         let event_count: usize = batch.iter().map(|j| j.events.len()).sum();
         match commit(&self.pool, &batch).await {
             Ok(outcomes) => {
+                self.wake_projection(&outcomes);
                 metrics::histogram!(m::INGEST_BATCH_EVENTS).record(event_count as f64);
                 metrics::histogram!(m::INGEST_COMMIT_SECONDS)
                     .record(started.elapsed().as_secs_f64());
@@ -170,11 +175,20 @@ impl Writer {
                 for job in batch {
                     let result = commit(&self.pool, std::slice::from_ref(&job))
                         .await
+                        .inspect(|o| self.wake_projection(o))
                         .map(|mut o| o.remove(0))
                         .map_err(classify);
                     let _ = job.reply.send(result);
                 }
             }
+        }
+    }
+}
+
+impl Writer {
+    fn wake_projection(&self, outcomes: &[Vec<Stored>]) {
+        if outcomes.iter().flatten().any(|s| *s == Stored::New) {
+            self.projection.ring();
         }
     }
 }

@@ -5,6 +5,9 @@
 //! stored before through `event_dedup`'s primary key (`ON CONFLICT DO NOTHING`). Concurrent
 //! transactions inserting the same key serialise on that index, so an event is stored once even
 //! when several calltrail instances receive it at the same moment.
+//!
+//! The calls of the new events are queued for the call model in the same transaction, so a
+//! committed event always has its call queued and a duplicate queues nothing.
 
 use std::collections::{HashMap, HashSet};
 
@@ -88,7 +91,16 @@ pub async fn append(
         }
     }
     if !rows.is_empty() {
+        let mut calls: Vec<String> = rows.call_id.iter().flatten().cloned().collect();
+        calls.sort_unstable();
+        calls.dedup();
         rows.insert(tx).await?;
+        if !calls.is_empty() {
+            sqlx::query("INSERT INTO projection_queue (call_id) SELECT * FROM unnest($1::text[])")
+                .bind(&calls)
+                .execute(&mut **tx)
+                .await?;
+        }
     }
     Ok(outcome)
 }

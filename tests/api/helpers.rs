@@ -67,12 +67,17 @@ impl TestApp {
     /// Starts the app with `configure` applied to the test settings; the database URL is set to a
     /// fresh database unless `configure` changed it.
     pub async fn spawn_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
+        let database_url = create_database().await;
+        Self::spawn_on(&database_url, configure).await
+    }
+
+    /// Starts another instance on an existing database (several instances sharing one database).
+    pub async fn spawn_on(database_url: &str, configure: impl FnOnce(&mut Settings)) -> TestApp {
         LOGGING.get_or_init(|| {
             calltrail::telemetry::init(&test_settings().log);
         });
-        let database_url = create_database().await;
         let mut settings = test_settings();
-        settings.database.url = SecretString::from(database_url.clone());
+        settings.database.url = SecretString::from(database_url.to_owned());
         configure(&mut settings);
         settings.validate().expect("valid test settings");
         let app = Application::build(&settings).await.expect("app builds");
@@ -83,7 +88,7 @@ impl TestApp {
             address,
             pool,
             client: reqwest::Client::new(),
-            database_url,
+            database_url: database_url.to_owned(),
         }
     }
 
@@ -116,6 +121,26 @@ impl TestApp {
             request = request.header(*name, *value);
         }
         request.send().await.expect("request sent")
+    }
+
+    /// Waits until every queued call has been projected (the queue is empty once the projecting
+    /// transactions have committed).
+    pub async fn wait_for_projections(&self) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            let queued: i64 = sqlx::query_scalar("SELECT count(*) FROM projection_queue")
+                .fetch_one(&self.pool)
+                .await
+                .expect("count the projection queue");
+            if queued == 0 {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{queued} calls still queued for projection after 30 s"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
     }
 
     pub async fn event_count(&self) -> i64 {

@@ -1,6 +1,7 @@
 //! End-to-end tests: the real app on a real port, against a real PostgreSQL (scripts/test.sh).
 
 mod auth;
+mod call_model;
 mod errors;
 mod eventgrid;
 mod fixtures;

@@ -1,0 +1,92 @@
+//! Reading for the projector: claiming queued calls, locking them, loading their events.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use sqlx::{PgConnection, Postgres, Transaction};
+
+use crate::projection::model::CallEvent;
+
+/// Takes up to `limit` queue rows (oldest first) and removes them; they come back if the
+/// transaction rolls back. Rows another projector has claimed are skipped, not waited for.
+pub(crate) async fn claim(
+    tx: &mut Transaction<'_, Postgres>,
+    limit: usize,
+) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        "DELETE FROM projection_queue WHERE id IN \
+           (SELECT id FROM projection_queue ORDER BY id FOR UPDATE SKIP LOCKED LIMIT $1) \
+         RETURNING call_id",
+    )
+    .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+    .fetch_all(&mut **tx)
+    .await
+}
+
+/// Serialises every projector and rebuild working on these calls until the transaction ends.
+/// The keys are taken in one global order so that two transactions cannot deadlock on them
+/// (DISTINCT keeps the subquery from being flattened, so the locks follow its ORDER BY).
+pub(crate) async fn lock_calls(
+    conn: &mut PgConnection,
+    call_ids: &[String],
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "SELECT pg_advisory_xact_lock(k) FROM \
+           (SELECT DISTINCT hashtextextended(c, 0) AS k FROM unnest($1::text[]) AS c ORDER BY k) AS keys",
+    )
+    .bind(call_ids)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+#[derive(sqlx::FromRow)]
+struct EventRow {
+    call_id: String,
+    event_seq: i64,
+    received_at: DateTime<Utc>,
+    event_time: Option<DateTime<Utc>>,
+    details: serde_json::Value,
+    sequence_number: Option<i64>,
+    result_code: Option<i64>,
+    result_sub_code: Option<i64>,
+    result_message: Option<String>,
+    operation_context: Option<String>,
+    server_call_id: Option<String>,
+    correlation_id: Option<String>,
+    dedup_key: Vec<u8>,
+}
+
+/// Every event of each call, whenever it arrived.
+pub(crate) async fn events_of(
+    conn: &mut PgConnection,
+    call_ids: &[String],
+) -> Result<BTreeMap<String, Vec<CallEvent>>, sqlx::Error> {
+    let rows: Vec<EventRow> = sqlx::query_as(
+        "SELECT call_id, event_seq, received_at, event_time, details, sequence_number, \
+           result_code, result_sub_code, result_message, operation_context, server_call_id, \
+           correlation_id, dedup_key \
+         FROM events WHERE call_id = ANY($1) ORDER BY call_id, event_seq",
+    )
+    .bind(call_ids)
+    .fetch_all(conn)
+    .await?;
+    let mut by_call: BTreeMap<String, Vec<CallEvent>> = BTreeMap::new();
+    for r in rows {
+        by_call.entry(r.call_id).or_default().push(CallEvent {
+            event_seq: r.event_seq,
+            received_at: r.received_at,
+            event_time: r.event_time,
+            details: r.details,
+            sequence_number: r.sequence_number,
+            result_code: r.result_code,
+            result_sub_code: r.result_sub_code,
+            result_message: r.result_message,
+            operation_context: r.operation_context,
+            server_call_id: r.server_call_id,
+            correlation_id: r.correlation_id,
+            dedup_key: r.dedup_key,
+        });
+    }
+    Ok(by_call)
+}

@@ -1,0 +1,143 @@
+//! The projector: a background task that drains `projection_queue`.
+//!
+//! Several instances may share one database: `FOR UPDATE SKIP LOCKED` splits the queue between
+//! them, the per-call advisory lock serialises two of them on one call, and recomputing from the
+//! whole log means the last to commit is right. A failed batch rolls back, so its queue rows come
+//! back and are retried after a pause.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use sqlx::PgPool;
+use tokio::sync::{watch, Notify};
+use tokio::task::JoinHandle;
+
+use crate::config::ProjectionSettings;
+use crate::metrics as m;
+use crate::projection::{load, project_calls};
+
+/// Rings the projector after this process committed new events, so they are projected at once
+/// instead of at the next poll. Cheap to clone.
+#[derive(Clone, Default)]
+pub struct Wakeup(Arc<Notify>);
+
+impl Wakeup {
+    pub fn ring(&self) {
+        // Stores a permit when the projector is busy, so a commit during a batch is not missed.
+        self.0.notify_one();
+    }
+}
+
+const MAX_BACKOFF: Duration = Duration::from_secs(10);
+const SAMPLE_EVERY: Duration = Duration::from_secs(1);
+
+pub struct Projector {
+    stop: watch::Sender<bool>,
+    task: JoinHandle<()>,
+}
+
+impl Projector {
+    pub fn start(pool: PgPool, settings: &ProjectionSettings, wakeup: Wakeup) -> Projector {
+        let (stop, stopped) = watch::channel(false);
+        let worker = Worker {
+            pool,
+            batch_calls: settings.batch_calls,
+            poll_interval: Duration::from_millis(settings.poll_interval_ms),
+            wakeup,
+        };
+        Projector {
+            stop,
+            task: tokio::spawn(worker.run(stopped)),
+        }
+    }
+
+    /// Lets a batch in progress finish, then ends the task.
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        if let Err(error) = self.task.await {
+            tracing::error!(%error, "projector task failed");
+        }
+    }
+}
+
+struct Worker {
+    pool: PgPool,
+    batch_calls: usize,
+    poll_interval: Duration,
+    wakeup: Wakeup,
+}
+
+impl Worker {
+    async fn run(self, mut stopped: watch::Receiver<bool>) {
+        let mut backoff: Option<Duration> = None;
+        let mut sampled: Option<Instant> = None;
+        while !*stopped.borrow() {
+            let pause = match self.drain_once().await {
+                Ok(claimed) => {
+                    if backoff.take().is_some() {
+                        tracing::info!("projector recovered");
+                    }
+                    // A full batch means more is probably waiting.
+                    if claimed >= self.batch_calls {
+                        Duration::ZERO
+                    } else {
+                        self.poll_interval
+                    }
+                }
+                Err(error) => {
+                    let next = backoff
+                        .map_or(self.poll_interval.max(Duration::from_millis(500)), |b| {
+                            (b * 2).min(MAX_BACKOFF)
+                        });
+                    backoff = Some(next);
+                    tracing::warn!(%error, retry_in_ms = next.as_millis() as u64, "projection failed; the queue keeps the work");
+                    next
+                }
+            };
+            if sampled.map_or(true, |at| at.elapsed() >= SAMPLE_EVERY) {
+                sampled = Some(Instant::now());
+                self.sample_queue().await;
+            }
+            if pause.is_zero() {
+                continue;
+            }
+            tokio::select! {
+                _ = self.wakeup.0.notified(), if backoff.is_none() => {}
+                _ = tokio::time::sleep(pause) => {}
+                // A dropped handle means the application is gone: stop too.
+                changed = stopped.changed() => if changed.is_err() { break },
+            }
+        }
+    }
+
+    /// One transaction: claim a batch of queue rows, project their calls, commit. The number of
+    /// queue rows claimed.
+    async fn drain_once(&self) -> Result<usize, sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        let calls = load::claim(&mut tx, self.batch_calls).await?;
+        if calls.is_empty() {
+            return Ok(0);
+        }
+        let claimed = calls.len();
+        let projected = project_calls(&mut tx, calls).await?;
+        tx.commit().await?;
+        metrics::counter!(m::PROJECTION_CALLS).increment(projected as u64);
+        Ok(claimed)
+    }
+
+    async fn sample_queue(&self) {
+        let sample: Result<(i64, f64), sqlx::Error> = sqlx::query_as(
+            "SELECT count(*), coalesce(extract(epoch FROM now() - min(enqueued_at)), 0)::float8 \
+             FROM projection_queue",
+        )
+        .fetch_one(&self.pool)
+        .await;
+        match sample {
+            Ok((depth, lag)) => {
+                metrics::gauge!(m::PROJECTION_QUEUE_DEPTH).set(depth as f64);
+                metrics::gauge!(m::PROJECTION_LAG_SECONDS).set(lag.max(0.0));
+            }
+            Err(error) => tracing::debug!(%error, "could not sample the projection queue"),
+        }
+    }
+}
