@@ -189,10 +189,15 @@ impl Settings {
         if self.ingest.writers == 0 {
             return fail("ingest.writers", "must be at least 1");
         }
-        if self.ingest.writers as u32 > self.database.max_connections {
+        // Each writer holds a connection while it commits, and so does the projector; readiness
+        // checks and queries need one more.
+        let reserved = self.ingest.writers as u32 + u32::from(self.projection.enabled) + 1;
+        if reserved > self.database.max_connections {
             return fail(
-                "ingest.writers",
-                "must not exceed database.max_connections (each writer holds a connection)",
+                "database.max_connections",
+                &format!(
+                    "must be at least {reserved}: one per ingest writer, one for the projector, one for queries"
+                ),
             );
         }
         if self.ingest.queue_capacity == 0 {
