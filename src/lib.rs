@@ -2,8 +2,9 @@
 //! parses them, stores them exactly once in PostgreSQL, and serves call history.
 //!
 //! Data flows one way: `http` (the edge) → `auth` (verify the raw bytes) → `events` (parse into the
-//! typed model) → `ingest` (group commit) → `store` (the append-only event log).
+//! typed model) → `ingest` (group commit) → `store` (the append-only event log); `api` reads what was stored.
 
+pub mod api;
 pub mod auth;
 pub mod cli;
 pub mod config;

@@ -7,3 +7,4 @@ mod fixtures;
 mod health;
 mod helpers;
 mod ingest;
+mod reporting;
