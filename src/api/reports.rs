@@ -77,27 +77,36 @@ pub async fn summary(
         ));
     }
     let last = first + width * (count - 1) as i32;
+    // Buckets are `date_bin` steps from the UTC-aligned first bucket: no time-zone work per row, and
+    // hours rather than days so that no session time zone with DST can shift them.
+    let stride = format!("{} hours", width.num_hours());
+    let mut tx = state.pool.begin().await.map_err(db_error(&state))?;
+    // The distinct-participant count hashes one row per (bucket, participant): let it stay in memory.
+    sqlx::query("SET LOCAL work_mem = '64MB'")
+        .execute(&mut *tx)
+        .await
+        .map_err(db_error(&state))?;
     let buckets: Vec<Bucket> = sqlx::query_as(
-        "WITH c AS ( \
-           SELECT date_trunc($3, first_event_at, 'UTC') AS bucket, call_id, connected_at, outcome, \
-                  duration_ms, dtmf_count, media_total, media_succeeded \
-           FROM calls WHERE first_event_at >= $1 AND first_event_at < $2), \
-         agg AS ( \
-           SELECT bucket, count(*) AS calls, count(connected_at) AS connected, \
+        "WITH agg AS ( \
+           SELECT date_bin($3::interval, first_event_at, $4) AS bucket, count(*) AS calls, \
+                  count(connected_at) AS connected, \
                   count(*) FILTER (WHERE outcome = 'failed') AS failed, \
                   percentile_cont(0.5) WITHIN GROUP (ORDER BY duration_ms) AS p50, \
                   percentile_cont(0.95) WITHIN GROUP (ORDER BY duration_ms) AS p95, \
                   sum(dtmf_count)::bigint AS dtmf_tones, \
                   sum(media_succeeded)::float8 / nullif(sum(media_total), 0) AS media_rate \
-           FROM c GROUP BY bucket), \
+           FROM calls WHERE first_event_at >= $1 AND first_event_at < $2 GROUP BY 1), \
          parts AS ( \
-           SELECT c.bucket, count(DISTINCT p.raw_id) AS participants \
-           FROM c JOIN call_participants p ON p.call_id = c.call_id GROUP BY c.bucket) \
+           SELECT bucket, count(*) AS participants FROM ( \
+             SELECT DISTINCT date_bin($3::interval, c.first_event_at, $4) AS bucket, p.raw_id \
+             FROM calls c JOIN call_participants p ON p.call_id = c.call_id \
+             WHERE c.first_event_at >= $1 AND c.first_event_at < $2) d \
+           GROUP BY bucket) \
          SELECT b.start, coalesce(agg.calls, 0) AS calls, coalesce(agg.connected, 0) AS connected, \
                 coalesce(agg.failed, 0) AS failed, agg.p50 AS duration_p50_ms, \
                 agg.p95 AS duration_p95_ms, coalesce(parts.participants, 0) AS participants, \
                 coalesce(agg.dtmf_tones, 0) AS dtmf_tones, agg.media_rate AS media_success_rate \
-         FROM generate_series($4::timestamptz, $5::timestamptz, $6::interval) AS b(start) \
+         FROM generate_series($4::timestamptz, $5::timestamptz, $3::interval) AS b(start) \
          LEFT JOIN agg ON agg.bucket = b.start \
          LEFT JOIN parts ON parts.bucket = b.start \
          ORDER BY b.start",
@@ -105,14 +114,13 @@ pub async fn summary(
     .persistent(false)
     .bind(from)
     .bind(to)
-    .bind(unit)
+    .bind(stride)
     .bind(first)
     .bind(last)
-    // Hours, not days: adding a day in a session whose time zone has DST would drift off UTC.
-    .bind(format!("{} hours", width.num_hours()))
-    .fetch_all(&state.pool)
+    .fetch_all(&mut *tx)
     .await
     .map_err(db_error(&state))?;
+    tx.commit().await.map_err(db_error(&state))?;
     Ok(json(&Summary {
         from,
         to,
