@@ -124,24 +124,13 @@ pub async fn get(
     Ok(json(&call.ok_or_else(|| no_call(&id))?))
 }
 
-/// An empty first page of a call's sub-list is a 404 when the call does not exist at all.
-async fn require_call(
-    state: &AppState,
-    id: &str,
-    empty_first_page: bool,
-    also_events: bool,
-) -> Result<(), ApiError> {
+/// An empty first page of a call's sub-list is a 404 when the call does not exist at all. For the
+/// timeline, an empty first page means the call has no events either.
+async fn require_call(state: &AppState, id: &str, empty_first_page: bool) -> Result<(), ApiError> {
     if !empty_first_page {
         return Ok(());
     }
-    // The timeline also answers for a call the projection has not reached yet.
-    let sql = if also_events {
-        "SELECT EXISTS (SELECT 1 FROM calls WHERE call_id = $1) \
-             OR EXISTS (SELECT 1 FROM events WHERE call_id = $1)"
-    } else {
-        "SELECT EXISTS (SELECT 1 FROM calls WHERE call_id = $1)"
-    };
-    let exists: bool = sqlx::query_scalar(sql)
+    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM calls WHERE call_id = $1)")
         .bind(id)
         .fetch_one(&state.pool)
         .await
@@ -234,7 +223,7 @@ pub async fn participants(
         .fetch_all(&state.pool)
         .await
         .map_err(db_error(&state))?;
-    require_call(&state, &id, rows.is_empty() && page.after.is_none(), false).await?;
+    require_call(&state, &id, rows.is_empty() && page.after.is_none()).await?;
 
     let mut raw_ids: Vec<&str> = rows.iter().map(|r| r.raw_id.as_str()).collect();
     raw_ids.sort_unstable();
@@ -293,7 +282,8 @@ pub async fn participants(
     })))
 }
 
-/// The call's timeline: every stored event of the call in insertion order, normalised.
+/// The call's timeline: every stored event of the call in insertion order, normalised. It reads the
+/// event log, so it also answers for a call the projection has not reached yet.
 pub async fn events(
     state: web::Data<AppState>,
     id: web::Path<String>,
@@ -315,7 +305,7 @@ pub async fn events(
         .fetch_all(&state.pool)
         .await
         .map_err(db_error(&state))?;
-    require_call(&state, &id, rows.is_empty() && page.after.is_none(), true).await?;
+    require_call(&state, &id, rows.is_empty() && page.after.is_none()).await?;
     Ok(json(&Page::from_rows(rows, &page, |e| e.event_seq)))
 }
 
@@ -353,7 +343,7 @@ pub async fn dtmf(
         .fetch_all(&state.pool)
         .await
         .map_err(db_error(&state))?;
-    require_call(&state, &id, rows.is_empty() && page.after.is_none(), false).await?;
+    require_call(&state, &id, rows.is_empty() && page.after.is_none()).await?;
     Ok(json(&Page::from_rows(rows, &page, |t| t.ordinal)))
 }
 
@@ -398,7 +388,7 @@ pub async fn media(
         .fetch_all(&state.pool)
         .await
         .map_err(db_error(&state))?;
-    require_call(&state, &id, rows.is_empty() && page.after.is_none(), false).await?;
+    require_call(&state, &id, rows.is_empty() && page.after.is_none()).await?;
     Ok(json(&Page::from_rows(rows, &page, |m| {
         (m.operation_context.clone(), m.operation.clone())
     })))
