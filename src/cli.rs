@@ -25,9 +25,14 @@ pub enum Command {
     Migrate,
     /// Recompute the call model of every call from the event log. Safe while the service runs.
     Rebuild,
+    /// Read an API token from standard input and print the SHA-256 hex to put in `api.tokens`.
+    HashToken,
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    if let Command::HashToken = cli.command {
+        return hash_token();
+    }
     let settings = Settings::load()?;
     telemetry::init(&settings.log);
     match cli.command {
@@ -36,6 +41,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             app.run_until_stopped().await?;
             tracing::info!("calltrail stopped");
         }
+        Command::HashToken => unreachable!("handled before loading the configuration"),
         Command::Migrate => {
             let pool = store::pool(&settings.database)?;
             store::migrate(&pool).await?;
@@ -51,5 +57,22 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             );
         }
     }
+    Ok(())
+}
+
+/// Needs no configuration or database. The token comes from stdin, not an argument, so it stays out
+/// of the shell history and the process list; one trailing newline (as `echo` adds) is ignored.
+fn hash_token() -> anyhow::Result<()> {
+    use std::io::Read;
+    let mut input = String::new();
+    std::io::stdin().read_to_string(&mut input)?;
+    let token = input
+        .strip_suffix('\n')
+        .map(|t| t.strip_suffix('\r').unwrap_or(t))
+        .unwrap_or(&input);
+    if token.trim().is_empty() {
+        anyhow::bail!("no token on standard input");
+    }
+    println!("{}", crate::api::auth::hash_token(token));
     Ok(())
 }

@@ -32,6 +32,16 @@ pub struct Settings {
     pub projection: ProjectionSettings,
     pub log: LogSettings,
     pub auth: AuthConfig,
+    pub api: ApiSettings,
+}
+
+/// The read-only reporting API under `/api/v1`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiSettings {
+    /// Accepted bearer tokens, each as the hex SHA-256 of the token: the configuration never holds
+    /// a usable credential.
+    pub tokens: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -208,6 +218,14 @@ impl Settings {
         }
         if self.projection.poll_interval_ms == 0 {
             return fail("projection.poll_interval_ms", "must be at least 1");
+        }
+        for (i, token) in self.api.tokens.iter().enumerate() {
+            if crate::api::auth::parse_token_hash(token).is_none() {
+                return fail(
+                    &format!("api.tokens[{i}]"),
+                    "must be the hex SHA-256 of a token (64 hex digits; see `calltrail hash-token`)",
+                );
+            }
         }
         if tracing_subscriber::EnvFilter::try_new(&self.log.level).is_err() {
             return fail("log.level", "is not a valid filter directive");

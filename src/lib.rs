@@ -3,8 +3,9 @@
 //!
 //! Data flows one way: `http` (the edge) → `auth` (verify the raw bytes) → `events` (parse into the
 //! typed model) → `ingest` (group commit) → `store` (the append-only event log) → `projection`
-//! (the call model derived from it).
+//! (the call model derived from it); `api` serves what was stored.
 
+pub mod api;
 pub mod auth;
 pub mod cli;
 pub mod config;

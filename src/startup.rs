@@ -8,6 +8,7 @@ use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
 use sqlx::PgPool;
 
+use crate::api::auth::ApiTokens;
 use crate::auth::Authenticator;
 use crate::config::Settings;
 use crate::ingest::IngestQueue;
@@ -21,6 +22,7 @@ pub struct AppState {
     pub ingest: IngestQueue,
     pub max_body_bytes: usize,
     pub retry_after_seconds: u32,
+    pub api_tokens: ApiTokens,
 }
 
 pub struct Application {
@@ -38,6 +40,10 @@ impl Application {
             tracing::warn!(
                 "auth.allow_unauthenticated is set: deliveries without credentials are accepted. Never use this in production."
             );
+        }
+        let api_tokens = ApiTokens::from_config(&settings.api.tokens);
+        if api_tokens.is_empty() {
+            tracing::info!("api.tokens is empty: every /api/v1 request will be refused");
         }
         let pool = store::pool(&settings.database)?;
         if settings.database.migrate_on_start {
@@ -63,6 +69,7 @@ impl Application {
             ingest,
             max_body_bytes: settings.server.max_body_bytes,
             retry_after_seconds: settings.ingest.retry_after_seconds,
+            api_tokens,
         });
         let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))?;
         let port = listener.local_addr()?.port();

@@ -54,7 +54,11 @@ fn invalid_configuration_fails_at_start_naming_the_key() {
     let db = "postgres://postgres@127.0.0.1:1/x";
     let cases: [(&str, &str, &str); 6] = [
         ("CALLTRAIL__INGEST__WRITERS", "0", "ingest.writers"),
-        ("CALLTRAIL__DATABASE__MAX_CONNECTIONS", "3", "database.max_connections"),
+        (
+            "CALLTRAIL__DATABASE__MAX_CONNECTIONS",
+            "3",
+            "database.max_connections",
+        ),
         ("CALLTRAIL__SERVER__PORT", "not-a-port", "server.port"),
         ("CALLTRAIL__SERVER__PORTT", "1", "portt"),
         ("CALLTRAIL__LOG__FORMAT", "xml", "log.format"),

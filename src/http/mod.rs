@@ -25,13 +25,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     )
     .service(web::resource("/healthz").route(web::get().to(health::healthz)))
     .service(web::resource("/readyz").route(web::get().to(health::readyz)))
-    .service(web::resource("/metrics").route(web::get().to(health::metrics)));
+    .service(web::resource("/metrics").route(web::get().to(health::metrics)))
+    .configure(crate::api::scope);
 }
 
 pub async fn not_found() -> Result<HttpResponse, ApiError> {
     Err(ApiError::NotFound("no such route".to_owned()))
 }
 
-async fn method_not_allowed() -> Result<HttpResponse, ApiError> {
+pub async fn method_not_allowed() -> Result<HttpResponse, ApiError> {
     Err(ApiError::MethodNotAllowed)
 }

@@ -8,3 +8,4 @@ mod fixtures;
 mod health;
 mod helpers;
 mod ingest;
+mod reporting;

@@ -1,0 +1,395 @@
+//! Calls, from the call-model projection: the list, one call's summary, and its participants'
+//! history, event timeline, DTMF tones and media operations.
+
+use std::collections::HashMap;
+
+use actix_web::{web, HttpResponse};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::api::events::{EventSummary, EVENT_COLUMNS};
+use crate::api::pagination::{Page, PageParams, PageRequest};
+use crate::api::params::{self, present_owned, TimeRange};
+use crate::api::{db_error, json};
+use crate::error::ApiError;
+use crate::startup::AppState;
+
+/// Every column of `calls`, from alias `c`.
+pub const CALL_COLUMNS: &str = "c.call_id, c.server_call_id, c.correlation_id, c.state, \
+     c.first_event_at, c.last_event_at, c.connected_at, c.disconnected_at, c.duration_ms, \
+     c.participant_count, c.peak_participants, c.outcome, c.failure_code, c.failure_sub_code, \
+     c.failure_message, c.event_count, c.dtmf_count, c.media_total, c.media_succeeded, \
+     c.last_event_seq, c.projected_at";
+
+#[derive(Debug, Serialize, sqlx::FromRow)]
+pub struct CallSummary {
+    pub call_id: String,
+    pub server_call_id: Option<String>,
+    pub correlation_id: Option<String>,
+    pub state: Option<String>,
+    pub first_event_at: DateTime<Utc>,
+    pub last_event_at: DateTime<Utc>,
+    pub connected_at: Option<DateTime<Utc>>,
+    pub disconnected_at: Option<DateTime<Utc>>,
+    pub duration_ms: Option<i64>,
+    pub participant_count: i32,
+    pub peak_participants: i32,
+    pub outcome: String,
+    pub failure_code: Option<i64>,
+    pub failure_sub_code: Option<i64>,
+    pub failure_message: Option<String>,
+    pub event_count: i32,
+    pub dtmf_count: i32,
+    pub media_total: i32,
+    pub media_succeeded: i32,
+    pub last_event_seq: i64,
+    pub projected_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ListQuery {
+    from: Option<String>,
+    to: Option<String>,
+    state: Option<String>,
+    outcome: Option<String>,
+    /// A participant's raw id: only calls they were in.
+    participant: Option<String>,
+    #[serde(flatten)]
+    page: PageParams,
+}
+
+type CallKey = (DateTime<Utc>, String);
+
+pub async fn list(
+    state: web::Data<AppState>,
+    query: web::Query<ListQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let range = TimeRange::parse(&query.from, &query.to)?;
+    let call_state = present_owned(&query.state);
+    let outcome = params::one_of("outcome", &query.outcome, params::CALL_OUTCOMES)?;
+    let participant = present_owned(&query.participant);
+    let page = PageRequest::<CallKey>::parse("calls", &query.page)?;
+    // A top-level IN, not `$n IS NULL OR EXISTS`, so the planner can start from the participant's
+    // few calls instead of testing every call in the range.
+    let participant_sql = if participant.is_some() {
+        "AND c.call_id IN (SELECT p.call_id FROM call_participants p WHERE p.raw_id = $5)"
+    } else {
+        "AND $5::text IS NULL"
+    };
+    let sql = format!(
+        "SELECT {CALL_COLUMNS} FROM calls c \
+         WHERE ($1::timestamptz IS NULL OR c.first_event_at >= $1) \
+           AND ($2::timestamptz IS NULL OR c.first_event_at < $2) \
+           AND ($3::text IS NULL OR c.state = $3) \
+           AND ($4::text IS NULL OR c.outcome = $4) \
+           {participant_sql} \
+           AND ($6::timestamptz IS NULL OR (c.first_event_at, c.call_id) {after} ($6, $7)) \
+         ORDER BY c.first_event_at {dir}, c.call_id {dir} LIMIT $8",
+        after = page.order.after(),
+        dir = page.order.sql(),
+    );
+    let (after_time, after_id) = page.after.clone().unzip();
+    let rows: Vec<CallSummary> = sqlx::query_as(&sql)
+        .persistent(false)
+        .bind(range.from)
+        .bind(range.to)
+        .bind(call_state)
+        .bind(outcome)
+        .bind(participant)
+        .bind(after_time)
+        .bind(after_id)
+        .bind(page.fetch_limit())
+        .fetch_all(&state.pool)
+        .await
+        .map_err(db_error(&state))?;
+    Ok(json(&Page::from_rows(rows, &page, |c| {
+        (c.first_event_at, c.call_id.clone())
+    })))
+}
+
+fn no_call(id: &str) -> ApiError {
+    ApiError::NotFound(format!("no call `{id}`"))
+}
+
+pub async fn get(
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let sql = format!("SELECT {CALL_COLUMNS} FROM calls c WHERE c.call_id = $1");
+    let call: Option<CallSummary> = sqlx::query_as(&sql)
+        .bind(id.as_str())
+        .fetch_optional(&state.pool)
+        .await
+        .map_err(db_error(&state))?;
+    Ok(json(&call.ok_or_else(|| no_call(&id))?))
+}
+
+/// An empty first page of a call's sub-list is a 404 when the call does not exist at all. For the
+/// timeline, an empty first page means the call has no events either.
+async fn require_call(state: &AppState, id: &str, empty_first_page: bool) -> Result<(), ApiError> {
+    if !empty_first_page {
+        return Ok(());
+    }
+    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM calls WHERE call_id = $1)")
+        .bind(id)
+        .fetch_one(&state.pool)
+        .await
+        .map_err(db_error(state))?;
+    if exists {
+        Ok(())
+    } else {
+        Err(no_call(id))
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct ParticipantInterval {
+    pub raw_id: String,
+    pub interval_no: i32,
+    pub kind: String,
+    pub display_id: String,
+    pub joined_at: DateTime<Utc>,
+    pub left_at: Option<DateTime<Utc>>,
+    pub joined_sequence: Option<i64>,
+    pub left_sequence: Option<i64>,
+    pub changes: Vec<ParticipantChange>,
+}
+
+#[derive(Debug, sqlx::FromRow)]
+struct IntervalRow {
+    raw_id: String,
+    interval_no: i32,
+    kind: String,
+    display_id: String,
+    joined_at: DateTime<Utc>,
+    left_at: Option<DateTime<Utc>>,
+    joined_sequence: Option<i64>,
+    left_sequence: Option<i64>,
+    is_first: bool,
+    next_joined_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Serialize, sqlx::FromRow)]
+pub struct ParticipantChange {
+    #[serde(skip)]
+    raw_id: String,
+    pub ordinal: i32,
+    pub at: DateTime<Utc>,
+    pub sequence_number: Option<i64>,
+    pub is_muted: Option<bool>,
+    pub is_on_hold: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct PageQuery {
+    #[serde(flatten)]
+    page: PageParams,
+}
+
+type IntervalKey = (DateTime<Utc>, String, i32);
+
+/// The participants' presence intervals, by join time, each with the mute and hold changes made
+/// while it lasted. A change belongs to the participant's latest interval that began at or before
+/// it (the first interval also takes any earlier ones), so every change is shown exactly once.
+pub async fn participants(
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    query: web::Query<PageQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let page = PageRequest::<IntervalKey>::parse("call_participants", &query.page)?;
+    let sql = format!(
+        "SELECT raw_id, interval_no, kind, display_id, joined_at, left_at, joined_sequence, \
+           left_sequence, is_first, next_joined_at \
+         FROM (SELECT p.*, row_number() OVER w = 1 AS is_first, \
+                      lead(p.joined_at) OVER w AS next_joined_at \
+               FROM call_participants p WHERE p.call_id = $1 \
+               WINDOW w AS (PARTITION BY p.raw_id ORDER BY p.joined_at, p.interval_no)) s \
+         WHERE ($2::timestamptz IS NULL OR (joined_at, raw_id, interval_no) {after} ($2, $3, $4)) \
+         ORDER BY joined_at {dir}, raw_id {dir}, interval_no {dir} LIMIT $5",
+        after = page.order.after(),
+        dir = page.order.sql(),
+    );
+    let (after_time, after_raw, after_no) = match page.after.clone() {
+        Some((t, r, n)) => (Some(t), Some(r), Some(n)),
+        None => (None, None, None),
+    };
+    let rows: Vec<IntervalRow> = sqlx::query_as(&sql)
+        .persistent(false)
+        .bind(id.as_str())
+        .bind(after_time)
+        .bind(after_raw)
+        .bind(after_no)
+        .bind(page.fetch_limit())
+        .fetch_all(&state.pool)
+        .await
+        .map_err(db_error(&state))?;
+    require_call(&state, &id, rows.is_empty() && page.after.is_none()).await?;
+
+    let mut raw_ids: Vec<&str> = rows.iter().map(|r| r.raw_id.as_str()).collect();
+    raw_ids.sort_unstable();
+    raw_ids.dedup();
+    let changes: Vec<ParticipantChange> = if raw_ids.is_empty() {
+        Vec::new()
+    } else {
+        sqlx::query_as(
+            "SELECT raw_id, ordinal, at, sequence_number, is_muted, is_on_hold \
+             FROM participant_changes WHERE call_id = $1 AND raw_id = ANY($2) \
+             ORDER BY raw_id, ordinal",
+        )
+        .bind(id.as_str())
+        .bind(&raw_ids)
+        .fetch_all(&state.pool)
+        .await
+        .map_err(db_error(&state))?
+    };
+    let mut by_participant: HashMap<String, Vec<ParticipantChange>> = HashMap::new();
+    for change in changes {
+        by_participant
+            .entry(change.raw_id.clone())
+            .or_default()
+            .push(change);
+    }
+    let intervals: Vec<ParticipantInterval> = rows
+        .into_iter()
+        .map(|row| {
+            let belongs = |c: &ParticipantChange| {
+                (row.is_first || c.at >= row.joined_at)
+                    && row.next_joined_at.map_or(true, |next| c.at < next)
+            };
+            let changes = match by_participant.get_mut(&row.raw_id) {
+                Some(all) => {
+                    let (mine, rest): (Vec<_>, Vec<_>) = all.drain(..).partition(belongs);
+                    *all = rest;
+                    mine
+                }
+                None => Vec::new(),
+            };
+            ParticipantInterval {
+                raw_id: row.raw_id,
+                interval_no: row.interval_no,
+                kind: row.kind,
+                display_id: row.display_id,
+                joined_at: row.joined_at,
+                left_at: row.left_at,
+                joined_sequence: row.joined_sequence,
+                left_sequence: row.left_sequence,
+                changes,
+            }
+        })
+        .collect();
+    Ok(json(&Page::from_rows(intervals, &page, |i| {
+        (i.joined_at, i.raw_id.clone(), i.interval_no)
+    })))
+}
+
+/// The call's timeline: every stored event of the call in insertion order, normalised. It reads the
+/// event log, so it also answers for a call the projection has not reached yet.
+pub async fn events(
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    query: web::Query<PageQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let page = PageRequest::<i64>::parse("call_events", &query.page)?;
+    let sql = format!(
+        "SELECT {EVENT_COLUMNS} FROM events WHERE call_id = $1 \
+           AND ($2::bigint IS NULL OR event_seq {after} $2) \
+         ORDER BY event_seq {dir} LIMIT $3",
+        after = page.order.after(),
+        dir = page.order.sql(),
+    );
+    let rows: Vec<EventSummary> = sqlx::query_as(&sql)
+        .persistent(false)
+        .bind(id.as_str())
+        .bind(page.after)
+        .bind(page.fetch_limit())
+        .fetch_all(&state.pool)
+        .await
+        .map_err(db_error(&state))?;
+    require_call(&state, &id, rows.is_empty() && page.after.is_none()).await?;
+    Ok(json(&Page::from_rows(rows, &page, |e| e.event_seq)))
+}
+
+#[derive(Debug, Serialize, sqlx::FromRow)]
+pub struct DtmfTone {
+    pub ordinal: i32,
+    pub sequence_id: Option<i64>,
+    pub tone: String,
+    pub at: DateTime<Utc>,
+    pub participant_id: Option<String>,
+    pub repeated: bool,
+    pub missing_before: i32,
+    pub event_seq: i64,
+}
+
+/// The key presses in sequence order, with repeats and gaps flagged.
+pub async fn dtmf(
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    query: web::Query<PageQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let page = PageRequest::<i32>::parse("call_dtmf", &query.page)?;
+    let sql = format!(
+        "SELECT ordinal, sequence_id, tone, at, participant_id, repeated, missing_before, event_seq \
+         FROM dtmf_tones WHERE call_id = $1 AND ($2::integer IS NULL OR ordinal {after} $2) \
+         ORDER BY ordinal {dir} LIMIT $3",
+        after = page.order.after(),
+        dir = page.order.sql(),
+    );
+    let rows: Vec<DtmfTone> = sqlx::query_as(&sql)
+        .persistent(false)
+        .bind(id.as_str())
+        .bind(page.after)
+        .bind(page.fetch_limit())
+        .fetch_all(&state.pool)
+        .await
+        .map_err(db_error(&state))?;
+    require_call(&state, &id, rows.is_empty() && page.after.is_none()).await?;
+    Ok(json(&Page::from_rows(rows, &page, |t| t.ordinal)))
+}
+
+#[derive(Debug, Serialize, sqlx::FromRow)]
+pub struct MediaOperation {
+    pub operation_context: String,
+    pub operation: String,
+    pub outcome: String,
+    pub result_code: Option<i64>,
+    pub result_sub_code: Option<i64>,
+    pub result_message: Option<String>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub duration_ms: Option<i64>,
+    pub event_count: i32,
+}
+
+/// Play and recognize operations, by operation context then operation (their key: a time would
+/// not do, both ends may be unknown).
+pub async fn media(
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    query: web::Query<PageQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let page = PageRequest::<(String, String)>::parse("call_media", &query.page)?;
+    let sql = format!(
+        "SELECT operation_context, operation, outcome, result_code, result_sub_code, \
+           result_message, started_at, finished_at, duration_ms, event_count \
+         FROM media_operations WHERE call_id = $1 \
+           AND ($2::text IS NULL OR (operation_context, operation) {after} ($2, $3)) \
+         ORDER BY operation_context {dir}, operation {dir} LIMIT $4",
+        after = page.order.after(),
+        dir = page.order.sql(),
+    );
+    let (after_ctx, after_op) = page.after.clone().unzip();
+    let rows: Vec<MediaOperation> = sqlx::query_as(&sql)
+        .persistent(false)
+        .bind(id.as_str())
+        .bind(after_ctx)
+        .bind(after_op)
+        .bind(page.fetch_limit())
+        .fetch_all(&state.pool)
+        .await
+        .map_err(db_error(&state))?;
+    require_call(&state, &id, rows.is_empty() && page.after.is_none()).await?;
+    Ok(json(&Page::from_rows(rows, &page, |m| {
+        (m.operation_context.clone(), m.operation.clone())
+    })))
+}

@@ -1,0 +1,213 @@
+//! The audit log: every stored event, filtered, in order of receipt; one event with its raw payload.
+//!
+//! The log is ordered by `(received_at, event_seq)`: unique, and it lets a time range (the usual
+//! audit question) start exactly where it should in an index instead of scanning to it.
+
+use actix_web::{web, HttpResponse};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sqlx::postgres::PgArguments;
+use sqlx::query::QueryAs;
+use sqlx::Postgres;
+
+use crate::api::pagination::{Page, PageParams, PageRequest};
+use crate::api::params::{self, bad, present_owned, TimeRange};
+use crate::api::{db_error, json};
+use crate::error::ApiError;
+use crate::startup::AppState;
+
+/// An event's normalised columns: everything but the raw payload and the dedup key.
+pub const EVENT_COLUMNS: &str = "event_seq, received_at, endpoint, format, auth_scheme, \
+     auth_principal, request_id, event_id, source, event_type, subject, event_time, family, \
+     call_id, server_call_id, correlation_id, operation_context, result_code, result_sub_code, \
+     result_message, sequence_number, details";
+
+#[derive(Debug, Serialize, sqlx::FromRow)]
+pub struct EventSummary {
+    pub event_seq: i64,
+    pub received_at: DateTime<Utc>,
+    pub endpoint: String,
+    pub format: String,
+    pub auth_scheme: String,
+    pub auth_principal: Option<String>,
+    pub request_id: Option<String>,
+    pub event_id: Option<String>,
+    pub source: Option<String>,
+    pub event_type: String,
+    pub subject: Option<String>,
+    pub event_time: Option<DateTime<Utc>>,
+    pub family: String,
+    pub call_id: Option<String>,
+    pub server_call_id: Option<String>,
+    pub correlation_id: Option<String>,
+    pub operation_context: Option<String>,
+    pub result_code: Option<i64>,
+    pub result_sub_code: Option<i64>,
+    pub result_message: Option<String>,
+    pub sequence_number: Option<i64>,
+    pub details: serde_json::Value,
+}
+
+/// An event with its payload exactly as received.
+#[derive(Debug, Serialize, sqlx::FromRow)]
+pub struct EventWithRaw {
+    #[serde(flatten)]
+    #[sqlx(flatten)]
+    pub event: EventSummary,
+    pub raw: String,
+}
+
+/// The filters of `/events` and `/events/export`.
+#[derive(Debug, Default, Deserialize)]
+pub struct EventFilterParams {
+    pub from: Option<String>,
+    pub to: Option<String>,
+    #[serde(rename = "type")]
+    pub event_type: Option<String>,
+    pub call_id: Option<String>,
+    pub correlation_id: Option<String>,
+    pub operation_context: Option<String>,
+    pub auth_scheme: Option<String>,
+    pub json_path: Option<String>,
+    pub json_value: Option<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct EventFilter {
+    pub range: TimeRange,
+    pub event_type: Option<String>,
+    pub call_id: Option<String>,
+    pub correlation_id: Option<String>,
+    pub operation_context: Option<String>,
+    pub auth_scheme: Option<String>,
+    pub json_path: Option<Vec<String>>,
+    pub json_value: Option<String>,
+}
+
+/// The filter's conditions on `events`, binding `$1`..`$9`.
+pub const EVENT_FILTER_SQL: &str = "($1::timestamptz IS NULL OR received_at >= $1) \
+     AND ($2::timestamptz IS NULL OR received_at < $2) \
+     AND ($3::text IS NULL OR event_type = $3) \
+     AND ($4::text IS NULL OR call_id = $4) \
+     AND ($5::text IS NULL OR correlation_id = $5) \
+     AND ($6::text IS NULL OR operation_context = $6) \
+     AND ($7::text IS NULL OR auth_scheme = $7) \
+     AND ($8::text[] IS NULL OR raw::jsonb #>> $8 = $9)";
+
+impl EventFilter {
+    pub fn parse(p: &EventFilterParams) -> Result<EventFilter, ApiError> {
+        let json = params::json_filter(&p.json_path, &p.json_value)?;
+        let (json_path, json_value) = match json {
+            Some((path, value)) => (Some(path), Some(value)),
+            None => (None, None),
+        };
+        Ok(EventFilter {
+            range: TimeRange::parse(&p.from, &p.to)?,
+            event_type: present_owned(&p.event_type),
+            call_id: present_owned(&p.call_id),
+            correlation_id: present_owned(&p.correlation_id),
+            operation_context: present_owned(&p.operation_context),
+            auth_scheme: params::one_of("auth_scheme", &p.auth_scheme, params::AUTH_SCHEMES)?
+                .map(str::to_owned),
+            json_path,
+            json_value,
+        })
+    }
+
+    /// Binds `$1`..`$9` of [`EVENT_FILTER_SQL`].
+    pub fn bind<'q, O>(
+        &'q self,
+        query: QueryAs<'q, Postgres, O, PgArguments>,
+    ) -> QueryAs<'q, Postgres, O, PgArguments> {
+        query
+            .bind(self.range.from)
+            .bind(self.range.to)
+            .bind(self.event_type.as_deref())
+            .bind(self.call_id.as_deref())
+            .bind(self.correlation_id.as_deref())
+            .bind(self.operation_context.as_deref())
+            .bind(self.auth_scheme.as_deref())
+            .bind(self.json_path.as_deref())
+            .bind(self.json_value.as_deref())
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ListQuery {
+    #[serde(flatten)]
+    filter: EventFilterParams,
+    #[serde(flatten)]
+    page: PageParams,
+}
+
+type AuditKey = (DateTime<Utc>, i64);
+
+pub async fn list(
+    state: web::Data<AppState>,
+    query: web::Query<ListQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let filter = EventFilter::parse(&query.filter)?;
+    let page = PageRequest::<AuditKey>::parse("events", &query.page)?;
+    let (after_time, after_seq) = page.after.unzip();
+    let sql = format!(
+        "SELECT {EVENT_COLUMNS} FROM events WHERE {EVENT_FILTER_SQL} \
+         AND ($10::timestamptz IS NULL OR (received_at, event_seq) {after} ($10, $11)) \
+         ORDER BY received_at {dir}, event_seq {dir} LIMIT $12",
+        after = page.order.after(),
+        dir = page.order.sql(),
+    );
+    let rows: Vec<EventSummary> = filter
+        .bind(sqlx::query_as(&sql).persistent(false))
+        .bind(after_time)
+        .bind(after_seq)
+        .bind(page.fetch_limit())
+        .fetch_all(&state.pool)
+        .await
+        .map_err(db_error(&state))?;
+    Ok(json(&Page::from_rows(rows, &page, |e| {
+        (e.received_at, e.event_seq)
+    })))
+}
+
+/// An `{id}` path segment: the event's `event_seq`.
+fn event_seq(id: &str) -> Result<i64, ApiError> {
+    id.parse::<i64>()
+        .ok()
+        .filter(|n| *n > 0)
+        .ok_or_else(|| bad("id", "must be a positive integer (an event_seq)"))
+}
+
+fn no_event(id: i64) -> ApiError {
+    ApiError::NotFound(format!("no event {id}"))
+}
+
+/// One event, normalised, with `raw` as a string.
+pub async fn get(
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = event_seq(&id)?;
+    let sql = format!("SELECT {EVENT_COLUMNS}, raw FROM events WHERE event_seq = $1");
+    let event: Option<EventWithRaw> = sqlx::query_as(&sql)
+        .bind(id)
+        .fetch_optional(&state.pool)
+        .await
+        .map_err(db_error(&state))?;
+    Ok(json(&event.ok_or_else(|| no_event(id))?))
+}
+
+/// The payload exactly as stored, byte for byte as it was received.
+pub async fn raw(
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = event_seq(&id)?;
+    let raw: Option<String> = sqlx::query_scalar("SELECT raw FROM events WHERE event_seq = $1")
+        .bind(id)
+        .fetch_optional(&state.pool)
+        .await
+        .map_err(db_error(&state))?;
+    Ok(HttpResponse::Ok()
+        .content_type("application/json")
+        .body(raw.ok_or_else(|| no_event(id))?))
+}

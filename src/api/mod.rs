@@ -1,0 +1,148 @@
+//! The read-only reporting and audit-log API under `/api/v1`: JSON, bearer tokens, keyset pages.
+//!
+//! [`ROUTES`] is the one list of its routes: the router is built from it and the OpenAPI document is
+//! checked against it.
+//!
+//! Queries bind optional filters as `($n IS NULL OR col = $n)` and run as unnamed (not cached)
+//! statements, so PostgreSQL plans each with the actual values: the absent filters fold away and
+//! the remaining conditions can use indexes, which a generic cached plan cannot promise.
+
+pub mod auth;
+pub mod calls;
+pub mod events;
+pub mod export;
+pub mod openapi;
+pub mod pagination;
+pub mod params;
+pub mod participants;
+pub mod reports;
+
+use actix_web::http::Method;
+use actix_web::middleware::from_fn;
+use actix_web::{web, HttpResponse, Route};
+
+use crate::error::ApiError;
+use crate::startup::AppState;
+
+pub const PREFIX: &str = "/api/v1";
+
+/// A route of the API: `path` is relative to [`PREFIX`] and written the same way for the router
+/// and for OpenAPI (`{name}` for a path parameter).
+pub struct ApiRoute {
+    pub method: Method,
+    pub path: &'static str,
+    pub handler: fn(Route) -> Route,
+}
+
+/// Every route, in matching order: a literal segment comes before a parameter that would also match
+/// it (`/events/export` before `/events/{id}`).
+pub static ROUTES: &[ApiRoute] = &[
+    ApiRoute {
+        method: Method::GET,
+        path: "/calls",
+        handler: |r| r.to(calls::list),
+    },
+    ApiRoute {
+        method: Method::GET,
+        path: "/calls/{id}",
+        handler: |r| r.to(calls::get),
+    },
+    ApiRoute {
+        method: Method::GET,
+        path: "/calls/{id}/participants",
+        handler: |r| r.to(calls::participants),
+    },
+    ApiRoute {
+        method: Method::GET,
+        path: "/calls/{id}/events",
+        handler: |r| r.to(calls::events),
+    },
+    ApiRoute {
+        method: Method::GET,
+        path: "/calls/{id}/dtmf",
+        handler: |r| r.to(calls::dtmf),
+    },
+    ApiRoute {
+        method: Method::GET,
+        path: "/calls/{id}/media",
+        handler: |r| r.to(calls::media),
+    },
+    ApiRoute {
+        method: Method::GET,
+        path: "/participants/{rawId}/calls",
+        handler: |r| r.to(participants::calls),
+    },
+    ApiRoute {
+        method: Method::GET,
+        path: "/events",
+        handler: |r| r.to(events::list),
+    },
+    ApiRoute {
+        method: Method::GET,
+        path: "/events/export",
+        handler: |r| r.to(export::export),
+    },
+    ApiRoute {
+        method: Method::GET,
+        path: "/events/{id}",
+        handler: |r| r.to(events::get),
+    },
+    ApiRoute {
+        method: Method::GET,
+        path: "/events/{id}/raw",
+        handler: |r| r.to(events::raw),
+    },
+    ApiRoute {
+        method: Method::GET,
+        path: "/reports/summary",
+        handler: |r| r.to(reports::summary),
+    },
+    ApiRoute {
+        method: Method::GET,
+        path: "/openapi.json",
+        handler: |r| r.to(openapi::document),
+    },
+];
+
+/// The `/api/v1` scope: every route behind the bearer-token check, bad query strings and unknown
+/// paths answered in the API's error shape.
+pub fn scope(cfg: &mut web::ServiceConfig) {
+    let mut scope = web::scope(PREFIX)
+        .wrap(from_fn(auth::require_token))
+        .app_data(web::QueryConfig::default().error_handler(|error, _| {
+            ApiError::BadRequest(format!("invalid query string: {error}")).into()
+        }))
+        .default_service(web::to(crate::http::not_found));
+    let mut seen: Vec<&str> = Vec::new();
+    for route in ROUTES {
+        if seen.contains(&route.path) {
+            continue;
+        }
+        seen.push(route.path);
+        let mut resource = web::resource(route.path);
+        for same in ROUTES.iter().filter(|r| r.path == route.path) {
+            resource = resource.route((same.handler)(web::route().method(same.method.clone())));
+        }
+        scope = scope.service(resource.default_service(web::to(crate::http::method_not_allowed)));
+    }
+    cfg.service(scope);
+}
+
+/// A failed query: `503` when the database is unreachable (the client may retry), else `500` with
+/// the cause logged.
+pub fn db_error(state: &AppState) -> impl Fn(sqlx::Error) -> ApiError + '_ {
+    move |error| {
+        if crate::store::is_unavailable(&error) {
+            ApiError::StorageUnavailable {
+                retry_after_seconds: state.retry_after_seconds,
+            }
+        } else {
+            tracing::error!(%error, "reporting query failed");
+            ApiError::Internal
+        }
+    }
+}
+
+pub fn json<T: serde::Serialize>(body: &T) -> HttpResponse {
+    HttpResponse::Ok().json(body)
+}

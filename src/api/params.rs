@@ -1,0 +1,165 @@
+//! Query-parameter parsing shared by the resources. Every bad value is a `400 bad_request` naming the
+//! parameter; an empty value counts as absent, as HTML forms send them.
+
+use chrono::{DateTime, Utc};
+
+use crate::error::ApiError;
+
+pub fn bad(param: &str, why: impl std::fmt::Display) -> ApiError {
+    ApiError::BadRequest(format!("`{param}`: {why}"))
+}
+
+/// A parameter's value, or `None` when absent or empty.
+pub fn present(value: &Option<String>) -> Option<&str> {
+    value.as_deref().filter(|v| !v.is_empty())
+}
+
+pub fn present_owned(value: &Option<String>) -> Option<String> {
+    present(value).map(str::to_owned)
+}
+
+/// An RFC 3339 time with an offset, e.g. `2024-03-12T09:15:40Z`.
+pub fn time(param: &str, value: &Option<String>) -> Result<Option<DateTime<Utc>>, ApiError> {
+    present(value)
+        .map(|v| {
+            DateTime::parse_from_rfc3339(v)
+                .map(|t| t.with_timezone(&Utc))
+                .map_err(|_| {
+                    bad(
+                        param,
+                        "must be an RFC 3339 time with an offset, e.g. 2024-03-12T09:15:40Z",
+                    )
+                })
+        })
+        .transpose()
+}
+
+/// `from` (inclusive) and `to` (exclusive), either optional, in order.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TimeRange {
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+}
+
+impl TimeRange {
+    pub fn parse(from: &Option<String>, to: &Option<String>) -> Result<TimeRange, ApiError> {
+        let range = TimeRange {
+            from: time("from", from)?,
+            to: time("to", to)?,
+        };
+        if let (Some(from), Some(to)) = (range.from, range.to) {
+            if from > to {
+                return Err(bad("from", "must not be after `to`"));
+            }
+        }
+        Ok(range)
+    }
+}
+
+/// One of a closed set of values.
+pub fn one_of<'a>(
+    param: &str,
+    value: &'a Option<String>,
+    allowed: &[&str],
+) -> Result<Option<&'a str>, ApiError> {
+    match present(value) {
+        None => Ok(None),
+        Some(v) if allowed.contains(&v) => Ok(Some(v)),
+        Some(_) => Err(bad(param, format!("must be one of {}", allowed.join(", ")))),
+    }
+}
+
+/// The outcomes a call can have (`calls.outcome`).
+pub const CALL_OUTCOMES: &[&str] = &["in_progress", "completed", "failed", "never_connected"];
+
+/// The authentication schemes an event can have arrived with (`events.auth_scheme`).
+pub const AUTH_SCHEMES: &[&str] = &[
+    "query_secret",
+    "jwt",
+    "webhook_signature",
+    "unauthenticated",
+];
+
+const MAX_JSON_PATH_DEPTH: usize = 16;
+
+/// `json_path` (dot-separated identifiers, e.g. `data.resultInformation.subCode`) and `json_value`,
+/// both or neither. The path becomes the `text[]` of PostgreSQL's `#>>` operator, so it is bound as
+/// a parameter, never spliced into SQL; the identifier rule keeps it unambiguous.
+pub fn json_filter(
+    path: &Option<String>,
+    value: &Option<String>,
+) -> Result<Option<(Vec<String>, String)>, ApiError> {
+    let path = match (present(path), value.as_deref()) {
+        (None, None) => return Ok(None),
+        (Some(_), None) => return Err(bad("json_value", "is required with `json_path`")),
+        (None, Some(_)) => return Err(bad("json_path", "is required with `json_value`")),
+        (Some(path), Some(_)) => path,
+    };
+    let segments: Vec<String> = path.split('.').map(str::to_owned).collect();
+    let identifier = |s: &String| {
+        let mut chars = s.chars();
+        chars
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+    };
+    if segments.len() > MAX_JSON_PATH_DEPTH || !segments.iter().all(identifier) {
+        return Err(bad(
+            "json_path",
+            format!(
+                "must be at most {MAX_JSON_PATH_DEPTH} dot-separated identifiers, e.g. data.resultInformation.subCode"
+            ),
+        ));
+    }
+    Ok(Some((segments, value.clone().unwrap_or_default())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(v: &str) -> Option<String> {
+        Some(v.to_owned())
+    }
+
+    #[test]
+    fn times_need_an_offset() {
+        assert!(time("from", &s("2024-03-12T09:15:40Z")).unwrap().is_some());
+        assert!(time("from", &s("2024-03-12T09:15:40.123+02:00"))
+            .unwrap()
+            .is_some());
+        assert!(time("from", &s("2024-03-12T09:15:40")).is_err());
+        assert!(time("from", &s("yesterday")).is_err());
+        assert_eq!(time("from", &s("")).unwrap(), None);
+        assert!(TimeRange::parse(&s("2024-03-13T00:00:00Z"), &s("2024-03-12T00:00:00Z")).is_err());
+    }
+
+    #[test]
+    fn json_paths_are_identifiers() {
+        let ok = json_filter(&s("data.resultInformation.subCode"), &s("8536")).unwrap();
+        assert_eq!(
+            ok,
+            Some((
+                vec!["data".into(), "resultInformation".into(), "subCode".into()],
+                "8536".into()
+            ))
+        );
+        for bad_path in [
+            "data..x", ".data", "data.", "da-ta", "data.0", "data.x y", "a'b",
+        ] {
+            assert!(json_filter(&s(bad_path), &s("1")).is_err(), "{bad_path}");
+        }
+        assert!(json_filter(&s("data"), &None).is_err());
+        assert!(json_filter(&None, &s("1")).is_err());
+        assert_eq!(json_filter(&None, &None).unwrap(), None);
+    }
+
+    #[test]
+    fn closed_sets() {
+        assert_eq!(
+            one_of("outcome", &s("failed"), CALL_OUTCOMES).unwrap(),
+            Some("failed")
+        );
+        assert!(one_of("outcome", &s("exploded"), CALL_OUTCOMES).is_err());
+    }
+}

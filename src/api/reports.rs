@@ -1,0 +1,130 @@
+//! Aggregates over calls, per hour or day (UTC) of their first event.
+
+use actix_web::{web, HttpResponse};
+use chrono::{DateTime, DurationRound, TimeDelta, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::api::params::{bad, one_of, TimeRange};
+use crate::api::{db_error, json};
+use crate::error::ApiError;
+use crate::startup::AppState;
+
+/// Bounds the response and the work: 2000 buckets is about 83 days by hour, 5 years by day.
+pub const MAX_BUCKETS: i64 = 2000;
+
+#[derive(Debug, Deserialize)]
+pub struct SummaryQuery {
+    from: Option<String>,
+    to: Option<String>,
+    bucket: Option<String>,
+}
+
+#[derive(Debug, Serialize, sqlx::FromRow)]
+pub struct Bucket {
+    /// The bucket's first instant; it covers one hour or day from there.
+    pub start: DateTime<Utc>,
+    pub calls: i64,
+    /// Calls that connected.
+    pub connected: i64,
+    /// Calls whose outcome is `failed`.
+    pub failed: i64,
+    pub duration_p50_ms: Option<f64>,
+    pub duration_p95_ms: Option<f64>,
+    /// Distinct participants (raw ids) over the bucket's calls.
+    pub participants: i64,
+    pub dtmf_tones: i64,
+    /// Succeeded over all media operations of the bucket's calls; `null` when there were none.
+    pub media_success_rate: Option<f64>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Summary {
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    pub bucket: &'static str,
+    pub buckets: Vec<Bucket>,
+}
+
+/// Every bucket from the one holding `from` up to `to` (exclusive) is listed, empty ones included,
+/// so a chart needs no gap filling. Only calls with `from <= first_event_at < to` are counted.
+pub async fn summary(
+    state: web::Data<AppState>,
+    query: web::Query<SummaryQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let range = TimeRange::parse(&query.from, &query.to)?;
+    let (from, to) = match (range.from, range.to) {
+        (Some(from), Some(to)) => (from, to),
+        (None, _) => return Err(bad("from", "is required")),
+        (_, None) => return Err(bad("to", "is required")),
+    };
+    let (unit, width) = match one_of("bucket", &query.bucket, &["hour", "day"])? {
+        Some("hour") => ("hour", TimeDelta::hours(1)),
+        _ => ("day", TimeDelta::days(1)),
+    };
+    let first = from
+        .duration_trunc(width)
+        .map_err(|_| bad("from", "is out of range"))?;
+    // Saturates far above the limit for absurd ranges.
+    let span = (to - first).num_microseconds().unwrap_or(i64::MAX / 2);
+    let width_us = width.num_microseconds().expect("an hour or a day");
+    let count = ((span + width_us - 1) / width_us).max(1);
+    if count > MAX_BUCKETS {
+        return Err(bad(
+            "to",
+            format!(
+                "the range holds {count} buckets of a {unit}; at most {MAX_BUCKETS} are allowed"
+            ),
+        ));
+    }
+    let last = first + width * (count - 1) as i32;
+    // Buckets are `date_bin` steps from the UTC-aligned first bucket: no time-zone work per row, and
+    // hours rather than days so that no session time zone with DST can shift them.
+    let stride = format!("{} hours", width.num_hours());
+    let mut tx = state.pool.begin().await.map_err(db_error(&state))?;
+    // The distinct-participant count hashes one row per (bucket, participant): let it stay in memory.
+    sqlx::query("SET LOCAL work_mem = '64MB'")
+        .execute(&mut *tx)
+        .await
+        .map_err(db_error(&state))?;
+    let buckets: Vec<Bucket> = sqlx::query_as(
+        "WITH agg AS ( \
+           SELECT date_bin($3::interval, first_event_at, $4) AS bucket, count(*) AS calls, \
+                  count(connected_at) AS connected, \
+                  count(*) FILTER (WHERE outcome = 'failed') AS failed, \
+                  percentile_cont(0.5) WITHIN GROUP (ORDER BY duration_ms) AS p50, \
+                  percentile_cont(0.95) WITHIN GROUP (ORDER BY duration_ms) AS p95, \
+                  sum(dtmf_count)::bigint AS dtmf_tones, \
+                  sum(media_succeeded)::float8 / nullif(sum(media_total), 0) AS media_rate \
+           FROM calls WHERE first_event_at >= $1 AND first_event_at < $2 GROUP BY 1), \
+         parts AS ( \
+           SELECT bucket, count(*) AS participants FROM ( \
+             SELECT DISTINCT date_bin($3::interval, c.first_event_at, $4) AS bucket, p.raw_id \
+             FROM calls c JOIN call_participants p ON p.call_id = c.call_id \
+             WHERE c.first_event_at >= $1 AND c.first_event_at < $2) d \
+           GROUP BY bucket) \
+         SELECT b.start, coalesce(agg.calls, 0) AS calls, coalesce(agg.connected, 0) AS connected, \
+                coalesce(agg.failed, 0) AS failed, agg.p50 AS duration_p50_ms, \
+                agg.p95 AS duration_p95_ms, coalesce(parts.participants, 0) AS participants, \
+                coalesce(agg.dtmf_tones, 0) AS dtmf_tones, agg.media_rate AS media_success_rate \
+         FROM generate_series($4::timestamptz, $5::timestamptz, $3::interval) AS b(start) \
+         LEFT JOIN agg ON agg.bucket = b.start \
+         LEFT JOIN parts ON parts.bucket = b.start \
+         ORDER BY b.start",
+    )
+    .persistent(false)
+    .bind(from)
+    .bind(to)
+    .bind(stride)
+    .bind(first)
+    .bind(last)
+    .fetch_all(&mut *tx)
+    .await
+    .map_err(db_error(&state))?;
+    tx.commit().await.map_err(db_error(&state))?;
+    Ok(json(&Summary {
+        from,
+        to,
+        bucket: unit,
+        buckets,
+    }))
+}

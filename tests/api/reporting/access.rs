@@ -1,0 +1,115 @@
+//! Every `/api/v1` route needs a configured bearer token, the OpenAPI document included.
+
+use calltrail::api::auth::hash_token;
+use calltrail::api::{PREFIX, ROUTES};
+use calltrail::config::Settings;
+
+use super::*;
+
+/// A concrete URL for a route: path parameters filled in.
+pub fn concrete(path: &str) -> String {
+    format!(
+        "{PREFIX}{}",
+        path.replace("{id}", "1")
+            .replace("{rawId}", "4%3A%2B14255550123")
+    )
+}
+
+async fn send(app: &TestApp, path: &str, authorization: Option<&str>) -> reqwest::Response {
+    let mut request = app.client.get(app.url(path));
+    if let Some(value) = authorization {
+        request = request.header("authorization", value);
+    }
+    request.send().await.expect("request sent")
+}
+
+async fn assert_refused(response: reqwest::Response, what: &str) {
+    assert_eq!(
+        response
+            .headers()
+            .get("www-authenticate")
+            .and_then(|v| v.to_str().ok()),
+        Some("Bearer"),
+        "{what}"
+    );
+    let (status, code, message) = error_code(response).await;
+    assert_eq!(
+        (status, code.as_str(), message.as_str()),
+        (401, "unauthorized", "authentication failed"),
+        "{what}"
+    );
+}
+
+#[tokio::test]
+async fn every_route_refuses_a_missing_or_wrong_token() {
+    let app = spawn_api().await;
+    let refused: [Option<String>; 6] = [
+        None,
+        Some("Bearer wrong-token".to_owned()),
+        Some("Bearer ".to_owned()),
+        Some(format!("Basic {API_TOKEN}")),
+        Some(API_TOKEN.to_owned()),
+        // The configured hash itself is not a token.
+        Some(format!("Bearer {}", hash_token(API_TOKEN))),
+    ];
+    let mut paths: Vec<String> = ROUTES.iter().map(|r| concrete(r.path)).collect();
+    paths.push(format!("{PREFIX}/no-such-route"));
+    for path in &paths {
+        for authorization in &refused {
+            assert_refused(
+                send(&app, path, authorization.as_deref()).await,
+                &format!("GET {path} with {authorization:?}"),
+            )
+            .await;
+        }
+        let accepted = send(&app, path, Some(&format!("Bearer {API_TOKEN}"))).await;
+        assert_ne!(accepted.status(), 401, "GET {path} with the token");
+        let accepted = send(&app, path, Some(&format!("bearer   {API_TOKEN}"))).await;
+        assert_ne!(
+            accepted.status(),
+            401,
+            "GET {path}: scheme is case-insensitive"
+        );
+    }
+    assert_error(&app, &format!("{PREFIX}/no-such-route"), 404, "not_found").await;
+}
+
+#[tokio::test]
+async fn several_tokens_are_accepted_at_once_for_rotation() {
+    let app = TestApp::spawn_with(|s| {
+        s.api.tokens = vec![
+            hash_token("old-token"),
+            hash_token("new-token").to_uppercase(),
+        ];
+    })
+    .await;
+    for token in ["old-token", "new-token"] {
+        let response = send(&app, "/api/v1/calls", Some(&format!("Bearer {token}"))).await;
+        assert_eq!(response.status(), 200, "{token}");
+    }
+    assert_refused(
+        send(&app, "/api/v1/calls", Some("Bearer other-token")).await,
+        "unknown token",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn no_configured_token_refuses_everything() {
+    let app = TestApp::spawn().await;
+    assert_refused(
+        send(&app, "/api/v1/calls", Some(&format!("Bearer {API_TOKEN}"))).await,
+        "no tokens configured",
+    )
+    .await;
+}
+
+#[test]
+fn a_token_entry_that_is_not_a_hash_is_refused_at_start() {
+    let mut settings =
+        Settings::from_yaml("database: { url: \"postgres://localhost/x\" }").expect("settings");
+    settings.api.tokens = vec![hash_token("a"), "plain-text-token".to_owned()];
+    let error = settings.validate().expect_err("refused").to_string();
+    assert!(error.contains("api.tokens[1]"), "{error}");
+    assert!(!error.contains("plain-text-token"), "{error}");
+}
