@@ -8,6 +8,7 @@ mod export;
 mod openapi;
 mod pagination;
 mod summary;
+mod whole_call;
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
