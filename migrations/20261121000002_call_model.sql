@@ -52,9 +52,13 @@ CREATE TABLE call_participants (
     -- sequenceNumber of the snapshots that opened and closed the interval (GA format only).
     joined_sequence bigint,
     left_sequence   bigint,
+    -- The call's first_event_at, copied here so the summary report counts distinct participants per
+    -- bucket from this table's index alone, without joining every call of the range.
+    call_started_at timestamptz NOT NULL,
     PRIMARY KEY (call_id, raw_id, interval_no)
 );
 CREATE INDEX call_participants_raw_id ON call_participants (raw_id, joined_at, call_id);
+CREATE INDEX call_participants_call_started_at ON call_participants (call_started_at, raw_id);
 
 -- Mute and hold changes, in snapshot order.
 CREATE TABLE participant_changes (

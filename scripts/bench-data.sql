@@ -85,17 +85,18 @@ FROM bench_calls c;
 
 -- A phone participant (every fifth one leaves and comes back) and the bot of every call.
 INSERT INTO call_participants (call_id, raw_id, interval_no, kind, display_id, joined_at, left_at,
-                               joined_sequence, left_sequence)
+                               joined_sequence, left_sequence, call_started_at)
 SELECT c.call_id, c.phone, 1, 'phone_number', '4:+1425*******', c.started + interval '5 seconds',
-       c.started + CASE WHEN c.n % 5 = 0 THEN interval '20 seconds' ELSE interval '45 seconds' END, 1, 2
+       c.started + CASE WHEN c.n % 5 = 0 THEN interval '20 seconds' ELSE interval '45 seconds' END, 1, 2,
+       c.started
 FROM bench_calls c
 UNION ALL
 SELECT c.call_id, c.phone, 2, 'phone_number', '4:+1425*******', c.started + interval '30 seconds',
-       c.started + interval '45 seconds', 2, 3
+       c.started + interval '45 seconds', 2, 3, c.started
 FROM bench_calls c WHERE c.n % 5 = 0
 UNION ALL
 SELECT c.call_id, '8:acs:bench-bot', 1, 'communication_user', '8:acs:bench-bot', c.started,
-       c.started + interval '45 seconds', 1, 3
+       c.started + interval '45 seconds', 1, 3, c.started
 FROM bench_calls c;
 
 INSERT INTO participant_changes (call_id, raw_id, ordinal, at, sequence_number, is_muted, is_on_hold)

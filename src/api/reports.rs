@@ -98,9 +98,9 @@ pub async fn summary(
            FROM calls WHERE first_event_at >= $1 AND first_event_at < $2 GROUP BY 1), \
          parts AS ( \
            SELECT bucket, count(*) AS participants FROM ( \
-             SELECT DISTINCT date_bin($3::interval, c.first_event_at, $4) AS bucket, p.raw_id \
-             FROM calls c JOIN call_participants p ON p.call_id = c.call_id \
-             WHERE c.first_event_at >= $1 AND c.first_event_at < $2) d \
+             SELECT DISTINCT date_bin($3::interval, call_started_at, $4) AS bucket, raw_id \
+             FROM call_participants \
+             WHERE call_started_at >= $1 AND call_started_at < $2) d \
            GROUP BY bucket) \
          SELECT b.start, coalesce(agg.calls, 0) AS calls, coalesce(agg.connected, 0) AS connected, \
                 coalesce(agg.failed, 0) AS failed, agg.p50 AS duration_p50_ms, \

@@ -87,18 +87,18 @@ async fn insert_participants(
 ) -> Result<(), sqlx::Error> {
     let rows: Vec<_> = projections
         .iter()
-        .flat_map(|p| p.participants.iter().map(move |r| (&p.call.call_id, r)))
+        .flat_map(|p| p.participants.iter().map(move |r| (&p.call, r)))
         .collect();
     if rows.is_empty() {
         return Ok(());
     }
     sqlx::query(
         "INSERT INTO call_participants (call_id, raw_id, interval_no, kind, display_id, joined_at, \
-           left_at, joined_sequence, left_sequence) \
+           left_at, joined_sequence, left_sequence, call_started_at) \
          SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::text[], \
-           $6::timestamptz[], $7::timestamptz[], $8::bigint[], $9::bigint[])",
+           $6::timestamptz[], $7::timestamptz[], $8::bigint[], $9::bigint[], $10::timestamptz[])",
     )
-    .bind(col(&rows, |(c, _)| c.as_str()))
+    .bind(col(&rows, |(c, _)| c.call_id.as_str()))
     .bind(col(&rows, |(_, r)| r.raw_id.as_str()))
     .bind(col(&rows, |(_, r)| r.interval_no))
     .bind(col(&rows, |(_, r)| r.kind.as_str()))
@@ -107,6 +107,7 @@ async fn insert_participants(
     .bind(col(&rows, |(_, r)| r.left_at))
     .bind(col(&rows, |(_, r)| r.joined_sequence))
     .bind(col(&rows, |(_, r)| r.left_sequence))
+    .bind(col(&rows, |(c, _)| c.first_event_at))
     .execute(conn)
     .await?;
     Ok(())

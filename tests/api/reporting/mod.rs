@@ -175,9 +175,10 @@ pub async fn insert_interval(
 ) {
     sqlx::query(
         "INSERT INTO call_participants (call_id, raw_id, interval_no, kind, display_id, joined_at, \
-           left_at, joined_sequence, left_sequence) \
+           left_at, joined_sequence, left_sequence, call_started_at) \
          VALUES ($1, $2, $3, CASE WHEN $2 LIKE '4:%' THEN 'phone_number' ELSE 'communication_user' END, \
-           'shown-' || $3, $4, $5, $3 * 10, CASE WHEN $5 IS NULL THEN NULL ELSE $3 * 10 + 1 END)",
+           'shown-' || $3, $4, $5, $3 * 10, CASE WHEN $5 IS NULL THEN NULL ELSE $3 * 10 + 1 END, \
+           coalesce((SELECT first_event_at FROM calls WHERE call_id = $1), $4))",
     )
     .bind(call)
     .bind(raw_id)
