@@ -80,7 +80,7 @@ CREATE TABLE dtmf_tones (
     tone           text        NOT NULL,
     at             timestamptz NOT NULL,
     participant_id text,
-    -- The same sequenceId was seen before with this tone (a repeated delivery of a key press).
+    -- The same sequenceId was seen before (a key press reported twice under different event ids).
     repeated       boolean     NOT NULL DEFAULT false,
     -- How many sequenceIds are missing just before this one.
     missing_before integer     NOT NULL DEFAULT 0,
@@ -94,7 +94,7 @@ CREATE TABLE media_operations (
     operation_context text        NOT NULL,
     -- play | recognize
     operation         text        NOT NULL,
-    -- started | running | completed | failed | canceled
+    -- started | running | not_started | completed | failed | canceled
     outcome           text        NOT NULL,
     result_code       bigint,
     result_sub_code   bigint,
