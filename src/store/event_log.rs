@@ -9,10 +9,11 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
+use sqlx::types::Json;
 use sqlx::{Postgres, Transaction};
 
 use crate::auth::Scheme;
-use crate::events::ParsedEvent;
+use crate::events::{EventKind, ParsedEvent};
 
 /// How a delivery reached us: stored beside each of its events.
 #[derive(Debug, Clone)]
@@ -56,7 +57,7 @@ pub async fn append(
     let mut candidates: Vec<([u8; 32], (usize, usize))> = first.into_iter().collect();
     candidates.sort_unstable_by_key(|c| c.0);
 
-    let keys: Vec<Vec<u8>> = candidates.iter().map(|(k, _)| k.to_vec()).collect();
+    let keys: Vec<&[u8]> = candidates.iter().map(|(k, _)| k.as_slice()).collect();
     let times: Vec<DateTime<Utc>> = candidates
         .iter()
         .map(|(_, (d, _))| deliveries[*d].0.received_at)
@@ -94,66 +95,67 @@ pub async fn append(
 }
 
 /// Column arrays for one multi-row `INSERT … SELECT FROM unnest(…)`: one round trip for the batch.
+/// The arrays borrow from the parsed events (nothing is copied before the bind buffer) and
+/// `details` is serialised straight into it.
 #[derive(Default)]
-struct EventColumns {
+struct EventColumns<'a> {
     received_at: Vec<DateTime<Utc>>,
-    dedup_key: Vec<Vec<u8>>,
+    dedup_key: Vec<&'a [u8]>,
     endpoint: Vec<&'static str>,
     format: Vec<&'static str>,
     auth_scheme: Vec<&'static str>,
-    auth_principal: Vec<Option<String>>,
-    request_id: Vec<Option<String>>,
-    event_id: Vec<Option<String>>,
-    source: Vec<Option<String>>,
-    event_type: Vec<String>,
-    subject: Vec<Option<String>>,
+    auth_principal: Vec<Option<&'a str>>,
+    request_id: Vec<Option<&'a str>>,
+    event_id: Vec<Option<&'a str>>,
+    source: Vec<Option<&'a str>>,
+    event_type: Vec<&'a str>,
+    subject: Vec<Option<&'a str>>,
     event_time: Vec<Option<DateTime<Utc>>>,
     family: Vec<&'static str>,
-    call_id: Vec<Option<String>>,
-    server_call_id: Vec<Option<String>>,
-    correlation_id: Vec<Option<String>>,
-    operation_context: Vec<Option<String>>,
+    call_id: Vec<Option<&'a str>>,
+    server_call_id: Vec<Option<&'a str>>,
+    correlation_id: Vec<Option<&'a str>>,
+    operation_context: Vec<Option<&'a str>>,
     result_code: Vec<Option<i64>>,
     result_sub_code: Vec<Option<i64>>,
-    result_message: Vec<Option<String>>,
+    result_message: Vec<Option<&'a str>>,
     sequence_number: Vec<Option<i64>>,
-    details: Vec<serde_json::Value>,
-    raw: Vec<String>,
+    details: Vec<Json<&'a EventKind>>,
+    raw: Vec<&'a str>,
 }
 
-impl EventColumns {
+impl<'a> EventColumns<'a> {
     fn is_empty(&self) -> bool {
         self.raw.is_empty()
     }
 
-    fn push(&mut self, delivery: &Delivery, event: &ParsedEvent) {
+    fn push(&mut self, delivery: &'a Delivery, event: &'a ParsedEvent) {
         let c = &event.common;
         let result = c.result.as_ref();
         self.received_at.push(delivery.received_at);
-        self.dedup_key.push(event.dedup_key.to_vec());
+        self.dedup_key.push(&event.dedup_key);
         self.endpoint.push(delivery.endpoint);
         self.format.push(event.format.as_str());
         self.auth_scheme.push(delivery.auth_scheme.as_str());
-        self.auth_principal.push(delivery.auth_principal.clone());
-        self.request_id.push(delivery.request_id.clone());
-        self.event_id.push(event.event_id.clone());
-        self.source.push(event.source.clone());
-        self.event_type.push(event.event_type.clone());
-        self.subject.push(event.subject.clone());
+        self.auth_principal.push(delivery.auth_principal.as_deref());
+        self.request_id.push(delivery.request_id.as_deref());
+        self.event_id.push(event.event_id.as_deref());
+        self.source.push(event.source.as_deref());
+        self.event_type.push(&event.event_type);
+        self.subject.push(event.subject.as_deref());
         self.event_time.push(event.event_time);
         self.family.push(event.kind.family());
-        self.call_id.push(c.call_id.clone());
-        self.server_call_id.push(c.server_call_id.clone());
-        self.correlation_id.push(c.correlation_id.clone());
-        self.operation_context.push(c.operation_context.clone());
+        self.call_id.push(c.call_id.as_deref());
+        self.server_call_id.push(c.server_call_id.as_deref());
+        self.correlation_id.push(c.correlation_id.as_deref());
+        self.operation_context.push(c.operation_context.as_deref());
         self.result_code.push(result.and_then(|r| r.code));
         self.result_sub_code.push(result.and_then(|r| r.sub_code));
         self.result_message
-            .push(result.and_then(|r| r.message.clone()));
+            .push(result.and_then(|r| r.message.as_deref()));
         self.sequence_number.push(c.sequence_number);
-        self.details
-            .push(serde_json::to_value(&event.kind).unwrap_or(serde_json::Value::Null));
-        self.raw.push(event.raw.clone());
+        self.details.push(Json(&event.kind));
+        self.raw.push(&event.raw);
     }
 
     async fn insert(self, tx: &mut Transaction<'_, Postgres>) -> Result<(), sqlx::Error> {
