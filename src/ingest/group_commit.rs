@@ -179,7 +179,7 @@ impl Writer {
     }
 }
 
-/// Where a commit failed: before a transaction could start (the database is not there) or while
+/// Where a commit failed: before a connection could be had (the database is not there) or while
 /// writing.
 enum CommitError {
     Connect(sqlx::Error),
@@ -189,23 +189,22 @@ enum CommitError {
 impl std::fmt::Display for CommitError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            CommitError::Connect(e) => write!(f, "could not start a transaction: {e}"),
+            CommitError::Connect(e) => write!(f, "could not get a database connection: {e}"),
             CommitError::Write(e) => write!(f, "{e}"),
         }
     }
 }
 
 async fn commit(pool: &PgPool, batch: &[Job]) -> Result<Vec<Vec<Stored>>, CommitError> {
-    let mut tx = pool.begin().await.map_err(CommitError::Connect)?;
+    let mut conn = pool.acquire().await.map_err(CommitError::Connect)?;
     let deliveries: Vec<(&Delivery, &[ParsedEvent])> = batch
         .iter()
         .map(|j| (&j.delivery, j.events.as_slice()))
         .collect();
-    let outcome = event_log::append(&mut tx, &deliveries)
+    // One statement, one implicit transaction: committed when it returns.
+    event_log::append(&mut conn, &deliveries)
         .await
-        .map_err(CommitError::Write)?;
-    tx.commit().await.map_err(CommitError::Write)?;
-    Ok(outcome)
+        .map_err(CommitError::Write)
 }
 
 fn classify(error: CommitError) -> SubmitError {

@@ -1,16 +1,18 @@
 //! Writing the append-only event log, exactly once.
 //!
-//! One call to [`append`] is one transaction's worth of rows. Deduplication happens in two places:
-//! within the batch (the same event delivered twice at once) here in memory, and against everything
-//! stored before through `event_dedup`'s primary key (`ON CONFLICT DO NOTHING`). Concurrent
-//! transactions inserting the same key serialise on that index, so an event is stored once even
-//! when several calltrail instances receive it at the same moment.
+//! One call to [`append`] is one transaction: a single statement that claims the events' keys in
+//! `event_dedup` and inserts the rows whose key it claimed, so a batch costs one round trip and
+//! commits (or fails) whole. Deduplication happens in two places: within the batch (the same event
+//! delivered twice at once) here in memory, and against everything stored before through
+//! `event_dedup`'s primary key (`ON CONFLICT DO NOTHING`). Concurrent transactions inserting the
+//! same key serialise on that index, so an event is stored once even when several calltrail
+//! instances receive it at the same moment.
 
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use sqlx::types::Json;
-use sqlx::{Postgres, Transaction};
+use sqlx::PgConnection;
 
 use crate::auth::Scheme;
 use crate::events::{EventKind, ParsedEvent};
@@ -32,10 +34,10 @@ pub enum Stored {
     Duplicate,
 }
 
-/// Appends the events of several deliveries inside `tx` and says, per delivery and event, whether it
-/// was stored. The caller commits.
+/// Appends the events of several deliveries in one statement, which is its own transaction: when
+/// it returns `Ok` the rows are committed. Says, per delivery and event, whether it was stored.
 pub async fn append(
-    tx: &mut Transaction<'_, Postgres>,
+    conn: &mut PgConnection,
     deliveries: &[(&Delivery, &[ParsedEvent])],
 ) -> Result<Vec<Vec<Stored>>, sqlx::Error> {
     // First occurrence of each key in the batch wins; later ones are duplicates of it.
@@ -43,58 +45,41 @@ pub async fn append(
         .iter()
         .map(|(_, events)| vec![Stored::Duplicate; events.len()])
         .collect();
-    let mut first: HashMap<[u8; 32], (usize, usize)> = HashMap::new();
-    for (d, (_, events)) in deliveries.iter().enumerate() {
+    let mut first: HashMap<&[u8; 32], (usize, usize)> = HashMap::new();
+    let mut rows = EventColumns::default();
+    // Rows go in in delivery order, so `event_seq` follows the order the sender gave them.
+    for (d, (delivery, events)) in deliveries.iter().enumerate() {
         for (e, event) in events.iter().enumerate() {
-            first.entry(event.dedup_key).or_insert((d, e));
+            if let std::collections::hash_map::Entry::Vacant(slot) = first.entry(&event.dedup_key) {
+                slot.insert((d, e));
+                rows.push(delivery, event);
+            }
         }
     }
-    if first.is_empty() {
+    if rows.is_empty() {
         return Ok(outcome);
     }
     // Sorted keys give every transaction the same lock order on the dedup index: no deadlocks
     // between concurrent batches that share events.
-    let mut candidates: Vec<([u8; 32], (usize, usize))> = first.into_iter().collect();
-    candidates.sort_unstable_by_key(|c| c.0);
-
-    let keys: Vec<&[u8]> = candidates.iter().map(|(k, _)| k.as_slice()).collect();
-    let times: Vec<DateTime<Utc>> = candidates
+    let mut claims: Vec<(&[u8; 32], DateTime<Utc>)> = first
         .iter()
-        .map(|(_, (d, _))| deliveries[*d].0.received_at)
+        .map(|(key, (d, _))| (*key, deliveries[*d].0.received_at))
         .collect();
-    let inserted: Vec<Vec<u8>> = sqlx::query_scalar(
-        "INSERT INTO event_dedup (dedup_key, first_received_at) \
-         SELECT * FROM unnest($1::bytea[], $2::timestamptz[]) \
-         ON CONFLICT (dedup_key) DO NOTHING RETURNING dedup_key",
-    )
-    .bind(&keys)
-    .bind(&times)
-    .fetch_all(&mut **tx)
-    .await?;
-    let inserted: HashSet<Vec<u8>> = inserted.into_iter().collect();
+    claims.sort_unstable_by_key(|c| c.0);
+    let keys: Vec<&[u8]> = claims.iter().map(|(k, _)| k.as_slice()).collect();
+    let times: Vec<DateTime<Utc>> = claims.iter().map(|(_, t)| *t).collect();
 
-    // Rows go in in delivery order, so `event_seq` follows the order the sender gave them.
-    let mut rows = EventColumns::default();
-    let winners: HashMap<(usize, usize), &[u8; 32]> =
-        candidates.iter().map(|(key, at)| (*at, key)).collect();
-    for (d, (delivery, events)) in deliveries.iter().enumerate() {
-        for (e, event) in events.iter().enumerate() {
-            let new = winners
-                .get(&(d, e))
-                .is_some_and(|key| inserted.contains(key.as_slice()));
-            if new {
-                rows.push(delivery, event);
-                outcome[d][e] = Stored::New;
-            }
+    let inserted: Vec<Vec<u8>> = rows.insert(conn, &keys, &times).await?;
+    let inserted: HashSet<&[u8]> = inserted.iter().map(Vec::as_slice).collect();
+    for (key, (d, e)) in &first {
+        if inserted.contains(key.as_slice()) {
+            outcome[*d][*e] = Stored::New;
         }
-    }
-    if !rows.is_empty() {
-        rows.insert(tx).await?;
     }
     Ok(outcome)
 }
 
-/// Column arrays for one multi-row `INSERT … SELECT FROM unnest(…)`: one round trip for the batch.
+/// Column arrays for one multi-row `INSERT … SELECT FROM unnest(…)`.
 /// The arrays borrow from the parsed events (nothing is copied before the bind buffer) and
 /// `details` is serialised straight into it.
 #[derive(Default)]
@@ -158,17 +143,39 @@ impl<'a> EventColumns<'a> {
         self.raw.push(&event.raw);
     }
 
-    async fn insert(self, tx: &mut Transaction<'_, Postgres>) -> Result<(), sqlx::Error> {
-        sqlx::query(
-            "INSERT INTO events (received_at, dedup_key, endpoint, format, auth_scheme, \
+    /// Claims `keys` in `event_dedup`, then inserts the rows whose key was claimed, in the order
+    /// they were pushed; returns the claimed keys.
+    async fn insert(
+        self,
+        conn: &mut PgConnection,
+        keys: &[&[u8]],
+        times: &[DateTime<Utc>],
+    ) -> Result<Vec<Vec<u8>>, sqlx::Error> {
+        sqlx::query_scalar(
+            "WITH claimed AS ( \
+               INSERT INTO event_dedup (dedup_key, first_received_at) \
+               SELECT * FROM unnest($24::bytea[], $25::timestamptz[]) \
+               ON CONFLICT (dedup_key) DO NOTHING RETURNING dedup_key) \
+             INSERT INTO events (received_at, dedup_key, endpoint, format, auth_scheme, \
                auth_principal, request_id, event_id, source, event_type, subject, event_time, \
                family, call_id, server_call_id, correlation_id, operation_context, result_code, \
                result_sub_code, result_message, sequence_number, details, raw) \
-             SELECT * FROM unnest($1::timestamptz[], $2::bytea[], $3::text[], $4::text[], \
+             SELECT received_at, dedup_key, endpoint, format, auth_scheme, auth_principal, \
+               request_id, event_id, source, event_type, subject, event_time, family, call_id, \
+               server_call_id, correlation_id, operation_context, result_code, result_sub_code, \
+               result_message, sequence_number, details, raw \
+             FROM unnest($1::timestamptz[], $2::bytea[], $3::text[], $4::text[], \
                $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], \
                $11::text[], $12::timestamptz[], $13::text[], $14::text[], $15::text[], \
                $16::text[], $17::text[], $18::bigint[], $19::bigint[], $20::text[], \
-               $21::bigint[], $22::jsonb[], $23::text[])",
+               $21::bigint[], $22::jsonb[], $23::text[]) WITH ORDINALITY \
+               AS e(received_at, dedup_key, endpoint, format, auth_scheme, auth_principal, \
+               request_id, event_id, source, event_type, subject, event_time, family, call_id, \
+               server_call_id, correlation_id, operation_context, result_code, result_sub_code, \
+               result_message, sequence_number, details, raw, ord) \
+             WHERE dedup_key IN (SELECT dedup_key FROM claimed) \
+             ORDER BY ord \
+             RETURNING dedup_key",
         )
         .bind(self.received_at)
         .bind(self.dedup_key)
@@ -193,8 +200,9 @@ impl<'a> EventColumns<'a> {
         .bind(self.sequence_number)
         .bind(self.details)
         .bind(self.raw)
-        .execute(&mut **tx)
-        .await?;
-        Ok(())
+        .bind(keys)
+        .bind(times)
+        .fetch_all(conn)
+        .await
     }
 }

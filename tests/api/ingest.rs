@@ -445,3 +445,43 @@ async fn nul_characters_in_fields_do_not_break_storage() {
         .unwrap()
         .contains('\u{0}'));
 }
+
+#[tokio::test]
+async fn large_events_are_compressed_with_lz4_in_current_and_future_partitions() {
+    let app = TestApp::spawn().await;
+    let long_message = "Action failed: the prompt could not be played. ".repeat(80);
+    let body = json!([b_event(
+        "lz4-1",
+        "PlayFailed",
+        "c-lz4",
+        json!({"operationContext": "prompt", "resultInformation": {"code": 400, "subCode": 8535, "message": long_message}}),
+        "2024-03-12T09:15:40Z"
+    )]);
+    post_ok(&app, &body).await;
+    // The stored raw element (4 kB) was compressed, and with lz4.
+    let raw: Option<String> = sqlx::query_scalar("SELECT pg_column_compression(raw) FROM events")
+        .fetch_one(&app.pool)
+        .await
+        .expect("compression of the stored row");
+    assert_eq!(raw.as_deref(), Some("lz4"));
+
+    sqlx::query("SELECT calltrail_ensure_event_partitions('2031-01-01', 1)")
+        .execute(&app.pool)
+        .await
+        .expect("a new partition");
+    let methods: Vec<(String, String)> = sqlx::query_as(
+        "SELECT a.attname::text, a.attcompression::text FROM pg_attribute a \
+         WHERE a.attrelid = 'events_y2031m01'::regclass AND a.attname IN ('raw', 'details') \
+         ORDER BY 1",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .expect("the new partition's columns");
+    assert_eq!(
+        methods,
+        vec![
+            ("details".to_owned(), "l".to_owned()),
+            ("raw".to_owned(), "l".to_owned())
+        ]
+    );
+}
