@@ -6,12 +6,14 @@
 # Adjust with the environment (defaults in brackets):
 #   BENCH_DURATION [20]        seconds measured per run, after BENCH_WARMUP [3] seconds of warm-up
 #   BENCH_SENDERS [64]         concurrent senders
-#   BENCH_RUNS [bare per-request group overload]   which runs, in order
-#   BENCH_OVERLOAD_SENDERS [512], BENCH_OVERLOAD_QUEUE [256], BENCH_OVERLOAD_DURATION [10]
+#   BENCH_RUNS [bare per-request group overload index-cost]   which runs, in order; index-cost
+#                              measures, on the group run's events, what each index and the
+#                              compression cost PostgreSQL per event (scripts/bench-index-cost.sql)
+#   BENCH_OVERLOAD_SENDERS [512], BENCH_OVERLOAD_QUEUE [128], BENCH_OVERLOAD_DURATION [10]
 #       the overload run: more senders than the ingest queue holds, so it stays full
 #   BENCH_SETUP_SQL [none]     SQL run on each calltrail run's database once it is migrated, e.g.
 #                              'DROP INDEX events_operation_context' to measure what an index costs
-#   BENCH_PROFILE [0]          1: record a system-wide CPU profile (perf) during the group run
+#   BENCH_PROFILE [0]          1: sample every process's CPU (perf) during the group run
 #   BENCH_OUT [.data/bench]    where the results, logs and profile go (git-ignored)
 #   CALLTRAIL__*               applied to every calltrail run (e.g. CALLTRAIL__INGEST__WRITERS=4)
 set -euo pipefail
@@ -22,9 +24,9 @@ cd "$repo"
 duration=${BENCH_DURATION:-20}
 warmup=${BENCH_WARMUP:-3}
 senders=${BENCH_SENDERS:-64}
-runs=${BENCH_RUNS:-bare per-request group overload}
+runs=${BENCH_RUNS:-bare per-request group overload index-cost}
 overload_senders=${BENCH_OVERLOAD_SENDERS:-512}
-overload_queue=${BENCH_OVERLOAD_QUEUE:-256}
+overload_queue=${BENCH_OVERLOAD_QUEUE:-128}
 overload_duration=${BENCH_OVERLOAD_DURATION:-10}
 profile=${BENCH_PROFILE:-0}
 out=${BENCH_OUT:-$repo/.data/bench}
@@ -136,7 +138,7 @@ run_calltrail() {
   log "$label: $n senders, ${secs}s${*:+ ($*)}"
   local perf_pid=""
   if [ "$profile" = 1 ] && [ "$label" = group ] && command -v perf >/dev/null; then
-    (sleep "$warmup" && exec perf record -q -a -g -e cpu-clock -F 499 -o "$out/perf.data" -- sleep "$secs") \
+    (sleep "$warmup" && exec perf record -q -a -e cpu-clock -F 499 -o "$out/perf.data" -- sleep "$secs") \
       >"$out/perf.log" 2>&1 &
     perf_pid=$!
   fi
@@ -146,14 +148,35 @@ run_calltrail() {
     --metrics-url "http://127.0.0.1:$port/metrics"
   if [ -n "$perf_pid" ]; then
     wait "$perf_pid" || true
-    perf report -i "$out/perf.data" --no-children --sort comm,dso --stdio 2>/dev/null |
-      grep -v '^#' | grep -v '^$' | head -n 25 >"$out/profile-by-process.txt" || true
-    perf report -i "$out/perf.data" --no-children --sort comm,sym --stdio -g none 2>/dev/null |
-      grep -v '^#' | grep -v '^$' | head -n 60 >"$out/profile-by-symbol.txt" || true
-    log "profile: $out/profile-by-process.txt, $out/profile-by-symbol.txt"
+    summarise_profile
+  fi
+  stop_server
+  if [ "$label" = group ] && [[ " $runs " == *" index-cost "* ]]; then
+    log "index-cost: what each index and the compression cost PostgreSQL per event"
+    psql -X -q -v n="${BENCH_INDEX_COST_EVENTS:-20000}" "postgres://postgres@127.0.0.1:$pg_port/$db" \
+      -f "$repo/scripts/bench-index-cost.sql" | tee "$out/index-cost.txt"
   fi
   stop_server
   psql_admin -c "DROP DATABASE IF EXISTS $db"
+}
+
+# Where the CPU went during the group run: by process, then the hottest functions of calltrail
+# (its HTTP workers and its runtime's threads) and of PostgreSQL.
+summarise_profile() {
+  local report="perf report -i $out/perf.data --stdio --no-children"
+  {
+    echo "## CPU samples by process"
+    $report --sort comm 2>/dev/null | grep -v '^#' | grep -v '^$' | head -n 15 || true
+    echo
+    echo "## calltrail: hottest functions"
+    $report --comm 'actix-server wo,tokio-rt-worker' --percentage relative --sort dso,sym 2>/dev/null |
+      grep -v '^#' | grep -v '^$' | head -n 40 || true
+    echo
+    echo "## PostgreSQL: hottest functions"
+    $report --comm postgres --percentage relative --sort dso,sym 2>/dev/null |
+      grep -v '^#' | grep -v '^$' | head -n 40 || true
+  } >"$out/profile.txt"
+  log "profile: $out/profile.txt"
 }
 
 log "machine: $(nproc) cores, $(free -g | awk '/^Mem:/ {print $2}') GiB, kernel $(uname -r), load $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -164,7 +187,8 @@ for run in $runs; do
     group) run_calltrail group "$senders" "$duration" ;;
     overload) run_calltrail overload "$overload_senders" "$overload_duration" \
       CALLTRAIL__INGEST__QUEUE_CAPACITY="$overload_queue" ;;
-    *) log "unknown run $run (bare, per-request, group, overload)"; exit 2 ;;
+    index-cost) [[ " $runs " == *" group "* ]] || log "index-cost needs the group run's events: add group" ;;
+    *) log "unknown run $run (bare, per-request, group, overload, index-cost)"; exit 2 ;;
   esac
 done
 

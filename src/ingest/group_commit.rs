@@ -10,6 +10,7 @@
 //! transaction fails, each request in it is retried alone so that one bad request cannot fail its
 //! neighbours.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -60,6 +61,48 @@ struct Job {
 #[derive(Clone)]
 pub struct IngestQueue {
     sender: mpsc::Sender<Job>,
+    overload: Arc<OverloadLog>,
+}
+
+/// A full queue is logged at most once per interval, with the number of requests refused since,
+/// rather than once per refused request: under overload a log line per 503 would add work exactly
+/// when there is none to spare. (Every refusal is still counted in the rejected-requests metric.)
+struct OverloadLog {
+    started: Instant,
+    refused: AtomicU64,
+    last_warned_ms: AtomicU64,
+}
+
+impl OverloadLog {
+    const INTERVAL_MS: u64 = 10_000;
+    const NEVER: u64 = u64::MAX;
+
+    fn new() -> OverloadLog {
+        OverloadLog {
+            started: Instant::now(),
+            refused: AtomicU64::new(0),
+            last_warned_ms: AtomicU64::new(Self::NEVER),
+        }
+    }
+
+    fn refused(&self) {
+        self.refused.fetch_add(1, Ordering::Relaxed);
+        let now = self.started.elapsed().as_millis() as u64;
+        let last = self.last_warned_ms.load(Ordering::Relaxed);
+        let due = last == Self::NEVER || now.saturating_sub(last) >= Self::INTERVAL_MS;
+        if due
+            && self
+                .last_warned_ms
+                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+        {
+            let refused = self.refused.swap(0, Ordering::Relaxed);
+            tracing::warn!(
+                refused,
+                "ingest queue full: requests answered 503 overloaded"
+            );
+        }
+    }
 }
 
 impl IngestQueue {
@@ -76,7 +119,10 @@ impl IngestQueue {
             };
             tokio::spawn(writer.run());
         }
-        IngestQueue { sender }
+        IngestQueue {
+            sender,
+            overload: Arc::new(OverloadLog::new()),
+        }
     }
 
     /// Queues the events of one request and waits until they are committed (or refused); says for
@@ -93,7 +139,10 @@ impl IngestQueue {
             reply,
         };
         self.sender.try_send(job).map_err(|e| match e {
-            mpsc::error::TrySendError::Full(_) => SubmitError::Overloaded,
+            mpsc::error::TrySendError::Full(_) => {
+                self.overload.refused();
+                SubmitError::Overloaded
+            }
             mpsc::error::TrySendError::Closed(_) => {
                 SubmitError::Unavailable("ingest writers stopped".to_owned())
             }

@@ -26,10 +26,6 @@ use crate::report::{percentile_ms, RunResult, ServerMetrics};
 use crate::sender::{SenderConfig, SenderOutcome, Shared, Target};
 use crate::traffic::Mix;
 
-/// The same allocator as the service, so that the bare handler is measured on equal terms.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[derive(Parser)]
 #[command(name = "calltrail-loadgen", about = "Ingest benchmark load generator")]
 struct Cli {
