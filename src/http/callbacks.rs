@@ -15,6 +15,7 @@ pub async fn receive(
 ) -> Result<HttpResponse, ApiError> {
     edge::check_content_type(&req)?;
     let body = edge::read_body(&req, payload, state.max_body_bytes).await?;
+    edge::refuse_if_overloaded(&state)?;
     let verified = edge::verify(&state, Endpoint::Callbacks, &req, body).await?;
     let parsed = events::parse_callback_body(verified.body()).map_err(edge::parse_error)?;
     let summary = edge::store(&state, Endpoint::Callbacks, &req, &verified, parsed).await?;

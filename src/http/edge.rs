@@ -73,6 +73,17 @@ pub async fn read_body(
     Ok(body.freeze())
 }
 
+/// Answers 503 overloaded before authenticating and parsing when the ingest queue is already full:
+/// under overload the refusal then costs almost nothing.
+pub fn refuse_if_overloaded(state: &AppState) -> Result<(), ApiError> {
+    if state.ingest.is_full() {
+        return Err(ApiError::Overloaded {
+            retry_after_seconds: state.retry_after_seconds,
+        });
+    }
+    Ok(())
+}
+
 /// Authenticates the raw bytes. The reason of a failure is logged (never a secret or token); the
 /// client only learns that authentication failed.
 pub async fn verify(

@@ -125,6 +125,17 @@ impl IngestQueue {
         }
     }
 
+    /// Whether a request would be refused right now. Checked before a delivery is authenticated
+    /// and parsed, so that overload is answered without spending that work; `submit` still
+    /// decides.
+    pub fn is_full(&self) -> bool {
+        let full = self.sender.capacity() == 0;
+        if full {
+            self.overload.refused();
+        }
+        full
+    }
+
     /// Queues the events of one request and waits until they are committed (or refused); says for
     /// each event whether it was new or a duplicate.
     pub async fn submit(
