@@ -137,6 +137,9 @@ run_calltrail() {
   fi
   log "$label: $n senders, ${secs}s${*:+ ($*)}"
   local perf_pid=""
+  if [ "$profile" = 1 ] && [ "$label" = group ] && ! command -v perf >/dev/null; then
+    log "BENCH_PROFILE=1 needs perf (Debian: apt-get install linux-perf): no profile this time"
+  fi
   if [ "$profile" = 1 ] && [ "$label" = group ] && command -v perf >/dev/null; then
     (sleep "$warmup" && exec perf record -q -a -e cpu-clock -F 499 -o "$out/perf.data" -- sleep "$secs") \
       >"$out/perf.log" 2>&1 &

@@ -8,6 +8,7 @@
 //! same key serialise on that index, so an event is stored once even when several calltrail
 //! instances receive it at the same moment.
 
+use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
@@ -50,7 +51,7 @@ pub async fn append(
     // Rows go in in delivery order, so `event_seq` follows the order the sender gave them.
     for (d, (delivery, events)) in deliveries.iter().enumerate() {
         for (e, event) in events.iter().enumerate() {
-            if let std::collections::hash_map::Entry::Vacant(slot) = first.entry(&event.dedup_key) {
+            if let Entry::Vacant(slot) = first.entry(&event.dedup_key) {
                 slot.insert((d, e));
                 rows.push(delivery, event);
             }
