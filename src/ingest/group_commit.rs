@@ -14,7 +14,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use sqlx::PgPool;
+use sqlx::pool::PoolConnection;
+use sqlx::{PgConnection, PgPool, Postgres};
 use tokio::sync::{mpsc, oneshot, Mutex};
 
 use crate::config::IngestSettings;
@@ -113,6 +114,7 @@ impl IngestQueue {
         for _ in 0..settings.writers {
             let writer = Writer {
                 pool: pool.clone(),
+                conn: None,
                 receiver: receiver.clone(),
                 max_events: settings.batch_max_events,
                 max_wait: Duration::from_micros(settings.batch_max_wait_us),
@@ -168,16 +170,59 @@ impl IngestQueue {
 
 struct Writer {
     pool: PgPool,
+    /// Kept from one batch to the next: taking a connection from the pool for every batch cost a
+    /// ping on the way out and another on the way back. Given back after a failure (the pool then
+    /// tests it) and once it is older than `KEEP_CONNECTION`, so that the pool's lifetime limits
+    /// still apply.
+    conn: Option<(PoolConnection<Postgres>, Instant)>,
     receiver: Arc<Mutex<mpsc::Receiver<Job>>>,
     max_events: usize,
     max_wait: Duration,
 }
 
+const KEEP_CONNECTION: Duration = Duration::from_secs(60);
+
 impl Writer {
-    async fn run(self) {
+    async fn run(mut self) {
         while let Some(batch) = self.gather().await {
             self.write(batch).await;
+            if self
+                .conn
+                .as_ref()
+                .is_some_and(|(_, since)| since.elapsed() > KEEP_CONNECTION)
+            {
+                self.conn = None;
+            }
         }
+    }
+
+    async fn connection(&mut self) -> Result<&mut PgConnection, CommitError> {
+        if self.conn.is_none() {
+            let conn = self.pool.acquire().await.map_err(CommitError::Connect)?;
+            self.conn = Some((conn, Instant::now()));
+        }
+        Ok(&mut *self.conn.as_mut().expect("set above").0)
+    }
+
+    /// Writes `batch` in one statement (one implicit transaction: committed when it returns).
+    async fn commit(&mut self, batch: &[Job]) -> Result<Vec<Vec<Stored>>, CommitError> {
+        let deliveries: Vec<(&Delivery, &[ParsedEvent])> = batch
+            .iter()
+            .map(|j| (&j.delivery, j.events.as_slice()))
+            .collect();
+        let kept = self.conn.is_some();
+        let mut result = event_log::append(self.connection().await?, &deliveries).await;
+        if matches!(&result, Err(e) if kept && crate::store::is_unavailable(e)) {
+            // The kept connection may have died while idle (a database restart): once more on a
+            // connection the pool has just tested. Should the first attempt have committed after
+            // all, its events now come back as duplicates: still stored once.
+            self.conn = None;
+            result = event_log::append(self.connection().await?, &deliveries).await;
+        }
+        if result.is_err() {
+            self.conn = None;
+        }
+        result.map_err(CommitError::Write)
     }
 
     /// Waits for a first job, then gathers more until the batch is full or the wait is over.
@@ -209,10 +254,10 @@ impl Writer {
         Some(batch)
     }
 
-    async fn write(&self, batch: Vec<Job>) {
+    async fn write(&mut self, batch: Vec<Job>) {
         let started = Instant::now();
         let event_count: usize = batch.iter().map(|j| j.events.len()).sum();
-        match commit(&self.pool, &batch).await {
+        match self.commit(&batch).await {
             Ok(outcomes) => {
                 metrics::histogram!(m::INGEST_BATCH_EVENTS).record(event_count as f64);
                 metrics::histogram!(m::INGEST_COMMIT_SECONDS)
@@ -228,7 +273,8 @@ impl Writer {
             Err(error) => {
                 tracing::warn!(%error, jobs = batch.len(), "shared transaction failed; retrying each request alone");
                 for job in batch {
-                    let result = commit(&self.pool, std::slice::from_ref(&job))
+                    let result = self
+                        .commit(std::slice::from_ref(&job))
                         .await
                         .map(|mut o| o.remove(0))
                         .map_err(classify);
@@ -253,18 +299,6 @@ impl std::fmt::Display for CommitError {
             CommitError::Write(e) => write!(f, "{e}"),
         }
     }
-}
-
-async fn commit(pool: &PgPool, batch: &[Job]) -> Result<Vec<Vec<Stored>>, CommitError> {
-    let mut conn = pool.acquire().await.map_err(CommitError::Connect)?;
-    let deliveries: Vec<(&Delivery, &[ParsedEvent])> = batch
-        .iter()
-        .map(|j| (&j.delivery, j.events.as_slice()))
-        .collect();
-    // One statement, one implicit transaction: committed when it returns.
-    event_log::append(&mut conn, &deliveries)
-        .await
-        .map_err(CommitError::Write)
 }
 
 fn classify(error: CommitError) -> SubmitError {

@@ -349,7 +349,8 @@ async fn bad_webhook_signatures_are_refused() {
     )
     .unwrap();
     let old = ts - 301;
-    let future = ts + 301;
+    // Far enough ahead that it is still outside the tolerance when a slow machine gets to it.
+    let future = ts + 360;
     let cases: Vec<(&str, &str, i64, String, String)> = vec![
         ("wrong secret", "msg_b", ts, wrong_secret, raw.clone()),
         (
