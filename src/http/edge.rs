@@ -73,7 +73,9 @@ async fn read_body(
     Ok(body.freeze())
 }
 
-/// Everything before parsing, in order: content type (415), size limit (413), authentication (401).
+/// Everything before parsing, in order: content type (415), size limit (413), a full ingest queue
+/// (503, answered before the costly checks so that refusing under overload costs almost nothing),
+/// authentication (401).
 pub async fn receive_verified(
     state: &AppState,
     endpoint: Endpoint,
@@ -82,7 +84,17 @@ pub async fn receive_verified(
 ) -> Result<Verified<web::Bytes>, ApiError> {
     check_content_type(req)?;
     let body = read_body(req, payload, state.max_body_bytes).await?;
+    refuse_if_overloaded(state)?;
     verify(state, endpoint, req, body).await
+}
+
+fn refuse_if_overloaded(state: &AppState) -> Result<(), ApiError> {
+    if state.ingest.is_full() {
+        return Err(ApiError::Overloaded {
+            retry_after_seconds: state.retry_after_seconds,
+        });
+    }
+    Ok(())
 }
 
 /// Authenticates the raw bytes. The reason of a failure is logged (never a secret or token); the

@@ -63,7 +63,15 @@ pub async fn request_span(
             .unwrap_or("other");
         metrics::counter!(m::REQUESTS_REJECTED, "route" => route, "code" => code).increment(1);
         span.in_scope(|| {
-            if status >= 500 {
+            if code == "overloaded" {
+                // Logged once per interval by the ingest queue, with a count: not once per request.
+                tracing::debug!(
+                    status,
+                    code,
+                    latency_ms = elapsed.as_millis() as u64,
+                    "request refused"
+                );
+            } else if status >= 500 {
                 tracing::warn!(
                     status,
                     code,

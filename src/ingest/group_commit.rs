@@ -10,10 +10,12 @@
 //! transaction fails, each request in it is retried alone so that one bad request cannot fail its
 //! neighbours.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use sqlx::PgPool;
+use sqlx::pool::PoolConnection;
+use sqlx::{PgConnection, PgPool, Postgres};
 use tokio::sync::{mpsc, oneshot, Mutex};
 
 use crate::config::IngestSettings;
@@ -61,6 +63,48 @@ struct Job {
 #[derive(Clone)]
 pub struct IngestQueue {
     sender: mpsc::Sender<Job>,
+    overload: Arc<OverloadLog>,
+}
+
+/// A full queue is logged at most once per interval, with the number of requests refused since,
+/// rather than once per refused request: under overload a log line per 503 would add work exactly
+/// when there is none to spare. (Every refusal is still counted in the rejected-requests metric.)
+struct OverloadLog {
+    started: Instant,
+    refused: AtomicU64,
+    last_warned_ms: AtomicU64,
+}
+
+impl OverloadLog {
+    const INTERVAL_MS: u64 = 10_000;
+    const NEVER: u64 = u64::MAX;
+
+    fn new() -> OverloadLog {
+        OverloadLog {
+            started: Instant::now(),
+            refused: AtomicU64::new(0),
+            last_warned_ms: AtomicU64::new(Self::NEVER),
+        }
+    }
+
+    fn refused(&self) {
+        self.refused.fetch_add(1, Ordering::Relaxed);
+        let now = self.started.elapsed().as_millis() as u64;
+        let last = self.last_warned_ms.load(Ordering::Relaxed);
+        let due = last == Self::NEVER || now.saturating_sub(last) >= Self::INTERVAL_MS;
+        if due
+            && self
+                .last_warned_ms
+                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+        {
+            let refused = self.refused.swap(0, Ordering::Relaxed);
+            tracing::warn!(
+                refused,
+                "ingest queue full: requests answered 503 overloaded"
+            );
+        }
+    }
 }
 
 impl IngestQueue {
@@ -72,6 +116,7 @@ impl IngestQueue {
         for _ in 0..settings.writers {
             let writer = Writer {
                 pool: pool.clone(),
+                conn: None,
                 receiver: receiver.clone(),
                 max_events: settings.batch_max_events,
                 max_wait: Duration::from_micros(settings.batch_max_wait_us),
@@ -79,7 +124,21 @@ impl IngestQueue {
             };
             tokio::spawn(writer.run());
         }
-        IngestQueue { sender }
+        IngestQueue {
+            sender,
+            overload: Arc::new(OverloadLog::new()),
+        }
+    }
+
+    /// Whether a request would be refused right now. Checked before a delivery is authenticated
+    /// and parsed, so that overload is answered without spending that work; `submit` still
+    /// decides.
+    pub fn is_full(&self) -> bool {
+        let full = self.sender.capacity() == 0;
+        if full {
+            self.overload.refused();
+        }
+        full
     }
 
     /// Queues the events of one request and waits until they are committed (or refused); says for
@@ -96,7 +155,10 @@ impl IngestQueue {
             reply,
         };
         self.sender.try_send(job).map_err(|e| match e {
-            mpsc::error::TrySendError::Full(_) => SubmitError::Overloaded,
+            mpsc::error::TrySendError::Full(_) => {
+                self.overload.refused();
+                SubmitError::Overloaded
+            }
             mpsc::error::TrySendError::Closed(_) => {
                 SubmitError::Unavailable("ingest writers stopped".to_owned())
             }
@@ -111,17 +173,60 @@ impl IngestQueue {
 
 struct Writer {
     pool: PgPool,
+    /// Kept from one batch to the next: taking a connection from the pool for every batch cost a
+    /// ping on the way out and another on the way back. Given back after a failure (the pool then
+    /// tests it) and once it is older than `KEEP_CONNECTION`, so that the pool's lifetime limits
+    /// still apply.
+    conn: Option<(PoolConnection<Postgres>, Instant)>,
     receiver: Arc<Mutex<mpsc::Receiver<Job>>>,
     max_events: usize,
     max_wait: Duration,
     projection: Wakeup,
 }
 
+const KEEP_CONNECTION: Duration = Duration::from_secs(60);
+
 impl Writer {
-    async fn run(self) {
+    async fn run(mut self) {
         while let Some(batch) = self.gather().await {
             self.write(batch).await;
+            if self
+                .conn
+                .as_ref()
+                .is_some_and(|(_, since)| since.elapsed() > KEEP_CONNECTION)
+            {
+                self.conn = None;
+            }
         }
+    }
+
+    async fn connection(&mut self) -> Result<&mut PgConnection, CommitError> {
+        if self.conn.is_none() {
+            let conn = self.pool.acquire().await.map_err(CommitError::Connect)?;
+            self.conn = Some((conn, Instant::now()));
+        }
+        Ok(&mut *self.conn.as_mut().expect("set above").0)
+    }
+
+    /// Writes `batch` in one statement (one implicit transaction: committed when it returns).
+    async fn commit(&mut self, batch: &[Job]) -> Result<Vec<Vec<Stored>>, CommitError> {
+        let deliveries: Vec<(&Delivery, &[ParsedEvent])> = batch
+            .iter()
+            .map(|j| (&j.delivery, j.events.as_slice()))
+            .collect();
+        let kept = self.conn.is_some();
+        let mut result = event_log::append(self.connection().await?, &deliveries).await;
+        if matches!(&result, Err(e) if kept && crate::store::is_unavailable(e)) {
+            // The kept connection may have died while idle (a database restart): once more on a
+            // connection the pool has just tested. Should the first attempt have committed after
+            // all, its events now come back as duplicates: still stored once.
+            self.conn = None;
+            result = event_log::append(self.connection().await?, &deliveries).await;
+        }
+        if result.is_err() {
+            self.conn = None;
+        }
+        result.map_err(CommitError::Write)
     }
 
     /// Waits for a first job, then gathers more until the batch is full or the wait is over.
@@ -153,10 +258,10 @@ impl Writer {
         Some(batch)
     }
 
-    async fn write(&self, batch: Vec<Job>) {
+    async fn write(&mut self, batch: Vec<Job>) {
         let started = Instant::now();
         let event_count: usize = batch.iter().map(|j| j.events.len()).sum();
-        match commit(&self.pool, &batch).await {
+        match self.commit(&batch).await {
             Ok(outcomes) => {
                 self.wake_projection(&outcomes);
                 metrics::histogram!(m::INGEST_BATCH_EVENTS).record(event_count as f64);
@@ -173,7 +278,8 @@ impl Writer {
             Err(error) => {
                 tracing::warn!(%error, jobs = batch.len(), "shared transaction failed; retrying each request alone");
                 for job in batch {
-                    let result = commit(&self.pool, std::slice::from_ref(&job))
+                    let result = self
+                        .commit(std::slice::from_ref(&job))
                         .await
                         .inspect(|o| self.wake_projection(o))
                         .map(|mut o| o.remove(0))
@@ -193,7 +299,7 @@ impl Writer {
     }
 }
 
-/// Where a commit failed: before a transaction could start (the database is not there) or while
+/// Where a commit failed: before a connection could be had (the database is not there) or while
 /// writing.
 enum CommitError {
     Connect(sqlx::Error),
@@ -203,23 +309,10 @@ enum CommitError {
 impl std::fmt::Display for CommitError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            CommitError::Connect(e) => write!(f, "could not start a transaction: {e}"),
+            CommitError::Connect(e) => write!(f, "could not get a database connection: {e}"),
             CommitError::Write(e) => write!(f, "{e}"),
         }
     }
-}
-
-async fn commit(pool: &PgPool, batch: &[Job]) -> Result<Vec<Vec<Stored>>, CommitError> {
-    let mut tx = pool.begin().await.map_err(CommitError::Connect)?;
-    let deliveries: Vec<(&Delivery, &[ParsedEvent])> = batch
-        .iter()
-        .map(|j| (&j.delivery, j.events.as_slice()))
-        .collect();
-    let outcome = event_log::append(&mut tx, &deliveries)
-        .await
-        .map_err(CommitError::Write)?;
-    tx.commit().await.map_err(CommitError::Write)?;
-    Ok(outcome)
 }
 
 fn classify(error: CommitError) -> SubmitError {

@@ -1,21 +1,25 @@
 //! Writing the append-only event log, exactly once.
 //!
-//! One call to [`append`] is one transaction's worth of rows. Deduplication happens in two places:
-//! within the batch (the same event delivered twice at once) here in memory, and against everything
-//! stored before through `event_dedup`'s primary key (`ON CONFLICT DO NOTHING`). Concurrent
-//! transactions inserting the same key serialise on that index, so an event is stored once even
-//! when several calltrail instances receive it at the same moment.
+//! One call to [`append`] is one transaction: a single statement that claims the events' keys in
+//! `event_dedup` and inserts the rows whose key it claimed, so a batch costs one round trip and
+//! commits (or fails) whole. Deduplication happens in two places: within the batch (the same event
+//! delivered twice at once) here in memory, and against everything stored before through
+//! `event_dedup`'s primary key (`ON CONFLICT DO NOTHING`). Concurrent transactions inserting the
+//! same key serialise on that index, so an event is stored once even when several calltrail
+//! instances receive it at the same moment.
 //!
-//! The calls of the new events are queued for the call model in the same transaction, so a
-//! committed event always has its call queued and a duplicate queues nothing.
+//! The same statement queues the calls of the new events for the call model, so a committed event
+//! always has its call queued and a duplicate queues nothing.
 
+use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
-use sqlx::{Postgres, Transaction};
+use sqlx::types::Json;
+use sqlx::PgConnection;
 
 use crate::auth::Scheme;
-use crate::events::ParsedEvent;
+use crate::events::{EventKind, ParsedEvent};
 
 /// How a delivery reached us: stored beside each of its events.
 #[derive(Debug, Clone)]
@@ -34,10 +38,10 @@ pub enum Stored {
     Duplicate,
 }
 
-/// Appends the events of several deliveries inside `tx` and says, per delivery and event, whether it
-/// was stored. The caller commits.
+/// Appends the events of several deliveries in one statement, which is its own transaction: when
+/// it returns `Ok` the rows are committed. Says, per delivery and event, whether it was stored.
 pub async fn append(
-    tx: &mut Transaction<'_, Postgres>,
+    conn: &mut PgConnection,
     deliveries: &[(&Delivery, &[ParsedEvent])],
 ) -> Result<Vec<Vec<Stored>>, sqlx::Error> {
     // First occurrence of each key in the batch wins; later ones are duplicates of it.
@@ -45,140 +49,142 @@ pub async fn append(
         .iter()
         .map(|(_, events)| vec![Stored::Duplicate; events.len()])
         .collect();
-    let mut first: HashMap<[u8; 32], (usize, usize)> = HashMap::new();
-    for (d, (_, events)) in deliveries.iter().enumerate() {
+    let mut first: HashMap<&[u8; 32], (usize, usize)> = HashMap::new();
+    let mut rows = EventColumns::default();
+    // Rows go in in delivery order, so `event_seq` follows the order the sender gave them.
+    for (d, (delivery, events)) in deliveries.iter().enumerate() {
         for (e, event) in events.iter().enumerate() {
-            first.entry(event.dedup_key).or_insert((d, e));
+            if let Entry::Vacant(slot) = first.entry(&event.dedup_key) {
+                slot.insert((d, e));
+                rows.push(delivery, event);
+            }
         }
     }
-    if first.is_empty() {
+    if rows.is_empty() {
         return Ok(outcome);
     }
     // Sorted keys give every transaction the same lock order on the dedup index: no deadlocks
     // between concurrent batches that share events.
-    let mut candidates: Vec<([u8; 32], (usize, usize))> = first.into_iter().collect();
-    candidates.sort_unstable_by_key(|c| c.0);
-
-    let keys: Vec<Vec<u8>> = candidates.iter().map(|(k, _)| k.to_vec()).collect();
-    let times: Vec<DateTime<Utc>> = candidates
+    let mut claims: Vec<(&[u8; 32], DateTime<Utc>)> = first
         .iter()
-        .map(|(_, (d, _))| deliveries[*d].0.received_at)
+        .map(|(key, (d, _))| (*key, deliveries[*d].0.received_at))
         .collect();
-    let inserted: Vec<Vec<u8>> = sqlx::query_scalar(
-        "INSERT INTO event_dedup (dedup_key, first_received_at) \
-         SELECT * FROM unnest($1::bytea[], $2::timestamptz[]) \
-         ON CONFLICT (dedup_key) DO NOTHING RETURNING dedup_key",
-    )
-    .bind(&keys)
-    .bind(&times)
-    .fetch_all(&mut **tx)
-    .await?;
-    let inserted: HashSet<Vec<u8>> = inserted.into_iter().collect();
+    claims.sort_unstable_by_key(|c| c.0);
+    let keys: Vec<&[u8]> = claims.iter().map(|(k, _)| k.as_slice()).collect();
+    let times: Vec<DateTime<Utc>> = claims.iter().map(|(_, t)| *t).collect();
 
-    // Rows go in in delivery order, so `event_seq` follows the order the sender gave them.
-    let mut rows = EventColumns::default();
-    let winners: HashMap<(usize, usize), &[u8; 32]> =
-        candidates.iter().map(|(key, at)| (*at, key)).collect();
-    for (d, (delivery, events)) in deliveries.iter().enumerate() {
-        for (e, event) in events.iter().enumerate() {
-            let new = winners
-                .get(&(d, e))
-                .is_some_and(|key| inserted.contains(key.as_slice()));
-            if new {
-                rows.push(delivery, event);
-                outcome[d][e] = Stored::New;
-            }
-        }
-    }
-    if !rows.is_empty() {
-        let mut calls: Vec<String> = rows.call_id.iter().flatten().cloned().collect();
-        calls.sort_unstable();
-        calls.dedup();
-        rows.insert(tx).await?;
-        if !calls.is_empty() {
-            sqlx::query("INSERT INTO projection_queue (call_id) SELECT * FROM unnest($1::text[])")
-                .bind(&calls)
-                .execute(&mut **tx)
-                .await?;
+    let inserted: Vec<Vec<u8>> = rows.insert(conn, &keys, &times).await?;
+    let inserted: HashSet<&[u8]> = inserted.iter().map(Vec::as_slice).collect();
+    for (key, (d, e)) in &first {
+        if inserted.contains(key.as_slice()) {
+            outcome[*d][*e] = Stored::New;
         }
     }
     Ok(outcome)
 }
 
-/// Column arrays for one multi-row `INSERT … SELECT FROM unnest(…)`: one round trip for the batch.
+/// Column arrays for one multi-row `INSERT … SELECT FROM unnest(…)`.
+/// The arrays borrow from the parsed events (nothing is copied before the bind buffer) and
+/// `details` is serialised straight into it.
 #[derive(Default)]
-struct EventColumns {
+struct EventColumns<'a> {
     received_at: Vec<DateTime<Utc>>,
-    dedup_key: Vec<Vec<u8>>,
+    dedup_key: Vec<&'a [u8]>,
     endpoint: Vec<&'static str>,
     format: Vec<&'static str>,
     auth_scheme: Vec<&'static str>,
-    auth_principal: Vec<Option<String>>,
-    request_id: Vec<Option<String>>,
-    event_id: Vec<Option<String>>,
-    source: Vec<Option<String>>,
-    event_type: Vec<String>,
-    subject: Vec<Option<String>>,
+    auth_principal: Vec<Option<&'a str>>,
+    request_id: Vec<Option<&'a str>>,
+    event_id: Vec<Option<&'a str>>,
+    source: Vec<Option<&'a str>>,
+    event_type: Vec<&'a str>,
+    subject: Vec<Option<&'a str>>,
     event_time: Vec<Option<DateTime<Utc>>>,
     family: Vec<&'static str>,
-    call_id: Vec<Option<String>>,
-    server_call_id: Vec<Option<String>>,
-    correlation_id: Vec<Option<String>>,
-    operation_context: Vec<Option<String>>,
+    call_id: Vec<Option<&'a str>>,
+    server_call_id: Vec<Option<&'a str>>,
+    correlation_id: Vec<Option<&'a str>>,
+    operation_context: Vec<Option<&'a str>>,
     result_code: Vec<Option<i64>>,
     result_sub_code: Vec<Option<i64>>,
-    result_message: Vec<Option<String>>,
+    result_message: Vec<Option<&'a str>>,
     sequence_number: Vec<Option<i64>>,
-    details: Vec<serde_json::Value>,
-    raw: Vec<String>,
+    details: Vec<Json<&'a EventKind>>,
+    raw: Vec<&'a str>,
 }
 
-impl EventColumns {
+impl<'a> EventColumns<'a> {
     fn is_empty(&self) -> bool {
         self.raw.is_empty()
     }
 
-    fn push(&mut self, delivery: &Delivery, event: &ParsedEvent) {
+    fn push(&mut self, delivery: &'a Delivery, event: &'a ParsedEvent) {
         let c = &event.common;
         let result = c.result.as_ref();
         self.received_at.push(delivery.received_at);
-        self.dedup_key.push(event.dedup_key.to_vec());
+        self.dedup_key.push(&event.dedup_key);
         self.endpoint.push(delivery.endpoint);
         self.format.push(event.format.as_str());
         self.auth_scheme.push(delivery.auth_scheme.as_str());
-        self.auth_principal.push(delivery.auth_principal.clone());
-        self.request_id.push(delivery.request_id.clone());
-        self.event_id.push(event.event_id.clone());
-        self.source.push(event.source.clone());
-        self.event_type.push(event.event_type.clone());
-        self.subject.push(event.subject.clone());
+        self.auth_principal.push(delivery.auth_principal.as_deref());
+        self.request_id.push(delivery.request_id.as_deref());
+        self.event_id.push(event.event_id.as_deref());
+        self.source.push(event.source.as_deref());
+        self.event_type.push(&event.event_type);
+        self.subject.push(event.subject.as_deref());
         self.event_time.push(event.event_time);
         self.family.push(event.kind.family());
-        self.call_id.push(c.call_id.clone());
-        self.server_call_id.push(c.server_call_id.clone());
-        self.correlation_id.push(c.correlation_id.clone());
-        self.operation_context.push(c.operation_context.clone());
+        self.call_id.push(c.call_id.as_deref());
+        self.server_call_id.push(c.server_call_id.as_deref());
+        self.correlation_id.push(c.correlation_id.as_deref());
+        self.operation_context.push(c.operation_context.as_deref());
         self.result_code.push(result.and_then(|r| r.code));
         self.result_sub_code.push(result.and_then(|r| r.sub_code));
         self.result_message
-            .push(result.and_then(|r| r.message.clone()));
+            .push(result.and_then(|r| r.message.as_deref()));
         self.sequence_number.push(c.sequence_number);
-        self.details
-            .push(serde_json::to_value(&event.kind).unwrap_or(serde_json::Value::Null));
-        self.raw.push(event.raw.clone());
+        self.details.push(Json(&event.kind));
+        self.raw.push(&event.raw);
     }
 
-    async fn insert(self, tx: &mut Transaction<'_, Postgres>) -> Result<(), sqlx::Error> {
-        sqlx::query(
-            "INSERT INTO events (received_at, dedup_key, endpoint, format, auth_scheme, \
+    /// Claims `keys` in `event_dedup`, inserts the rows whose key was claimed in the order they
+    /// were pushed, and queues their calls for the projector; returns the claimed keys.
+    async fn insert(
+        self,
+        conn: &mut PgConnection,
+        keys: &[&[u8]],
+        times: &[DateTime<Utc>],
+    ) -> Result<Vec<Vec<u8>>, sqlx::Error> {
+        sqlx::query_scalar(
+            "WITH claimed AS ( \
+               INSERT INTO event_dedup (dedup_key, first_received_at) \
+               SELECT * FROM unnest($24::bytea[], $25::timestamptz[]) \
+               ON CONFLICT (dedup_key) DO NOTHING RETURNING dedup_key), \
+           stored AS ( \
+             INSERT INTO events (received_at, dedup_key, endpoint, format, auth_scheme, \
                auth_principal, request_id, event_id, source, event_type, subject, event_time, \
                family, call_id, server_call_id, correlation_id, operation_context, result_code, \
                result_sub_code, result_message, sequence_number, details, raw) \
-             SELECT * FROM unnest($1::timestamptz[], $2::bytea[], $3::text[], $4::text[], \
+             SELECT received_at, dedup_key, endpoint, format, auth_scheme, auth_principal, \
+               request_id, event_id, source, event_type, subject, event_time, family, call_id, \
+               server_call_id, correlation_id, operation_context, result_code, result_sub_code, \
+               result_message, sequence_number, details, raw \
+             FROM unnest($1::timestamptz[], $2::bytea[], $3::text[], $4::text[], \
                $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], \
                $11::text[], $12::timestamptz[], $13::text[], $14::text[], $15::text[], \
                $16::text[], $17::text[], $18::bigint[], $19::bigint[], $20::text[], \
-               $21::bigint[], $22::jsonb[], $23::text[])",
+               $21::bigint[], $22::jsonb[], $23::text[]) WITH ORDINALITY \
+               AS e(received_at, dedup_key, endpoint, format, auth_scheme, auth_principal, \
+               request_id, event_id, source, event_type, subject, event_time, family, call_id, \
+               server_call_id, correlation_id, operation_context, result_code, result_sub_code, \
+               result_message, sequence_number, details, raw, ord) \
+             WHERE dedup_key IN (SELECT dedup_key FROM claimed) \
+             ORDER BY ord \
+             RETURNING dedup_key, call_id), \
+           queued AS ( \
+             INSERT INTO projection_queue (call_id) \
+             SELECT DISTINCT call_id FROM stored WHERE call_id IS NOT NULL ORDER BY call_id) \
+         SELECT dedup_key FROM stored",
         )
         .bind(self.received_at)
         .bind(self.dedup_key)
@@ -203,8 +209,9 @@ impl EventColumns {
         .bind(self.sequence_number)
         .bind(self.details)
         .bind(self.raw)
-        .execute(&mut **tx)
-        .await?;
-        Ok(())
+        .bind(keys)
+        .bind(times)
+        .fetch_all(conn)
+        .await
     }
 }

@@ -445,3 +445,114 @@ async fn nul_characters_in_fields_do_not_break_storage() {
         .unwrap()
         .contains('\u{0}'));
 }
+
+#[tokio::test]
+async fn large_events_are_compressed_with_lz4_in_current_and_future_partitions() {
+    let app = TestApp::spawn().await;
+    let long_message = "Action failed: the prompt could not be played. ".repeat(80);
+    let body = json!([b_event(
+        "lz4-1",
+        "PlayFailed",
+        "c-lz4",
+        json!({"operationContext": "prompt", "resultInformation": {"code": 400, "subCode": 8535, "message": long_message}}),
+        "2024-03-12T09:15:40Z"
+    )]);
+    post_ok(&app, &body).await;
+    // The stored raw element (4 kB) was compressed, and with lz4.
+    let raw: Option<String> = sqlx::query_scalar("SELECT pg_column_compression(raw) FROM events")
+        .fetch_one(&app.pool)
+        .await
+        .expect("compression of the stored row");
+    assert_eq!(raw.as_deref(), Some("lz4"));
+
+    sqlx::query("SELECT calltrail_ensure_event_partitions('2031-01-01', 1)")
+        .execute(&app.pool)
+        .await
+        .expect("a new partition");
+    let methods: Vec<(String, String)> = sqlx::query_as(
+        "SELECT a.attname::text, a.attcompression::text FROM pg_attribute a \
+         WHERE a.attrelid = 'events_y2031m01'::regclass AND a.attname IN ('raw', 'details') \
+         ORDER BY 1",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .expect("the new partition's columns");
+    assert_eq!(
+        methods,
+        vec![
+            ("details".to_owned(), "l".to_owned()),
+            ("raw".to_owned(), "l".to_owned())
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_full_queue_answers_503_at_once_and_the_queued_requests_are_stored_after() {
+    let app = TestApp::spawn_with(|s| {
+        s.ingest.writers = 1;
+        s.ingest.queue_capacity = 2;
+        s.ingest.batch_max_events = 1;
+    })
+    .await;
+    // Hold the only writer: its statement waits on a lock another session keeps on the dedup table.
+    let mut blocker = app.pool.begin().await.expect("blocker");
+    sqlx::query("LOCK TABLE event_dedup IN ACCESS EXCLUSIVE MODE")
+        .execute(&mut *blocker)
+        .await
+        .expect("lock");
+
+    let (done, mut answers) = tokio::sync::mpsc::unbounded_channel();
+    let t = "2024-03-12T09:15:40Z";
+    for i in 0..8 {
+        let request = app
+            .client
+            .post(app.url(&format!("/api/callbacks?secret={SECRET}")))
+            .header("content-type", "application/json")
+            .body(json!([b_tone(&format!("q-{i}"), "c-q", i, "one", t)]).to_string());
+        let done = done.clone();
+        tokio::spawn(async move {
+            let started = std::time::Instant::now();
+            let response = request.send().await.expect("answer");
+            let retry_after = response.headers().contains_key("retry-after");
+            let status = response.status().as_u16();
+            let code = if status == 503 {
+                error_code(response).await.1
+            } else {
+                String::new()
+            };
+            let _ = done.send((status, code, retry_after, started.elapsed()));
+        });
+    }
+    // At most one request is with the blocked writer and two wait in the queue: at least five are
+    // refused while the writer is still blocked, each at once.
+    for _ in 0..5 {
+        let (status, code, retry_after, took) =
+            tokio::time::timeout(std::time::Duration::from_secs(5), answers.recv())
+                .await
+                .expect("a refusal while the writer is blocked")
+                .expect("an answer");
+        assert_eq!(
+            (status, code.as_str(), retry_after),
+            (503, "overloaded", true)
+        );
+        assert!(
+            took < std::time::Duration::from_secs(1),
+            "refused after {took:?}"
+        );
+    }
+    assert_eq!(app.event_count().await, 0);
+
+    // The accepted ones (two or three, depending on whether the writer had taken the first before
+    // the queue filled) are stored once the writer can go on; a sixth may have been refused too.
+    blocker.rollback().await.expect("release the lock");
+    let mut stored = 0;
+    for _ in 0..3 {
+        let (status, code, ..) = answers.recv().await.expect("an answer");
+        match status {
+            200 => stored += 1,
+            _ => assert_eq!((status, code.as_str()), (503, "overloaded")),
+        }
+    }
+    assert!(stored >= 2, "{stored} accepted");
+    assert_eq!(app.event_count().await, stored);
+}

@@ -190,7 +190,11 @@ async fn a_delivered_call_reads_back_through_every_call_endpoint() {
 
     let by_person = get_ok(&app, "/api/v1/participants/4:%2B14255550123/calls").await;
     assert_eq!(by_person["items"][0]["call"]["call_id"], call);
-    let filtered = get_ok(&app, "/api/v1/calls?participant=8:acs:r_agent&outcome=completed").await;
+    let filtered = get_ok(
+        &app,
+        "/api/v1/calls?participant=8:acs:r_agent&outcome=completed",
+    )
+    .await;
     assert_eq!(filtered["items"].as_array().unwrap().len(), 1);
     let nobody = get_ok(&app, "/api/v1/calls?participant=8:acs:r_nobody").await;
     assert_eq!(nobody["items"].as_array().unwrap().len(), 0);

@@ -1,0 +1,206 @@
+#!/usr/bin/env bash
+# Ingest benchmark, one command: starts a throwaway PostgreSQL with durable settings, builds release,
+# and in one run measures the bare actix-web ceiling, calltrail committing each request alone, calltrail
+# with group commit, and calltrail overloaded; then prints the table and the goal's ratios.
+#
+# Adjust with the environment (defaults in brackets):
+#   BENCH_DURATION [20]        seconds measured per run, after BENCH_WARMUP [3] seconds of warm-up
+#   BENCH_SENDERS [64]         concurrent senders
+#   BENCH_RUNS [bare per-request group overload index-cost]   which runs, in order; index-cost
+#                              measures, on the group run's events, what each index and the
+#                              compression cost PostgreSQL per event (scripts/bench-index-cost.sql)
+#   BENCH_OVERLOAD_SENDERS [512], BENCH_OVERLOAD_QUEUE [128], BENCH_OVERLOAD_DURATION [10]
+#       the overload run: more senders than the ingest queue holds, so it stays full
+#   BENCH_SETUP_SQL [none]     SQL run on each calltrail run's database once it is migrated, e.g.
+#                              'DROP INDEX events_operation_context' to measure what an index costs
+#   BENCH_PROFILE [0]          1: sample every process's CPU (perf) during the group run
+#   BENCH_OUT [.data/bench]    where the results, logs and profile go (git-ignored)
+#   CALLTRAIL__*               applied to every calltrail run (e.g. CALLTRAIL__INGEST__WRITERS=4)
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+cd "$repo"
+. "$repo/scripts/pg-common.sh"
+
+duration=${BENCH_DURATION:-20}
+warmup=${BENCH_WARMUP:-3}
+senders=${BENCH_SENDERS:-64}
+runs=${BENCH_RUNS:-bare per-request group overload index-cost}
+overload_senders=${BENCH_OVERLOAD_SENDERS:-512}
+overload_queue=${BENCH_OVERLOAD_QUEUE:-128}
+overload_duration=${BENCH_OVERLOAD_DURATION:-10}
+profile=${BENCH_PROFILE:-0}
+out=${BENCH_OUT:-$repo/.data/bench}
+mkdir -p "$out"
+results="$out/results-$(date -u +%Y%m%dT%H%M%SZ).jsonl"
+
+pg_find_binaries
+pg_ensure_service_user
+
+log "building release binaries"
+cargo build --release --quiet --bins
+bin="${CARGO_TARGET_DIR:-$repo/target}/release"
+
+tmp=$(mktemp -d /tmp/calltrail-bench.XXXXXX)
+chmod 755 "$tmp"
+[ "$(id -u)" -eq 0 ] && chown "$PG_SERVICE_USER" "$tmp"
+server_pid=""
+cleanup() {
+  if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
+  pg_stop "$tmp/data"
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null ||
+    echo $((20000 + RANDOM % 20000))
+}
+
+# Waits until GET $2 on 127.0.0.1:$1 answers 200 (no curl needed).
+wait_http_ok() {
+  local port=$1 path=$2 i status
+  for i in $(seq 1 300); do
+    status=$( (exec 3<>"/dev/tcp/127.0.0.1/$port" &&
+      printf 'GET %s HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n' "$path" >&3 &&
+      head -n 1 <&3) 2>/dev/null || true)
+    case "$status" in *" 200 "*) return 0 ;; esac
+    sleep 0.1
+  done
+  log "nothing answered 200 on 127.0.0.1:$port$path"
+  return 1
+}
+
+stop_server() {
+  kill "$server_pid" 2>/dev/null || true
+  wait "$server_pid" 2>/dev/null || true
+  server_pid=""
+}
+
+# Durable: fsync, synchronous_commit and full_page_writes keep their defaults (on). Only memory and
+# checkpoint spacing are sized as a production server would be, so that a checkpoint does not land
+# in the middle of a short run.
+pg_port=$(free_port)
+pg_init_cluster "$tmp/data"
+pg_start "$tmp/data" "$pg_port" "$tmp/postgres.log" \
+  shared_buffers=512MB max_wal_size=8GB checkpoint_timeout=30min
+postmaster=$(head -n 1 "$tmp/data/postmaster.pid")
+admin_url="postgres://postgres@127.0.0.1:$pg_port/postgres"
+psql_admin() { psql -X -q -t -A "$admin_url" "$@"; }
+durability=$(psql_admin -c "select string_agg(name || '=' || setting, ' ' order by name) from pg_settings
+  where name in ('fsync','synchronous_commit','full_page_writes','wal_sync_method','shared_buffers','max_wal_size')")
+pg_version=$(psql_admin -c 'show server_version')
+
+secret="whsec_$(head -c 32 /dev/urandom | base64 | tr -d '\n')"
+export CALLTRAIL_BENCH_SECRET=$secret
+
+loadgen() {
+  "$bin/calltrail-loadgen" run --warmup-secs "$warmup" --results "$results" "$@"
+}
+
+run_bare() {
+  local port
+  port=$(free_port)
+  "$bin/calltrail-loadgen" bare --port "$port" >"$out/bare.log" 2>&1 &
+  server_pid=$!
+  sleep 0.3
+  log "bare: actix-web reading the body and answering 202, $senders senders, ${duration}s"
+  loadgen --label bare --url "http://127.0.0.1:$port/api/callbacks" --senders "$senders" \
+    --duration-secs "$duration" --server-pid "$server_pid"
+  stop_server
+}
+
+# run_calltrail LABEL SENDERS DURATION [VAR=value ...]: a fresh database, calltrail configured by the
+# environment as in production (JSON logs at warn, HMAC-signed deliveries only).
+run_calltrail() {
+  local label=$1 n=$2 secs=$3 port db
+  shift 3
+  port=$(free_port)
+  db="bench_${label//-/_}"
+  psql_admin -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"
+  env CALLTRAIL_ENVIRONMENT=production \
+    CALLTRAIL_CONFIG_DIR="$repo/config" \
+    CALLTRAIL__LOG__LEVEL=warn \
+    CALLTRAIL__SERVER__HOST=127.0.0.1 \
+    CALLTRAIL__SERVER__PORT="$port" \
+    CALLTRAIL__DATABASE__URL="postgres://postgres@127.0.0.1:$pg_port/$db" \
+    CALLTRAIL__AUTH__QUERY_SECRET__ENABLED=false \
+    CALLTRAIL__AUTH__WEBHOOK_SIGNATURE__ENABLED=true \
+    CALLTRAIL__AUTH__WEBHOOK_SIGNATURE__SECRETS="$secret" \
+    "$@" "$bin/calltrail" serve >"$out/$label.log" 2>&1 &
+  server_pid=$!
+  wait_http_ok "$port" /readyz || {
+    tail -n 20 "$out/$label.log" >&2
+    return 1
+  }
+  if [ -n "${BENCH_SETUP_SQL:-}" ]; then
+    psql -X -q "postgres://postgres@127.0.0.1:$pg_port/$db" -v ON_ERROR_STOP=1 -c "$BENCH_SETUP_SQL"
+  fi
+  log "$label: $n senders, ${secs}s${*:+ ($*)}"
+  local perf_pid=""
+  if [ "$profile" = 1 ] && [ "$label" = group ] && ! command -v perf >/dev/null; then
+    log "BENCH_PROFILE=1 needs perf (Debian: apt-get install linux-perf): no profile this time"
+  fi
+  if [ "$profile" = 1 ] && [ "$label" = group ] && command -v perf >/dev/null; then
+    (sleep "$warmup" && exec perf record -q -a -e cpu-clock -F 499 -o "$out/perf.data" -- sleep "$secs") \
+      >"$out/perf.log" 2>&1 &
+    perf_pid=$!
+  fi
+  loadgen --label "$label" --url "http://127.0.0.1:$port/api/callbacks" --senders "$n" \
+    --duration-secs "$secs" --server-pid "$server_pid" --postgres-pid "$postmaster" \
+    --database-url "postgres://postgres@127.0.0.1:$pg_port/$db" \
+    --metrics-url "http://127.0.0.1:$port/metrics"
+  if [ -n "$perf_pid" ]; then
+    wait "$perf_pid" || true
+    summarise_profile
+  fi
+  stop_server
+  if [ "$label" = group ] && [[ " $runs " == *" index-cost "* ]]; then
+    log "index-cost: what each index and the compression cost PostgreSQL per event"
+    psql -X -q -v n="${BENCH_INDEX_COST_EVENTS:-20000}" "postgres://postgres@127.0.0.1:$pg_port/$db" \
+      -f "$repo/scripts/bench-index-cost.sql" | tee "$out/index-cost.txt"
+  fi
+  stop_server
+  psql_admin -c "DROP DATABASE IF EXISTS $db"
+}
+
+# Where the CPU went during the group run: by process, then the hottest functions of calltrail
+# (its HTTP workers and its runtime's threads) and of PostgreSQL.
+summarise_profile() {
+  local report="perf report -i $out/perf.data --stdio --no-children"
+  {
+    echo "## CPU samples by process"
+    $report --sort comm 2>/dev/null | grep -v '^#' | grep -v '^$' | head -n 15 || true
+    echo
+    echo "## calltrail: hottest functions"
+    $report --comm 'actix-server wo,tokio-rt-worker' --percentage relative --sort dso,sym 2>/dev/null |
+      grep -v '^#' | grep -v '^$' | head -n 40 || true
+    echo
+    echo "## PostgreSQL: hottest functions"
+    $report --comm postgres --percentage relative --sort dso,sym 2>/dev/null |
+      grep -v '^#' | grep -v '^$' | head -n 40 || true
+  } >"$out/profile.txt"
+  log "profile: $out/profile.txt"
+}
+
+log "machine: $(nproc) cores, $(free -g | awk '/^Mem:/ {print $2}') GiB, kernel $(uname -r), load $(cut -d' ' -f1-3 /proc/loadavg)"
+for run in $runs; do
+  case "$run" in
+    bare) run_bare ;;
+    per-request) run_calltrail per-request "$senders" "$duration" CALLTRAIL__INGEST__BATCH_MAX_EVENTS=1 ;;
+    group) run_calltrail group "$senders" "$duration" ;;
+    overload) run_calltrail overload "$overload_senders" "$overload_duration" \
+      CALLTRAIL__INGEST__QUEUE_CAPACITY="$overload_queue" ;;
+    index-cost) [[ " $runs " == *" group "* ]] || log "index-cost needs the group run's events: add group" ;;
+    *) log "unknown run $run (bare, per-request, group, overload, index-cost)"; exit 2 ;;
+  esac
+done
+
+echo
+echo "Ingest benchmark: $senders senders, ${duration}s measured per run after ${warmup}s warm-up"
+echo "machine: $(nproc) cores, $(free -g | awk '/^Mem:/ {print $2}') GiB memory, kernel $(uname -r)"
+echo "PostgreSQL $pg_version: $durability"
+echo "CPU columns: percent of one core over the window (the machine has $(nproc) cores: $(( $(nproc) * 100 ))%)"
+echo
+"$bin/calltrail-loadgen" report "$results"
+echo
+echo "results: $results"

@@ -1,0 +1,389 @@
+//! Load generator for the ingest benchmark (`scripts/bench-ingest.sh`).
+//!
+//! `run` drives a server with N concurrent senders of realistic, signed callback traffic for a
+//! fixed time (after a warm-up), then reports throughput, latency, CPU and memory, and checks the
+//! database; `bare` is the ceiling to compare against: actix-web reading the body and answering
+//! 202; `report` prints the table of the runs collected in a results file. Loopback only.
+
+mod bare;
+mod probe;
+mod report;
+mod sender;
+mod traffic;
+mod verify;
+
+use std::collections::HashSet;
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use clap::{Parser, Subcommand};
+
+use crate::report::{percentile_ms, RunResult, ServerMetrics};
+use crate::sender::{SenderConfig, SenderOutcome, Shared, Target};
+use crate::traffic::Mix;
+
+#[derive(Parser)]
+#[command(name = "calltrail-loadgen", about = "Ingest benchmark load generator")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve POST /api/callbacks with a handler that reads the body and answers 202.
+    Bare {
+        #[arg(long, default_value = "127.0.0.1")]
+        host: String,
+        #[arg(long, default_value_t = 8099)]
+        port: u16,
+        /// HTTP worker threads; 0 = one per core, like calltrail's default.
+        #[arg(long, default_value_t = 0)]
+        workers: usize,
+    },
+    /// Send callback traffic and measure.
+    Run(Box<RunArgs>),
+    /// Print the table and the goal's ratios from a results file.
+    Report { results: PathBuf },
+}
+
+#[derive(clap::Args)]
+struct RunArgs {
+    /// e.g. http://127.0.0.1:8080/api/callbacks (loopback only).
+    #[arg(long)]
+    url: String,
+    /// Name of this run in the results (the report compares `group`, `per-request`, `bare`).
+    #[arg(long)]
+    label: String,
+    #[arg(long, default_value_t = 64)]
+    senders: u16,
+    #[arg(long, default_value_t = 3.0)]
+    warmup_secs: f64,
+    #[arg(long, default_value_t = 20.0)]
+    duration_secs: f64,
+    /// Also end the window once this many events were acknowledged in it.
+    #[arg(long)]
+    max_events: Option<u64>,
+    /// Share of deliveries sent a second time, as a retrying sender does.
+    #[arg(long, default_value_t = 2.0)]
+    duplicate_percent: f64,
+    /// Share of calls per wire format.
+    #[arg(long, default_value = "b=60,a2=20,a1=20")]
+    mix: Mix,
+    /// Standard Webhooks secret (whsec_…) to sign with; unsigned when absent.
+    #[arg(long, env = "CALLTRAIL_BENCH_SECRET", hide_env_values = true)]
+    secret: Option<String>,
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    #[arg(long, default_value_t = 30.0)]
+    request_timeout_secs: f64,
+    /// Runtime threads of the generator.
+    #[arg(long, default_value_t = 2)]
+    threads: usize,
+    /// The server process: its CPU time and peak RSS are reported.
+    #[arg(long)]
+    server_pid: Option<u32>,
+    /// The PostgreSQL postmaster: CPU time of it and all its children is reported.
+    #[arg(long)]
+    postgres_pid: Option<u32>,
+    /// Check afterwards that every acknowledged event is in this database, once.
+    #[arg(long)]
+    database_url: Option<String>,
+    /// The server's /metrics, read after the run (batch size, commit time, projection lag).
+    #[arg(long)]
+    metrics_url: Option<String>,
+    /// Append the result as a JSON line to this file.
+    #[arg(long)]
+    results: Option<PathBuf>,
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Bare {
+            host,
+            port,
+            workers,
+        } => {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .thread_name("bare")
+                .enable_all()
+                .build()?;
+            runtime.block_on(bare::serve(&host, port, workers))?;
+        }
+        Command::Run(args) => {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(args.threads.max(1))
+                .thread_name("loadgen")
+                .enable_all()
+                .build()?;
+            let result = runtime.block_on(run(&args))?;
+            println!("{}", report::line(&result));
+            if let Some(check) = &result.check {
+                println!(
+                    "check: {} distinct events acknowledged, {} rows, {} missing, {} stored twice, {} stored without an answer",
+                    check.acknowledged, check.rows, check.missing, check.doubled, check.unacknowledged
+                );
+            }
+            for failure in &result.failures {
+                eprintln!("  failure: {failure}");
+            }
+            if let Some(path) = &args.results {
+                let mut file = std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(path)
+                    .with_context(|| format!("opening {}", path.display()))?;
+                writeln!(file, "{}", serde_json::to_string(&result)?)?;
+            }
+            if result.check.as_ref().is_some_and(|c| !c.ok) {
+                bail!("the database check failed");
+            }
+            if result.ok_requests == 0 {
+                bail!("no request succeeded");
+            }
+        }
+        Command::Report { results } => {
+            let text = std::fs::read_to_string(&results)
+                .with_context(|| format!("reading {}", results.display()))?;
+            let runs: Vec<RunResult> = text
+                .lines()
+                .filter(|l| !l.trim().is_empty())
+                .map(serde_json::from_str)
+                .collect::<Result<_, _>>()
+                .context("a line of the results file is not a run")?;
+            print!("{}", report::table(&runs));
+            println!();
+            print!("{}", report::goals(&runs));
+        }
+    }
+    Ok(())
+}
+
+struct Snapshot {
+    at: Instant,
+    server: Option<f64>,
+    postgres: Option<f64>,
+    own: Option<f64>,
+    machine: Option<f64>,
+}
+
+fn snapshot(args: &RunArgs) -> Snapshot {
+    Snapshot {
+        at: Instant::now(),
+        server: args.server_pid.and_then(probe::cpu_seconds),
+        postgres: args.postgres_pid.and_then(probe::tree_cpu_seconds),
+        own: probe::self_cpu_seconds(),
+        machine: probe::machine_busy_seconds(),
+    }
+}
+
+fn is_loopback(target: &Target) -> bool {
+    let host = target
+        .authority
+        .rsplit_once(':')
+        .map_or(target.authority.as_str(), |(h, _)| h);
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+async fn run(args: &RunArgs) -> anyhow::Result<RunResult> {
+    let target = Target::parse(&args.url).map_err(anyhow::Error::msg)?;
+    if !is_loopback(&target) {
+        bail!(
+            "{}: the benchmark only sends to this machine (loopback)",
+            args.url
+        );
+    }
+    let config = Arc::new(SenderConfig {
+        target,
+        secret: args.secret.clone(),
+        mix: args.mix,
+        seed: args.seed,
+        duplicate_percent: args.duplicate_percent,
+        request_timeout: Duration::from_secs_f64(args.request_timeout_secs),
+    });
+    let mut wal = match &args.database_url {
+        Some(url) => Some(
+            verify::WalPosition::connect(url)
+                .await
+                .map_err(anyhow::Error::msg)?,
+        ),
+        None => None,
+    };
+    let shared = Arc::new(Shared::default());
+    let tasks: Vec<_> = (0..args.senders)
+        .map(|i| tokio::spawn(sender::run(i, config.clone(), shared.clone())))
+        .collect();
+
+    tokio::time::sleep(Duration::from_secs_f64(args.warmup_secs)).await;
+    let start = snapshot(args);
+    let wal_start = match wal.as_mut() {
+        Some(w) => Some(w.bytes().await.map_err(anyhow::Error::msg)?),
+        None => None,
+    };
+    shared.measuring.store(true, Relaxed);
+    let deadline = start.at + Duration::from_secs_f64(args.duration_secs);
+    while Instant::now() < deadline {
+        if args
+            .max_events
+            .is_some_and(|max| shared.window.ok_events.load(Relaxed) >= max)
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    shared.measuring.store(false, Relaxed);
+    let end = snapshot(args);
+    let wal_end = match wal.as_mut() {
+        Some(w) => Some(w.bytes().await.map_err(anyhow::Error::msg)?),
+        None => None,
+    };
+    shared.stop.store(true, Relaxed);
+
+    let mut outcomes: Vec<SenderOutcome> = Vec::with_capacity(tasks.len());
+    for task in tasks {
+        outcomes.push(task.await?);
+    }
+    let peak_rss = args.server_pid.and_then(probe::peak_rss_bytes);
+    let window = end.at.duration_since(start.at).as_secs_f64();
+    let percent = |a: Option<f64>, b: Option<f64>| match (a, b) {
+        (Some(a), Some(b)) => Some((b - a) * 100.0 / window),
+        _ => None,
+    };
+
+    let mut ok_latency: Vec<u32> = outcomes
+        .iter()
+        .flat_map(|o| o.ok_latency_us.iter().copied())
+        .collect();
+    ok_latency.sort_unstable();
+    let mut rejected: Vec<u32> = outcomes
+        .iter()
+        .flat_map(|o| o.rejected_latency_us.iter().copied())
+        .collect();
+    rejected.sort_unstable();
+    let mut event_bytes: Vec<u32> = outcomes
+        .iter()
+        .flat_map(|o| o.event_bytes.iter().copied())
+        .collect();
+    event_bytes.sort_unstable();
+    let w = &shared.window;
+    let ok_requests = w.ok_requests.load(Relaxed);
+    let ok_events = w.ok_events.load(Relaxed);
+    let wal_bytes = match (wal_start, wal_end) {
+        (Some(a), Some(b)) => Some(b.saturating_sub(a) as f64),
+        _ => None,
+    };
+
+    let metrics = match &args.metrics_url {
+        Some(url) => Some(
+            fetch_metrics(url)
+                .await
+                .map(|t| ServerMetrics::from_text(&t)),
+        ),
+        None => None,
+    };
+    let mut failures: Vec<String> = outcomes
+        .iter()
+        .flat_map(|o| o.failures.iter().cloned())
+        .take(5)
+        .collect();
+    let metrics = match metrics {
+        Some(Ok(m)) => Some(m),
+        Some(Err(e)) => {
+            failures.push(format!("reading /metrics: {e}"));
+            None
+        }
+        None => None,
+    };
+    let check = match &args.database_url {
+        Some(url) => {
+            let acked: HashSet<u64> = outcomes
+                .iter()
+                .flat_map(|o| o.acked.iter().copied())
+                .collect();
+            let stored: u64 = outcomes.iter().map(|o| o.stored).sum();
+            Some(
+                verify::check(url, &acked, stored)
+                    .await
+                    .map_err(anyhow::Error::msg)?,
+            )
+        }
+        None => None,
+    };
+
+    Ok(RunResult {
+        label: args.label.clone(),
+        senders: usize::from(args.senders),
+        window_seconds: window,
+        ok_requests,
+        ok_events,
+        events_per_second: ok_events as f64 / window,
+        requests_per_second: ok_requests as f64 / window,
+        events_per_request: if ok_requests > 0 {
+            ok_events as f64 / ok_requests as f64
+        } else {
+            0.0
+        },
+        median_event_bytes: event_bytes.get(event_bytes.len() / 2).copied().unwrap_or(0),
+        p50_ms: percentile_ms(&ok_latency, 50.0),
+        p95_ms: percentile_ms(&ok_latency, 95.0),
+        p99_ms: percentile_ms(&ok_latency, 99.0),
+        max_ms: percentile_ms(&ok_latency, 100.0),
+        overloaded: w.overloaded.load(Relaxed),
+        rejected_p50_ms: percentile_ms(&rejected, 50.0),
+        rejected_p99_ms: percentile_ms(&rejected, 99.0),
+        unavailable: w.unavailable.load(Relaxed),
+        other_status: w.other_status.load(Relaxed),
+        io_errors: w.io_errors.load(Relaxed),
+        resent: outcomes.iter().map(|o| o.resent).sum(),
+        duplicates_answered: outcomes.iter().map(|o| o.duplicates).sum(),
+        server_cpu_percent: percent(start.server, end.server),
+        postgres_cpu_percent: percent(start.postgres, end.postgres),
+        loadgen_cpu_percent: percent(start.own, end.own),
+        machine_cpu_percent: percent(start.machine, end.machine),
+        wal_mb_per_second: wal_bytes.map(|b| b / window / 1e6),
+        wal_bytes_per_event: wal_bytes
+            .filter(|_| ok_events > 0)
+            .map(|b| b / ok_events as f64),
+        server_peak_rss_mb: peak_rss.map(|b| b as f64 / (1024.0 * 1024.0)),
+        metrics,
+        check,
+        failures,
+    })
+}
+
+async fn fetch_metrics(url: &str) -> Result<String, String> {
+    use http_body_util::{BodyExt, Empty};
+    let target = Target::parse(url)?;
+    let stream = tokio::net::TcpStream::connect(&target.authority)
+        .await
+        .map_err(|e| e.to_string())?;
+    let (mut sender, connection) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+            .await
+            .map_err(|e| e.to_string())?;
+    tokio::spawn(connection);
+    let request = hyper::Request::get(target.path.as_str())
+        .header(hyper::header::HOST, target.authority.as_str())
+        .body(Empty::<bytes::Bytes>::new())
+        .map_err(|e| e.to_string())?;
+    let response = sender
+        .send_request(request)
+        .await
+        .map_err(|e| e.to_string())?;
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .map_err(|e| e.to_string())?
+        .to_bytes();
+    Ok(String::from_utf8_lossy(&body).into_owned())
+}
