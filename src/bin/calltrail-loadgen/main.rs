@@ -170,15 +170,18 @@ struct Snapshot {
     postgres: Option<f64>,
     own: Option<f64>,
     machine: Option<f64>,
+    steal: Option<f64>,
 }
 
 fn snapshot(args: &RunArgs) -> Snapshot {
+    let machine = probe::machine_busy_and_steal_seconds();
     Snapshot {
         at: Instant::now(),
         server: args.server_pid.and_then(probe::cpu_seconds),
         postgres: args.postgres_pid.and_then(probe::tree_cpu_seconds),
         own: probe::self_cpu_seconds(),
-        machine: probe::machine_busy_seconds(),
+        machine: machine.map(|m| m.0),
+        steal: machine.map(|m| m.1),
     }
 }
 
@@ -349,6 +352,7 @@ async fn run(args: &RunArgs) -> anyhow::Result<RunResult> {
         postgres_cpu_percent: percent(start.postgres, end.postgres),
         loadgen_cpu_percent: percent(start.own, end.own),
         machine_cpu_percent: percent(start.machine, end.machine),
+        steal_percent: percent(start.steal, end.steal),
         wal_mb_per_second: wal_bytes.map(|b| b / window / 1e6),
         wal_bytes_per_event: wal_bytes
             .filter(|_| ok_events > 0)

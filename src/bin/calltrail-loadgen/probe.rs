@@ -68,8 +68,9 @@ pub fn self_cpu_seconds() -> Option<f64> {
     cpu_seconds(std::process::id())
 }
 
-/// CPU seconds the whole machine has spent busy so far (every core, every process).
-pub fn machine_busy_seconds() -> Option<f64> {
+/// CPU seconds the whole machine has spent busy so far (every core, every process), and the
+/// seconds the hypervisor gave to someone else while this machine wanted to run ("steal").
+pub fn machine_busy_and_steal_seconds() -> Option<(f64, f64)> {
     let text = fs::read_to_string("/proc/stat").ok()?;
     let line = text.lines().next()?.strip_prefix("cpu ")?;
     let ticks: Vec<u64> = line
@@ -77,7 +78,10 @@ pub fn machine_busy_seconds() -> Option<f64> {
         .filter_map(|f| f.parse().ok())
         .collect();
     // user nice system idle iowait irq softirq steal (guest time is already inside user).
-    let total: u64 = ticks.iter().take(8).sum();
-    let idle = ticks.get(3)? + ticks.get(4)?;
-    Some((total - idle) as f64 / TICKS_PER_SECOND)
+    let busy: u64 = ticks.iter().take(7).sum::<u64>() - ticks.get(3)? - ticks.get(4)?;
+    let steal = *ticks.get(7)?;
+    Some((
+        busy as f64 / TICKS_PER_SECOND,
+        steal as f64 / TICKS_PER_SECOND,
+    ))
 }

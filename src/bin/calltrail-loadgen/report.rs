@@ -36,6 +36,9 @@ pub struct RunResult {
     pub loadgen_cpu_percent: Option<f64>,
     /// Every process on the machine: what is left beyond the three above is someone else's.
     pub machine_cpu_percent: Option<f64>,
+    /// Time the hypervisor ran other machines while this one wanted the CPU.
+    #[serde(default)]
+    pub steal_percent: Option<f64>,
     pub server_peak_rss_mb: Option<f64>,
     /// Write-ahead log written over the window: what every commit has to get onto the disk.
     pub wal_mb_per_second: Option<f64>,
@@ -148,6 +151,7 @@ pub fn table(results: &[RunResult]) -> String {
         "postgres CPU",
         "loadgen CPU",
         "machine CPU",
+        "steal",
         "server µs/event",
         "postgres µs/event",
         "peak RSS MB",
@@ -174,6 +178,7 @@ pub fn table(results: &[RunResult]) -> String {
                 percent(r.postgres_cpu_percent),
                 percent(r.loadgen_cpu_percent),
                 percent(r.machine_cpu_percent),
+                percent(r.steal_percent),
                 opt(per_event_us(r.server_cpu_percent, r.events_per_second), 1),
                 opt(per_event_us(r.postgres_cpu_percent, r.events_per_second), 1),
                 opt(r.server_peak_rss_mb, 1),
@@ -338,6 +343,16 @@ mod tests {
         assert_eq!(m.mean_batch_events, Some(30.0));
         assert_eq!(m.mean_commit_ms, None);
         assert_eq!(m.projection_lag_seconds, Some(0.25));
+    }
+
+    #[test]
+    fn every_row_of_the_table_has_every_column() {
+        let line = r#"{"label":"group","senders":64,"window_seconds":20.0,"ok_requests":10,"ok_events":16,"events_per_second":0.8,"requests_per_second":0.5,"events_per_request":1.6,"median_event_bytes":1000,"p50_ms":1.0,"p95_ms":2.0,"p99_ms":3.0,"max_ms":4.0,"overloaded":0,"rejected_p50_ms":null,"rejected_p99_ms":null,"unavailable":0,"other_status":0,"io_errors":0,"resent":0,"duplicates_answered":0,"server_cpu_percent":10.0,"postgres_cpu_percent":20.0,"loadgen_cpu_percent":5.0,"machine_cpu_percent":40.0,"steal_percent":1.0,"server_peak_rss_mb":12.0,"wal_mb_per_second":1.0,"wal_bytes_per_event":3000.0,"metrics":null,"check":null,"failures":[]}"#;
+        let run: RunResult = serde_json::from_str(line).unwrap();
+        let text = table(&[run.clone(), run]);
+        let columns: Vec<usize> = text.lines().map(|l| l.matches(" | ").count()).collect();
+        assert!(columns.iter().all(|c| *c == columns[0]), "{text}");
+        assert!(goals(&[]).contains("nothing to check"));
     }
 
     #[test]
