@@ -102,16 +102,20 @@ CREATE TABLE media_operations (
     started_at        timestamptz,
     finished_at       timestamptz,
     duration_ms       bigint,
-    event_count       integer     NOT NULL,
-    PRIMARY KEY (call_id, operation_context, operation)
+    event_count       integer     NOT NULL
 );
+-- Not a primary key on (call_id, operation_context, operation): operation contexts carry the
+-- application's own state and can exceed what a B-tree entry holds (about 2.7 kB). The projector
+-- writes one row per operation itself, and a call has few of them to sort.
+CREATE INDEX media_operations_call_id ON media_operations (call_id);
 
 -- The audit log (/api/v1/events and its export) is ordered by (received_at, event_seq), so a time
 -- range starts at the right place in an index. Each index here costs every ingested event a btree
--- insert, so only the audit log's indexed filters have one: a type, a correlation id, an operation
--- context, each keeping that order so a page of even a common value is a short index range. A call
+-- insert, so only the audit log's indexed filters have one: a type and a correlation id, each keeping
+-- that order so a page of even a common value is a short index range, and an operation context by
+-- hash: contexts can be longer than a B-tree entry holds, and one context names few events. A call
 -- id uses events_call_id (the call timeline's); auth_scheme and json_path filter within the others.
 CREATE INDEX events_received_at ON events (received_at, event_seq);
 CREATE INDEX events_event_type ON events (event_type, received_at, event_seq);
 CREATE INDEX events_correlation_id ON events (correlation_id, received_at, event_seq) WHERE correlation_id IS NOT NULL;
-CREATE INDEX events_operation_context ON events (operation_context, received_at, event_seq) WHERE operation_context IS NOT NULL;
+CREATE INDEX events_operation_context ON events USING hash (operation_context) WHERE operation_context IS NOT NULL;

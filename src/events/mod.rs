@@ -235,6 +235,7 @@ fn build_event(
             (common, kind)
         }
     };
+    check_key_lengths(&envelope.event_type, &common, ctx)?;
     // An empty id would make every such event from a source one duplicate.
     let id_for_dedup = envelope
         .event_id
@@ -253,6 +254,29 @@ fn build_event(
         common,
         kind,
     })
+}
+
+/// The longest type name and call or correlation id accepted. These fields are keys of B-tree
+/// indexes, whose entries cannot exceed about 2.7 kB: a longer value could never be stored, and its
+/// sender would retry forever. Real ones are far shorter (type names under 100 characters, ids
+/// GUIDs); operation contexts, which applications fill with their own state, have no such limit.
+pub const MAX_KEY_CHARS: usize = 1024;
+
+fn check_key_lengths(event_type: &str, common: &CommonFields, ctx: Ctx) -> Result<(), ParseError> {
+    let fields = [
+        ("type", Some(event_type)),
+        ("data.callConnectionId", common.call_id.as_deref()),
+        ("data.correlationId", common.correlation_id.as_deref()),
+    ];
+    for (field, value) in fields {
+        if value.is_some_and(|v| v.chars().count() > MAX_KEY_CHARS) {
+            return Err(ctx.error(
+                field,
+                &format!("must be at most {MAX_KEY_CHARS} characters"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn subscription_validation(

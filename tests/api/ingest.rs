@@ -556,3 +556,60 @@ async fn a_full_queue_answers_503_at_once_and_the_queued_requests_are_stored_aft
     assert!(stored >= 2, "{stored} accepted");
     assert_eq!(app.event_count().await, stored);
 }
+
+#[tokio::test]
+async fn long_operation_contexts_are_stored_projected_and_found() {
+    // Applications put their own state in operation contexts: longer than a B-tree entry holds.
+    let app = TestApp::spawn_with(|s| {
+        s.api.tokens = vec![calltrail::api::auth::hash_token("long-ctx-token")];
+    })
+    .await;
+    let context = format!("state:{}", "x".repeat(6000));
+    let t = "2024-03-12T09:15:40Z";
+    let body = json!([
+        b_result("long-1", "PlayStarted", "c-long", &context, 200, 0, t),
+        b_result(
+            "long-2",
+            "PlayCompleted",
+            "c-long",
+            &context,
+            200,
+            0,
+            "2024-03-12T09:15:45Z"
+        ),
+    ]);
+    assert_eq!(post_ok(&app, &body).await["stored"], 2);
+    app.wait_for_projections().await;
+    let (outcome, stored_context): (String, String) = sqlx::query_as(
+        "SELECT outcome, operation_context FROM media_operations WHERE call_id = 'c-long'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        (outcome.as_str(), stored_context.len()),
+        ("completed", context.len())
+    );
+    let page: Value = app
+        .client
+        .get(app.url(&format!("/api/v1/events?operation_context={context}")))
+        .bearer_auth("long-ctx-token")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(page["items"].as_array().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn ids_too_long_to_index_are_refused_as_invalid() {
+    let app = TestApp::spawn().await;
+    let call = "c".repeat(calltrail::events::MAX_KEY_CHARS + 1);
+    let body = json!([b_tone("too-long", &call, 1, "one", "2024-03-12T09:15:40Z")]);
+    let (status, code, message) = error_code(app.post_callback(body.to_string()).await).await;
+    assert_eq!((status, code.as_str()), (400, "invalid_event"));
+    assert!(message.contains("callConnectionId"), "{message}");
+    assert_eq!(app.event_count().await, 0);
+}
