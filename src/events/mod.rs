@@ -235,7 +235,7 @@ fn build_event(
             (common, kind)
         }
     };
-    check_key_lengths(&envelope.event_type, &common, ctx)?;
+    check_key_lengths(&envelope.event_type, &common, &kind, ctx)?;
     // An empty id would make every such event from a source one duplicate.
     let id_for_dedup = envelope
         .event_id
@@ -256,18 +256,32 @@ fn build_event(
     })
 }
 
-/// The longest type name and call or correlation id accepted. These fields are keys of B-tree
+/// The longest type name, call or correlation id and participant raw id accepted. These fields are keys of B-tree
 /// indexes, whose entries cannot exceed about 2.7 kB: a longer value could never be stored, and its
 /// sender would retry forever. Real ones are far shorter (type names under 100 characters, ids
 /// GUIDs); operation contexts, which applications fill with their own state, have no such limit.
 pub const MAX_KEY_CHARS: usize = 1024;
 
-fn check_key_lengths(event_type: &str, common: &CommonFields, ctx: Ctx) -> Result<(), ParseError> {
-    let fields = [
+fn check_key_lengths(
+    event_type: &str,
+    common: &CommonFields,
+    kind: &EventKind,
+    ctx: Ctx,
+) -> Result<(), ParseError> {
+    let mut fields = vec![
         ("type", Some(event_type)),
         ("data.callConnectionId", common.call_id.as_deref()),
         ("data.correlationId", common.correlation_id.as_deref()),
     ];
+    // Participants are keyed by raw id in the call model.
+    if let EventKind::ParticipantsUpdated { participants } = kind {
+        fields.extend(participants.iter().map(|p| {
+            (
+                "data.participants.identifier.rawId",
+                Some(p.identifier.raw_id.as_str()),
+            )
+        }));
+    }
     for (field, value) in fields {
         if value.is_some_and(|v| v.chars().count() > MAX_KEY_CHARS) {
             return Err(ctx.error(

@@ -611,5 +611,16 @@ async fn ids_too_long_to_index_are_refused_as_invalid() {
     let (status, code, message) = error_code(app.post_callback(body.to_string()).await).await;
     assert_eq!((status, code.as_str()), (400, "invalid_event"));
     assert!(message.contains("callConnectionId"), "{message}");
+    let someone = json!({"rawId": format!("8:acs:{}", "p".repeat(2000))});
+    let body = json!([b_participants(
+        "too-long-2",
+        "c-ok",
+        1,
+        &[(someone, false, false)],
+        "2024-03-12T09:15:40Z"
+    )]);
+    let (status, _, message) = error_code(app.post_callback(body.to_string()).await).await;
+    assert_eq!(status, 400);
+    assert!(message.contains("rawId"), "{message}");
     assert_eq!(app.event_count().await, 0);
 }
