@@ -51,6 +51,7 @@ pub struct ServerSettings {
     pub port: u16,
     pub workers: usize,
     pub max_body_bytes: usize,
+    pub max_inflight_body_bytes: usize,
     pub max_connections_per_worker: usize,
     pub shutdown_timeout_seconds: u64,
 }
@@ -192,6 +193,12 @@ impl Settings {
         }
         if self.server.max_body_bytes == 0 {
             return fail("server.max_body_bytes", "must be at least 1");
+        }
+        if self.server.max_inflight_body_bytes < self.server.max_body_bytes {
+            return fail(
+                "server.max_inflight_body_bytes",
+                "must be at least server.max_body_bytes",
+            );
         }
         if self.ingest.batch_max_events == 0 {
             return fail("ingest.batch_max_events", "must be at least 1");

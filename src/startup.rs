@@ -11,6 +11,7 @@ use sqlx::PgPool;
 use crate::api::auth::ApiTokens;
 use crate::auth::Authenticator;
 use crate::config::Settings;
+use crate::http::body_budget::BodyBudget;
 use crate::ingest::IngestQueue;
 use crate::projection::{Projector, Wakeup};
 use crate::{http, store};
@@ -21,6 +22,7 @@ pub struct AppState {
     pub auth: Authenticator,
     pub ingest: IngestQueue,
     pub max_body_bytes: usize,
+    pub body_budget: BodyBudget,
     pub retry_after_seconds: u32,
     pub api_tokens: ApiTokens,
 }
@@ -68,6 +70,7 @@ impl Application {
             auth,
             ingest,
             max_body_bytes: settings.server.max_body_bytes,
+            body_budget: BodyBudget::new(settings.server.max_inflight_body_bytes),
             retry_after_seconds: settings.ingest.retry_after_seconds,
             api_tokens,
         });

@@ -13,7 +13,9 @@ pub async fn receive(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let verified = edge::receive_verified(&state, Endpoint::Callbacks, &req, payload).await?;
+    // The permit keeps this body counted against the budget until the answer is sent.
+    let (verified, _permit) =
+        edge::receive_verified(&state, Endpoint::Callbacks, &req, payload).await?;
     let parsed = events::parse_callback_body(verified.body()).map_err(edge::parse_error)?;
     let summary = edge::store(&state, Endpoint::Callbacks, &req, &verified, parsed).await?;
     Ok(HttpResponse::Ok().json(summary))

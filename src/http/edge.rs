@@ -10,6 +10,7 @@ use futures_util::StreamExt;
 use crate::auth::{Credentials, Endpoint, Verified};
 use crate::error::ApiError;
 use crate::events::{ParseError, ParsedEvent};
+use crate::http::body_budget::BodyPermit;
 use crate::http::request_span::RequestId;
 use crate::ingest::{SubmitError, WriteSummary};
 use crate::metrics as m;
@@ -45,13 +46,19 @@ fn check_content_type(req: &HttpRequest) -> Result<(), ApiError> {
     }
 }
 
-/// Reads the body, refusing it as soon as it exceeds `limit` (by Content-Length or while streaming).
+/// Reads the body, refusing it as soon as it exceeds `limit` (by Content-Length or while streaming)
+/// or no longer fits the process-wide body budget (503).
 async fn read_body(
+    state: &AppState,
     req: &HttpRequest,
     mut payload: web::Payload,
-    limit: usize,
-) -> Result<web::Bytes, ApiError> {
+) -> Result<(web::Bytes, BodyPermit), ApiError> {
+    let limit = state.max_body_bytes;
     let too_large = ApiError::PayloadTooLarge { limit };
+    let overloaded = || ApiError::Overloaded {
+        retry_after_seconds: state.retry_after_seconds,
+    };
+    let mut permit = state.body_budget.empty_permit();
     if let Some(length) = req
         .headers()
         .get(header::CONTENT_LENGTH)
@@ -61,6 +68,9 @@ async fn read_body(
         if length > limit {
             return Err(too_large);
         }
+        if !state.body_budget.reserve(&mut permit, length) {
+            return Err(overloaded());
+        }
     }
     let mut body = web::BytesMut::new();
     while let Some(chunk) = payload.next().await {
@@ -68,12 +78,19 @@ async fn read_body(
         if body.len() + chunk.len() > limit {
             return Err(too_large);
         }
+        if !state
+            .body_budget
+            .reserve(&mut permit, body.len() + chunk.len())
+        {
+            return Err(overloaded());
+        }
         body.extend_from_slice(&chunk);
     }
-    Ok(body.freeze())
+    Ok((body.freeze(), permit))
 }
 
-/// Everything before parsing, in order: content type (415), size limit (413), a full ingest queue
+/// Everything before parsing, in order: content type (415), size limit (413), body budget (503), a
+/// full ingest queue
 /// (503, answered before the costly checks so that refusing under overload costs almost nothing),
 /// authentication (401).
 pub async fn receive_verified(
@@ -81,11 +98,11 @@ pub async fn receive_verified(
     endpoint: Endpoint,
     req: &HttpRequest,
     payload: web::Payload,
-) -> Result<Verified<web::Bytes>, ApiError> {
+) -> Result<(Verified<web::Bytes>, BodyPermit), ApiError> {
     check_content_type(req)?;
-    let body = read_body(req, payload, state.max_body_bytes).await?;
+    let (body, permit) = read_body(state, req, payload).await?;
     refuse_if_overloaded(state)?;
-    verify(state, endpoint, req, body).await
+    Ok((verify(state, endpoint, req, body).await?, permit))
 }
 
 fn refuse_if_overloaded(state: &AppState) -> Result<(), ApiError> {

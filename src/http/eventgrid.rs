@@ -16,7 +16,9 @@ pub async fn receive(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let verified = edge::receive_verified(&state, Endpoint::EventGrid, &req, payload).await?;
+    // The permit keeps this body counted against the budget until the answer is sent.
+    let (verified, _permit) =
+        edge::receive_verified(&state, Endpoint::EventGrid, &req, payload).await?;
     match events::parse_eventgrid_body(verified.body()).map_err(edge::parse_error)? {
         // Event Grid refuses a 202 here: the handshake must be a 200 echoing the code.
         EventGridDelivery::SubscriptionValidation {

@@ -1,5 +1,6 @@
 //! The HTTP edge: routes, the per-request span, and the checks made before any body is parsed.
 
+pub mod body_budget;
 pub mod callbacks;
 pub mod edge;
 pub mod eventgrid;

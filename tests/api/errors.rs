@@ -188,3 +188,42 @@ async fn losing_the_database_mid_flight_gives_503_and_recovers() {
         .unwrap();
     assert_eq!(ids, ["mid-1", "mid-2"]);
 }
+
+#[tokio::test]
+async fn bodies_beyond_the_in_memory_budget_get_503_until_it_frees() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = TestApp::spawn_with(|s| {
+        s.server.max_body_bytes = 4096;
+        s.server.max_inflight_body_bytes = 4096;
+    })
+    .await;
+    // A body padded to 3000 bytes, of which the first 2900 arrive and then the sender stalls.
+    let event = json!([b_tone("budget-1", "c", 1, "one", "2024-01-01T00:00:00Z")]).to_string();
+    let slow = format!("{event}{}", " ".repeat(3000 - event.len()));
+    let port = app.address.rsplit(':').next().unwrap();
+    let mut stream = tokio::net::TcpStream::connect(format!("127.0.0.1:{port}"))
+        .await
+        .unwrap();
+    let head = format!(
+        "POST /api/callbacks?secret={SECRET} HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 3000\r\nconnection: close\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(&slow.as_bytes()[..2900]).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+
+    // Another 3000-byte body does not fit beside it.
+    let other = json!([b_tone("budget-2", "c", 2, "two", "2024-01-01T00:00:00Z")]).to_string();
+    let padded = format!("{other}{}", " ".repeat(3000 - other.len()));
+    let response = app.post_callback(padded.clone()).await;
+    assert_eq!(response.status(), 503);
+    assert!(response.headers().contains_key("retry-after"));
+    assert_eq!(error_code(response).await.1, "overloaded");
+
+    // The stalled request completes; its budget comes back and the retry is stored.
+    stream.write_all(&slow.as_bytes()[2900..]).await.unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).await.unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert_eq!(app.post_callback(padded).await.status(), 200);
+    assert_eq!(app.event_count().await, 2);
+}
