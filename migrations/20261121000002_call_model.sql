@@ -9,6 +9,8 @@ CREATE TABLE projection_queue (
     call_id     text        NOT NULL,
     enqueued_at timestamptz NOT NULL DEFAULT now()
 );
+-- The projector takes all queued rows of a call at once.
+CREATE INDEX projection_queue_call_id ON projection_queue (call_id);
 
 CREATE TABLE calls (
     call_id            text        PRIMARY KEY,

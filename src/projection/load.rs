@@ -7,15 +7,22 @@ use sqlx::{PgConnection, Postgres, Transaction};
 
 use crate::projection::model::CallEvent;
 
-/// Takes up to `limit` queue rows (oldest first) and removes them; they come back if the
-/// transaction rolls back. Rows another projector has claimed are skipped, not waited for.
+/// Takes up to `limit` queue rows (oldest first), plus every later row of the same calls, and
+/// removes them; they come back if the transaction rolls back. A call delivered in several POSTs is
+/// queued several times: taking all its rows at once recomputes it once, not once per POST. Rows
+/// another projector has claimed are skipped, not waited for.
 pub(crate) async fn claim(
     tx: &mut Transaction<'_, Postgres>,
     limit: usize,
 ) -> Result<Vec<String>, sqlx::Error> {
     sqlx::query_scalar(
-        "DELETE FROM projection_queue WHERE id IN \
-           (SELECT id FROM projection_queue ORDER BY id FOR UPDATE SKIP LOCKED LIMIT $1) \
+        "WITH picked AS ( \
+           SELECT id, call_id FROM projection_queue ORDER BY id FOR UPDATE SKIP LOCKED LIMIT $1), \
+         same_calls AS ( \
+           SELECT id FROM projection_queue \
+           WHERE call_id IN (SELECT call_id FROM picked) FOR UPDATE SKIP LOCKED) \
+         DELETE FROM projection_queue WHERE id IN \
+           (SELECT id FROM picked UNION SELECT id FROM same_calls) \
          RETURNING call_id",
     )
     .bind(i64::try_from(limit).unwrap_or(i64::MAX))
