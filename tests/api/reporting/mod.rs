@@ -18,7 +18,18 @@ use crate::helpers::*;
 
 pub const API_TOKEN: &str = "test-api-token";
 
+/// The app with the test token and the projector off: these tests write projection rows themselves,
+/// and a projector recomputing a call from its events would overwrite them mid-test.
 pub async fn spawn_api() -> TestApp {
+    TestApp::spawn_with(|s| {
+        s.api.tokens = vec![calltrail::api::auth::hash_token(API_TOKEN)];
+        s.projection.enabled = false;
+    })
+    .await
+}
+
+/// The app with the test token and the projector running: for tests that read what it derives.
+pub async fn spawn_api_with_projector() -> TestApp {
     TestApp::spawn_with(|s| {
         s.api.tokens = vec![calltrail::api::auth::hash_token(API_TOKEN)];
     })

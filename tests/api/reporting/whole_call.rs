@@ -6,7 +6,7 @@ use super::*;
 
 #[tokio::test]
 async fn a_delivered_call_reads_back_through_every_call_endpoint() {
-    let app = spawn_api().await;
+    let app = spawn_api_with_projector().await;
     let call = "e2e-call-1";
     let caller = phone("+14255550123");
     let agent = acs_user("8:acs:r_agent");
