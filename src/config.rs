@@ -42,6 +42,8 @@ pub struct ApiSettings {
     /// Accepted bearer tokens, each as the hex SHA-256 of the token: the configuration never holds
     /// a usable credential.
     pub tokens: Vec<String>,
+    /// Longest a reporting query may run (milliseconds; 0: no limit). Exports are exempt.
+    pub statement_timeout_ms: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -27,6 +27,8 @@ pub enum ApiError {
     Unauthorized,
     #[error("event storage is unavailable; retry later")]
     StorageUnavailable { retry_after_seconds: u32 },
+    #[error("the query took longer than api.statement_timeout_ms; narrow it with a time range or more filters")]
+    QueryTimeout { retry_after_seconds: u32 },
     #[error("calltrail is at capacity; retry later")]
     Overloaded { retry_after_seconds: u32 },
     #[error("{0}")]
@@ -49,6 +51,7 @@ impl ApiError {
             ApiError::Unauthorized => "unauthorized",
             ApiError::StorageUnavailable { .. } => "storage_unavailable",
             ApiError::Overloaded { .. } => "overloaded",
+            ApiError::QueryTimeout { .. } => "query_timeout",
             ApiError::BadRequest(_) => "bad_request",
             ApiError::NotFound(_) => "not_found",
             ApiError::MethodNotAllowed => "method_not_allowed",
@@ -66,9 +69,9 @@ impl ResponseError for ApiError {
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
-            ApiError::StorageUnavailable { .. } | ApiError::Overloaded { .. } => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
+            ApiError::StorageUnavailable { .. }
+            | ApiError::Overloaded { .. }
+            | ApiError::QueryTimeout { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
@@ -82,6 +85,9 @@ impl ResponseError for ApiError {
                 retry_after_seconds,
             }
             | ApiError::Overloaded {
+                retry_after_seconds,
+            }
+            | ApiError::QueryTimeout {
                 retry_after_seconds,
             } => {
                 response.insert_header((header::RETRY_AFTER, retry_after_seconds.to_string()));

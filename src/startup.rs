@@ -19,6 +19,8 @@ use crate::{http, store};
 /// What every handler shares.
 pub struct AppState {
     pub pool: PgPool,
+    /// The reporting API's pool: its statements are cut off at `api.statement_timeout_ms`.
+    pub query_pool: PgPool,
     pub auth: Authenticator,
     pub ingest: IngestQueue,
     pub max_body_bytes: usize,
@@ -66,6 +68,7 @@ impl Application {
             .enabled
             .then(|| Projector::start(pool.clone(), &settings.projection, wakeup));
         let state = web::Data::new(AppState {
+            query_pool: store::query_pool(&settings.database, settings.api.statement_timeout_ms)?,
             pool,
             auth,
             ingest,

@@ -99,7 +99,7 @@ pub async fn list(
         .bind(after_time)
         .bind(after_id)
         .bind(page.fetch_limit())
-        .fetch_all(&state.pool)
+        .fetch_all(&state.query_pool)
         .await
         .map_err(db_error(&state))?;
     Ok(json(&Page::from_rows(rows, &page, |c| {
@@ -118,7 +118,7 @@ pub async fn get(
     let sql = format!("SELECT {CALL_COLUMNS} FROM calls c WHERE c.call_id = $1");
     let call: Option<CallSummary> = sqlx::query_as(&sql)
         .bind(id.as_str())
-        .fetch_optional(&state.pool)
+        .fetch_optional(&state.query_pool)
         .await
         .map_err(db_error(&state))?;
     Ok(json(&call.ok_or_else(|| no_call(&id))?))
@@ -132,7 +132,7 @@ async fn require_call(state: &AppState, id: &str, empty_first_page: bool) -> Res
     }
     let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM calls WHERE call_id = $1)")
         .bind(id)
-        .fetch_one(&state.pool)
+        .fetch_one(&state.query_pool)
         .await
         .map_err(db_error(state))?;
     if exists {
@@ -220,7 +220,7 @@ pub async fn participants(
         .bind(after_raw)
         .bind(after_no)
         .bind(page.fetch_limit())
-        .fetch_all(&state.pool)
+        .fetch_all(&state.query_pool)
         .await
         .map_err(db_error(&state))?;
     require_call(&state, &id, rows.is_empty() && page.after.is_none()).await?;
@@ -238,7 +238,7 @@ pub async fn participants(
         )
         .bind(id.as_str())
         .bind(&raw_ids)
-        .fetch_all(&state.pool)
+        .fetch_all(&state.query_pool)
         .await
         .map_err(db_error(&state))?
     };
@@ -302,7 +302,7 @@ pub async fn events(
         .bind(id.as_str())
         .bind(page.after)
         .bind(page.fetch_limit())
-        .fetch_all(&state.pool)
+        .fetch_all(&state.query_pool)
         .await
         .map_err(db_error(&state))?;
     require_call(&state, &id, rows.is_empty() && page.after.is_none()).await?;
@@ -340,7 +340,7 @@ pub async fn dtmf(
         .bind(id.as_str())
         .bind(page.after)
         .bind(page.fetch_limit())
-        .fetch_all(&state.pool)
+        .fetch_all(&state.query_pool)
         .await
         .map_err(db_error(&state))?;
     require_call(&state, &id, rows.is_empty() && page.after.is_none()).await?;
@@ -385,7 +385,7 @@ pub async fn media(
         .bind(after_ctx)
         .bind(after_op)
         .bind(page.fetch_limit())
-        .fetch_all(&state.pool)
+        .fetch_all(&state.query_pool)
         .await
         .map_err(db_error(&state))?;
     require_call(&state, &id, rows.is_empty() && page.after.is_none()).await?;

@@ -161,7 +161,7 @@ pub async fn list(
         .bind(after_time)
         .bind(after_seq)
         .bind(page.fetch_limit())
-        .fetch_all(&state.pool)
+        .fetch_all(&state.query_pool)
         .await
         .map_err(db_error(&state))?;
     Ok(json(&Page::from_rows(rows, &page, |e| {
@@ -190,7 +190,7 @@ pub async fn get(
     let sql = format!("SELECT {EVENT_COLUMNS}, raw FROM events WHERE event_seq = $1");
     let event: Option<EventWithRaw> = sqlx::query_as(&sql)
         .bind(id)
-        .fetch_optional(&state.pool)
+        .fetch_optional(&state.query_pool)
         .await
         .map_err(db_error(&state))?;
     Ok(json(&event.ok_or_else(|| no_event(id))?))
@@ -204,7 +204,7 @@ pub async fn raw(
     let id = event_seq(&id)?;
     let raw: Option<String> = sqlx::query_scalar("SELECT raw FROM events WHERE event_seq = $1")
         .bind(id)
-        .fetch_optional(&state.pool)
+        .fetch_optional(&state.query_pool)
         .await
         .map_err(db_error(&state))?;
     Ok(HttpResponse::Ok()

@@ -132,7 +132,13 @@ pub fn scope(cfg: &mut web::ServiceConfig) {
 /// the cause logged.
 pub fn db_error(state: &AppState) -> impl Fn(sqlx::Error) -> ApiError + '_ {
     move |error| {
-        if crate::store::is_unavailable(&error) {
+        let cancelled =
+            matches!(&error, sqlx::Error::Database(db) if db.code().as_deref() == Some("57014"));
+        if cancelled {
+            ApiError::QueryTimeout {
+                retry_after_seconds: state.retry_after_seconds,
+            }
+        } else if crate::store::is_unavailable(&error) {
             ApiError::StorageUnavailable {
                 retry_after_seconds: state.retry_after_seconds,
             }

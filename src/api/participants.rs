@@ -74,7 +74,7 @@ pub async fn calls(
         .bind(after_time)
         .bind(after_id)
         .bind(page.fetch_limit())
-        .fetch_all(&state.pool)
+        .fetch_all(&state.query_pool)
         .await
         .map_err(db_error(&state))?;
     Ok(json(&Page::from_rows(rows, &page, |r| {

@@ -80,7 +80,7 @@ pub async fn summary(
     // Buckets are `date_bin` steps from the UTC-aligned first bucket: no time-zone work per row, and
     // hours rather than days so that no session time zone with DST can shift them.
     let stride = format!("{} hours", width.num_hours());
-    let mut tx = state.pool.begin().await.map_err(db_error(&state))?;
+    let mut tx = state.query_pool.begin().await.map_err(db_error(&state))?;
     // The distinct-participant count hashes one row per (bucket, participant): let it stay in memory.
     // Both duration percentiles come from one array-form percentile_cont: one sort per bucket, not two.
     sqlx::query("SET LOCAL work_mem = '64MB'")

@@ -25,6 +25,23 @@ pub fn pool(settings: &DatabaseSettings) -> Result<PgPool, sqlx::Error> {
         .connect_lazy_with(options))
 }
 
+/// A pool for the reporting API: same database, but every statement is cancelled by PostgreSQL after
+/// `statement_timeout_ms` (0: never), so one expensive report cannot hold a connection for long.
+pub fn query_pool(
+    settings: &DatabaseSettings,
+    statement_timeout_ms: u64,
+) -> Result<PgPool, sqlx::Error> {
+    let options: PgConnectOptions = settings.url.expose_secret().parse()?;
+    let options = options
+        .application_name("calltrail-api")
+        .options([("statement_timeout", statement_timeout_ms.to_string())]);
+    Ok(PgPoolOptions::new()
+        .max_connections(settings.max_connections)
+        .min_connections(0)
+        .acquire_timeout(Duration::from_millis(settings.acquire_timeout_ms))
+        .connect_lazy_with(options))
+}
+
 pub async fn migrate(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {
     MIGRATOR.run(pool).await
 }

@@ -4,6 +4,8 @@ use calltrail::api::auth::hash_token;
 use calltrail::api::{PREFIX, ROUTES};
 use calltrail::config::Settings;
 
+use serde_json::json;
+
 use super::*;
 
 /// A concrete URL for a route: path parameters filled in.
@@ -112,4 +114,41 @@ fn a_token_entry_that_is_not_a_hash_is_refused_at_start() {
     let error = settings.validate().expect_err("refused").to_string();
     assert!(error.contains("api.tokens[1]"), "{error}");
     assert!(!error.contains("plain-text-token"), "{error}");
+}
+
+#[tokio::test]
+async fn a_report_that_runs_past_the_statement_timeout_is_cut_off() {
+    let app = TestApp::spawn_with(|s| {
+        s.api.tokens = vec![calltrail::api::auth::hash_token(API_TOKEN)];
+        s.api.statement_timeout_ms = 1;
+        s.projection.enabled = false;
+    })
+    .await;
+    // Enough calls that the summary's scan and sorts take well over a millisecond.
+    sqlx::query(
+        "INSERT INTO calls (call_id, first_event_at, last_event_at, outcome, last_event_seq, duration_ms) \
+         SELECT 'bulk-' || n, timestamptz '2024-03-01' + n * interval '1 second', \
+                timestamptz '2024-03-01' + n * interval '1 second', 'completed', n, n % 997 \
+         FROM generate_series(1, 200000) AS n",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    assert_error(
+        &app,
+        "/api/v1/reports/summary?from=2024-03-01T00:00:00Z&to=2024-03-04T00:00:00Z&bucket=hour",
+        503,
+        "query_timeout",
+    )
+    .await;
+    // The writer's pool has no such limit: ingestion is unaffected.
+    let body = json!([b_tone(
+        "after-timeout",
+        "c",
+        1,
+        "one",
+        "2024-03-01T00:00:00Z"
+    )])
+    .to_string();
+    assert_eq!(app.post_callback(body).await.status(), 200);
 }
