@@ -776,10 +776,7 @@ async fn whole_calls_in_every_format_project_to_exact_rows() {
     post_all(&app, &every_format()).await;
     app.wait_for_projections().await;
     assert_every_format(&app.pool).await;
-    let calls: i64 = sqlx::query_scalar("SELECT count(*) FROM calls")
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
+    let calls = app.count_rows("calls").await;
     assert_eq!(calls, 4);
 }
 
@@ -833,10 +830,7 @@ async fn the_write_transaction_queues_each_new_call_once_and_duplicates_nothing(
     // This instance does not project; another one on the same database finds the work by polling.
     let other = TestApp::spawn_on(&app.database_url, |_| {}).await;
     other.wait_for_projections().await;
-    let tones: i64 = sqlx::query_scalar("SELECT count(*) FROM dtmf_tones")
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
+    let tones = app.count_rows("dtmf_tones").await;
     assert_eq!(tones, 3);
 }
 
@@ -889,10 +883,7 @@ async fn two_instances_on_one_database_agree_with_one() {
     for n in 2..8 {
         assert_ga_rows(&one.pool, &format!("ga-{n}")).await;
     }
-    let left: i64 = sqlx::query_scalar("SELECT count(*) FROM projection_queue")
-        .fetch_one(&one.pool)
-        .await
-        .unwrap();
+    let left = one.count_rows("projection_queue").await;
     assert_eq!(left, 0);
 }
 
@@ -940,15 +931,7 @@ async fn projection_metrics_are_exported() {
     let app = TestApp::spawn().await;
     post_all(&app, &ga_failed_call("metrics-call")).await;
     app.wait_for_projections().await;
-    let body = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let body = app.metrics_text().await;
     for name in [
         "calltrail_projection_calls_total",
         "calltrail_projection_queue_depth",

@@ -69,15 +69,7 @@ async fn metrics_count_events_and_rejections() {
         .send()
         .await
         .unwrap();
-    let text = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = app.metrics_text().await;
     // The recorder is shared by every app in this test process: check presence and shape.
     for needle in [
         "calltrail_events_received_total{family=\"dtmf_tone\",format=\"call_automation\"}",

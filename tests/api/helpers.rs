@@ -128,10 +128,7 @@ impl TestApp {
     pub async fn wait_for_projections(&self) {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
         loop {
-            let queued: i64 = sqlx::query_scalar("SELECT count(*) FROM projection_queue")
-                .fetch_one(&self.pool)
-                .await
-                .expect("count the projection queue");
+            let queued = self.count_rows("projection_queue").await;
             if queued == 0 {
                 return;
             }
@@ -144,10 +141,27 @@ impl TestApp {
     }
 
     pub async fn event_count(&self) -> i64 {
-        sqlx::query_scalar("SELECT count(*) FROM events")
+        self.count_rows("events").await
+    }
+
+    /// Rows in `table` (a name from the tests themselves, never input).
+    pub async fn count_rows(&self, table: &str) -> i64 {
+        sqlx::query_scalar(&format!("SELECT count(*) FROM {table}"))
             .fetch_one(&self.pool)
             .await
-            .expect("count events")
+            .unwrap_or_else(|e| panic!("count {table}: {e}"))
+    }
+
+    /// The Prometheus text of `/metrics`.
+    pub async fn metrics_text(&self) -> String {
+        self.client
+            .get(self.url("/metrics"))
+            .send()
+            .await
+            .expect("metrics request")
+            .text()
+            .await
+            .expect("metrics body")
     }
 }
 

@@ -295,10 +295,7 @@ async fn duplicate_deliveries_are_acknowledged_but_stored_once() {
     );
 
     assert_eq!(app.event_count().await, 5);
-    let dedup: i64 = sqlx::query_scalar("SELECT count(*) FROM event_dedup")
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
+    let dedup = app.count_rows("event_dedup").await;
     assert_eq!(dedup, 5);
 }
 
