@@ -14,6 +14,8 @@
 #   BENCH_SETUP_SQL [none]     SQL run on each calltrail run's database once it is migrated, e.g.
 #                              'DROP INDEX events_operation_context' to measure what an index costs
 #   BENCH_PROFILE [0]          1: sample every process's CPU (perf) during the group run
+#   BENCH_STATEMENTS [0]       1: load pg_stat_statements and print, after the group run, the
+#                              statements that took PostgreSQL's time (total, per call, per row)
 #   BENCH_OUT [.data/bench]    where the results, logs and profile go (git-ignored)
 #   CALLTRAIL__*               applied to every calltrail run (e.g. CALLTRAIL__INGEST__WRITERS=4)
 set -euo pipefail
@@ -29,6 +31,7 @@ overload_senders=${BENCH_OVERLOAD_SENDERS:-512}
 overload_queue=${BENCH_OVERLOAD_QUEUE:-128}
 overload_duration=${BENCH_OVERLOAD_DURATION:-10}
 profile=${BENCH_PROFILE:-0}
+statements=${BENCH_STATEMENTS:-0}
 out=${BENCH_OUT:-$repo/.data/bench}
 mkdir -p "$out"
 results="$out/results-$(date -u +%Y%m%dT%H%M%SZ).jsonl"
@@ -81,8 +84,10 @@ stop_server() {
 # in the middle of a short run.
 pg_port=$(free_port)
 pg_init_cluster "$tmp/data"
+pg_extra=()
+[ "$statements" = 1 ] && pg_extra=(shared_preload_libraries=pg_stat_statements pg_stat_statements.track=all)
 pg_start "$tmp/data" "$pg_port" "$tmp/postgres.log" \
-  shared_buffers=512MB max_wal_size=8GB checkpoint_timeout=30min
+  shared_buffers=512MB max_wal_size=8GB checkpoint_timeout=30min "${pg_extra[@]}"
 postmaster=$(head -n 1 "$tmp/data/postmaster.pid")
 admin_url="postgres://postgres@127.0.0.1:$pg_port/postgres"
 psql_admin() { psql -X -q -t -A "$admin_url" "$@"; }
@@ -132,6 +137,9 @@ run_calltrail() {
     tail -n 20 "$out/$label.log" >&2
     return 1
   }
+  if [ "$statements" = 1 ]; then
+    psql -X -q "postgres://postgres@127.0.0.1:$pg_port/$db" -c "CREATE EXTENSION IF NOT EXISTS pg_stat_statements"
+  fi
   if [ -n "${BENCH_SETUP_SQL:-}" ]; then
     psql -X -q "postgres://postgres@127.0.0.1:$pg_port/$db" -v ON_ERROR_STOP=1 -c "$BENCH_SETUP_SQL"
   fi
@@ -154,6 +162,9 @@ run_calltrail() {
     summarise_profile
   fi
   stop_server
+  if [ "$statements" = 1 ] && [ "$label" = group ]; then
+    summarise_statements "postgres://postgres@127.0.0.1:$pg_port/$db"
+  fi
   if [ "$label" = group ] && [[ " $runs " == *" index-cost "* ]]; then
     log "index-cost: what each index and the compression cost PostgreSQL per event"
     psql -X -q -v n="${BENCH_INDEX_COST_EVENTS:-20000}" "postgres://postgres@127.0.0.1:$pg_port/$db" \
@@ -161,6 +172,17 @@ run_calltrail() {
   fi
   stop_server
   psql_admin -c "DROP DATABASE IF EXISTS $db"
+}
+
+# Which statements took PostgreSQL's time during the group run (warm-up included), heaviest first.
+summarise_statements() {
+  psql -X -q "$1" -c "SELECT round(total_exec_time::numeric, 0) AS total_ms,
+      round((100 * total_exec_time / sum(total_exec_time) OVER ())::numeric, 1) AS pct, calls,
+      round((1000 * total_exec_time / greatest(calls, 1))::numeric, 0) AS us_per_call, rows,
+      round((1000 * total_exec_time / greatest(rows, 1))::numeric, 1) AS us_per_row,
+      left(regexp_replace(query, '\s+', ' ', 'g'), 90) AS statement
+    FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+    ORDER BY total_exec_time DESC LIMIT 15" | tee "$out/statements.txt"
 }
 
 # Where the CPU went during the group run: by process, then the hottest functions of calltrail

@@ -85,6 +85,7 @@ pub struct ProjectionSettings {
     pub enabled: bool,
     pub batch_calls: usize,
     pub poll_interval_ms: u64,
+    pub settle_ms: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

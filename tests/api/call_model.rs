@@ -940,3 +940,23 @@ async fn projection_metrics_are_exported() {
         assert!(body.contains(name), "{name} missing from:\n{body}");
     }
 }
+
+#[tokio::test]
+async fn a_call_delivered_in_a_burst_waits_to_be_projected_in_one_pass() {
+    // A settle time far longer than posting the call takes, so the test does not depend on speed.
+    let app = TestApp::spawn_with(|s| s.projection.settle_ms = 3_000).await;
+    let posts = ga_call("burst-call");
+    assert!(posts.len() > 3, "the call comes in several POSTs");
+    post_all(&app, &posts).await;
+    // Every POST is still queued and nothing is projected yet: the first commit woke the projector,
+    // which is letting the rest of the burst arrive.
+    let queued: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM projection_queue WHERE call_id = 'burst-call'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(queued, posts.len() as i64);
+    assert_eq!(app.count_rows("calls").await, 0);
+    app.wait_for_projections().await;
+    assert_ga_rows(&app.pool, "burst-call").await;
+}
