@@ -7,27 +7,28 @@ use sqlx::{PgConnection, Postgres, Transaction};
 
 use crate::projection::model::CallEvent;
 
-/// Takes up to `limit` queue rows (oldest first), plus every later row of the same calls, and
-/// removes them; they come back if the transaction rolls back. A call delivered in several POSTs is
-/// queued several times: taking all its rows at once recomputes it once, not once per POST. Rows
-/// another projector has claimed are skipped, not waited for.
+/// Takes queue rows oldest first until they name at least `limit` calls (at least one row), removes
+/// them, and returns the calls they name (a call may appear more than once); the rows come back if
+/// the transaction rolls back. Each row is one committed batch, so taking several at once also
+/// recomputes once a call whose POSTs were committed in several batches. Rows another projector has
+/// claimed are skipped, not waited for; rows locked here but not taken are released at commit.
 pub(crate) async fn claim(
     tx: &mut Transaction<'_, Postgres>,
     limit: usize,
 ) -> Result<Vec<String>, sqlx::Error> {
-    sqlx::query_scalar(
+    let rows: Vec<Vec<String>> = sqlx::query_scalar(
         "WITH picked AS ( \
-           SELECT id, call_id FROM projection_queue ORDER BY id FOR UPDATE SKIP LOCKED LIMIT $1), \
-         same_calls AS ( \
-           SELECT id FROM projection_queue \
-           WHERE call_id IN (SELECT call_id FROM picked) FOR UPDATE SKIP LOCKED) \
-         DELETE FROM projection_queue WHERE id IN \
-           (SELECT id FROM picked UNION SELECT id FROM same_calls) \
-         RETURNING call_id",
+           SELECT id, cardinality(call_ids) AS calls FROM projection_queue \
+           ORDER BY id FOR UPDATE SKIP LOCKED LIMIT $1), \
+         taken AS ( \
+           SELECT id FROM (SELECT id, sum(calls) OVER (ORDER BY id) - calls AS before FROM picked) p \
+           WHERE before < $1) \
+         DELETE FROM projection_queue WHERE id IN (SELECT id FROM taken) RETURNING call_ids",
     )
-    .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+    .bind(i64::try_from(limit.max(1)).unwrap_or(i64::MAX))
     .fetch_all(&mut **tx)
-    .await
+    .await?;
+    Ok(rows.into_iter().flatten().collect())
 }
 
 /// Serialises every projector and rebuild working on these calls until the transaction ends.

@@ -120,8 +120,8 @@ impl Worker {
         }
     }
 
-    /// One transaction: claim a batch of queue rows, project their calls, commit. The number of
-    /// queue rows claimed.
+    /// One transaction: claim queue rows, project the calls they name, commit. The number of calls
+    /// they named (repeats included): `batch_calls` or more means more is probably waiting.
     async fn drain_once(&self) -> Result<usize, sqlx::Error> {
         let mut tx = self.pool.begin().await?;
         let calls = load::claim(&mut tx, self.batch_calls).await?;
@@ -137,7 +137,8 @@ impl Worker {
 
     async fn sample_queue(&self) {
         let sample: Result<(i64, f64), sqlx::Error> = sqlx::query_as(
-            "SELECT count(*), coalesce(extract(epoch FROM now() - min(enqueued_at)), 0)::float8 \
+            "SELECT coalesce(sum(cardinality(call_ids)), 0)::int8, \
+               coalesce(extract(epoch FROM now() - min(enqueued_at)), 0)::float8 \
              FROM projection_queue",
         )
         .fetch_one(&self.pool)

@@ -8,8 +8,8 @@
 //! same key serialise on that index, so an event is stored once even when several calltrail
 //! instances receive it at the same moment.
 //!
-//! The same statement queues the calls of the new events for the call model, so a committed event
-//! always has its call queued and a duplicate queues nothing.
+//! The same statement queues the calls of the new events for the call model (one queue row naming
+//! them all), so a committed event always has its call queued and a duplicate queues nothing.
 
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
@@ -182,8 +182,9 @@ impl<'a> EventColumns<'a> {
              ORDER BY ord \
              RETURNING dedup_key, call_id), \
            queued AS ( \
-             INSERT INTO projection_queue (call_id) \
-             SELECT DISTINCT call_id FROM stored WHERE call_id IS NOT NULL ORDER BY call_id) \
+             INSERT INTO projection_queue (call_ids) \
+             SELECT array_agg(DISTINCT call_id ORDER BY call_id) FROM stored \
+             WHERE call_id IS NOT NULL HAVING count(*) > 0) \
          SELECT dedup_key FROM stored",
         )
         .bind(self.received_at)

@@ -802,10 +802,12 @@ async fn shuffled_and_duplicated_deliveries_give_identical_rows() {
 async fn the_write_transaction_queues_each_new_call_once_and_duplicates_nothing() {
     let app = TestApp::spawn_with(|s| s.projection.enabled = false).await;
     let queued = || async {
-        sqlx::query_scalar::<_, String>("SELECT call_id FROM projection_queue ORDER BY id")
-            .fetch_all(&app.pool)
-            .await
-            .unwrap()
+        sqlx::query_scalar::<_, String>(
+            "SELECT c FROM projection_queue, unnest(call_ids) AS c ORDER BY id, c",
+        )
+        .fetch_all(&app.pool)
+        .await
+        .unwrap()
     };
     let first = json!([
         b_tone("q-1", "call-q", 1, "one", &at(1)),
@@ -950,11 +952,12 @@ async fn a_call_delivered_in_a_burst_waits_to_be_projected_in_one_pass() {
     post_all(&app, &posts).await;
     // Every POST is still queued and nothing is projected yet: the first commit woke the projector,
     // which is letting the rest of the burst arrive.
-    let queued: i64 =
-        sqlx::query_scalar("SELECT count(*) FROM projection_queue WHERE call_id = 'burst-call'")
-            .fetch_one(&app.pool)
-            .await
-            .unwrap();
+    let queued: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM projection_queue WHERE 'burst-call' = ANY(call_ids)",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
     assert_eq!(queued, posts.len() as i64);
     assert_eq!(app.count_rows("calls").await, 0);
     app.wait_for_projections().await;
