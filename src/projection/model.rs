@@ -307,7 +307,7 @@ fn content_order(stored: &[CallEvent]) -> Vec<Event<'_>> {
         .map(|e| Event {
             stored: e,
             at: e.effective_time(),
-            details: serde_json::from_value(e.details.clone()).unwrap_or(Details::Other),
+            details: Details::deserialize(&e.details).unwrap_or(Details::Other),
         })
         .collect();
     events.sort_by(|a, b| {
