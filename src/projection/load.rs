@@ -54,7 +54,7 @@ struct EventRow {
     event_seq: i64,
     received_at: DateTime<Utc>,
     event_time: Option<DateTime<Utc>>,
-    details: serde_json::Value,
+    details: String,
     sequence_number: Option<i64>,
     result_code: Option<i64>,
     result_sub_code: Option<i64>,
@@ -71,7 +71,7 @@ pub(crate) async fn events_of(
     call_ids: &[String],
 ) -> Result<BTreeMap<String, Vec<CallEvent>>, sqlx::Error> {
     let rows: Vec<EventRow> = sqlx::query_as(
-        "SELECT call_id, event_seq, received_at, event_time, details, sequence_number, \
+        "SELECT call_id, event_seq, received_at, event_time, details::text AS details, sequence_number, \
            result_code, result_sub_code, result_message, operation_context, server_call_id, \
            correlation_id, dedup_key \
          FROM events WHERE call_id = ANY($1) ORDER BY call_id, event_seq",

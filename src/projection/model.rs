@@ -17,8 +17,9 @@ pub struct CallEvent {
     pub event_seq: i64,
     pub received_at: DateTime<Utc>,
     pub event_time: Option<DateTime<Utc>>,
-    /// The serialised [`crate::events::EventKind`].
-    pub details: serde_json::Value,
+    /// The serialised [`crate::events::EventKind`], as JSON text: read straight into the few fields
+    /// the model needs, without building a JSON tree of the rest.
+    pub details: String,
     pub sequence_number: Option<i64>,
     pub result_code: Option<i64>,
     pub result_sub_code: Option<i64>,
@@ -307,7 +308,7 @@ fn content_order(stored: &[CallEvent]) -> Vec<Event<'_>> {
         .map(|e| Event {
             stored: e,
             at: e.effective_time(),
-            details: Details::deserialize(&e.details).unwrap_or(Details::Other),
+            details: serde_json::from_str(&e.details).unwrap_or(Details::Other),
         })
         .collect();
     events.sort_by(|a, b| {

@@ -16,7 +16,7 @@ fn ev(key: u8, secs: i64, kind: EventKind) -> CallEvent {
         event_seq: i64::from(key),
         received_at: t(1000 + i64::from(key)),
         event_time: Some(t(secs)),
-        details: serde_json::to_value(&kind).unwrap(),
+        details: serde_json::to_string(&kind).unwrap(),
         sequence_number: None,
         result_code: None,
         result_sub_code: None,
@@ -519,7 +519,7 @@ fn events_without_a_sender_time_use_their_receipt_time() {
 #[test]
 fn unreadable_details_still_count_as_events() {
     let mut odd = ev(1, 0, state("connected"));
-    odd.details = serde_json::json!({"family": "play"});
+    odd.details = serde_json::json!({"family": "play"}).to_string();
     let p = run(&[odd, ev(2, 1, EventKind::Unknown)]);
     assert_eq!(p.call.event_count, 2);
     assert!(p.media.is_empty());
