@@ -4,10 +4,10 @@
 
 use actix_web::http::header;
 use actix_web::{web, HttpMessage, HttpRequest};
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
 
-use crate::auth::{Credentials, Endpoint, Verified};
+use crate::auth::{Authenticator, Credentials, Endpoint, Verified};
 use crate::error::ApiError;
 use crate::events::{ParseError, ParsedEvent};
 use crate::http::body_budget::BodyPermit;
@@ -19,7 +19,7 @@ use crate::store::event_log::{Delivery, Stored};
 
 /// JSON, CloudEvents (single and batch), and any other `+json` type. A missing content type is
 /// refused too: every sender we serve sets one.
-fn check_content_type(req: &HttpRequest) -> Result<(), ApiError> {
+pub fn check_content_type(req: &HttpRequest) -> Result<(), ApiError> {
     let raw = req
         .headers()
         .get(header::CONTENT_TYPE)
@@ -102,7 +102,8 @@ pub async fn receive_verified(
     check_content_type(req)?;
     let (body, permit) = read_body(state, req, payload).await?;
     refuse_if_overloaded(state)?;
-    Ok((verify(state, endpoint, req, body).await?, permit))
+    let verified = verify_request(&state.auth, endpoint, req, body, Utc::now()).await?;
+    Ok((verified, permit))
 }
 
 fn refuse_if_overloaded(state: &AppState) -> Result<(), ApiError> {
@@ -116,11 +117,12 @@ fn refuse_if_overloaded(state: &AppState) -> Result<(), ApiError> {
 
 /// Authenticates the raw bytes. The reason of a failure is logged (never a secret or token); the
 /// client only learns that authentication failed.
-async fn verify(
-    state: &AppState,
+pub async fn verify_request(
+    auth: &Authenticator,
     endpoint: Endpoint,
     req: &HttpRequest,
     body: web::Bytes,
+    now: DateTime<Utc>,
 ) -> Result<Verified<web::Bytes>, ApiError> {
     let query = web::Query::<Vec<(String, String)>>::from_query(req.query_string())
         .map(|q| q.into_inner())
@@ -137,9 +139,7 @@ async fn verify(
         webhook_timestamp: header("webhook-timestamp"),
         webhook_signature: header("webhook-signature"),
     };
-    state
-        .auth
-        .verify(endpoint, &credentials, body, Utc::now())
+    auth.verify(endpoint, &credentials, body, now)
         .await
         .map_err(|reason| {
             tracing::warn!(%reason, "delivery refused: authentication failed");
@@ -156,14 +156,15 @@ pub fn parse_error(error: ParseError) -> ApiError {
     }
 }
 
-/// Stores the events of one verified delivery; returns only once they are committed.
-pub async fn store(
-    state: &AppState,
+/// The record of how a delivery reached us, and the events counted as received: everything done
+/// between parsing and the hand-off to the ingest queue.
+pub fn hand_off(
     endpoint: Endpoint,
     req: &HttpRequest,
     verified: &Verified<web::Bytes>,
-    events: Vec<ParsedEvent>,
-) -> Result<WriteSummary, ApiError> {
+    events: &[ParsedEvent],
+    received_at: DateTime<Utc>,
+) -> (Delivery, Vec<(&'static str, &'static str)>) {
     let endpoint_name = match endpoint {
         Endpoint::Callbacks => "callbacks",
         Endpoint::EventGrid => "eventgrid",
@@ -173,7 +174,7 @@ pub async fn store(
         auth_scheme: verified.scheme(),
         auth_principal: verified.principal().map(str::to_owned),
         request_id: req.extensions().get::<RequestId>().map(|r| r.0.clone()),
-        received_at: Utc::now(),
+        received_at,
     };
     let labels: Vec<(&'static str, &'static str)> = events
         .iter()
@@ -183,6 +184,18 @@ pub async fn store(
         metrics::counter!(m::EVENTS_RECEIVED, "family" => *family, "format" => *format)
             .increment(1);
     }
+    (delivery, labels)
+}
+
+/// Stores the events of one verified delivery; returns only once they are committed.
+pub async fn store(
+    state: &AppState,
+    endpoint: Endpoint,
+    req: &HttpRequest,
+    verified: &Verified<web::Bytes>,
+    events: Vec<ParsedEvent>,
+) -> Result<WriteSummary, ApiError> {
+    let (delivery, labels) = hand_off(endpoint, req, verified, &events, Utc::now());
     let retry_after_seconds = state.retry_after_seconds;
     let outcome = state
         .ingest
