@@ -67,7 +67,9 @@ fn main() {
     let elapsed = time(rounds, || parse_round(&deliveries));
     println!("parse    {:>8.0} ns/event", per_event(elapsed));
     let requests: Vec<_> = deliveries.iter().map(http_request).collect();
-    let elapsed = time(rounds, || request_round(&authenticator, &deliveries, &requests, now));
+    let elapsed = time(rounds, || {
+        request_round(&authenticator, &deliveries, &requests, now)
+    });
     println!("request  {:>8.0} ns/event", per_event(elapsed));
 }
 
@@ -189,10 +191,11 @@ fn request(
     now: DateTime<Utc>,
 ) -> usize {
     edge::check_content_type(req).expect("JSON");
-    let verified = edge::verify_request(authenticator, Endpoint::Callbacks, req, d.body.clone(), now)
-        .now_or_never()
-        .expect("a webhook signature is checked without waiting")
-        .expect("verifies");
+    let verified =
+        edge::verify_request(authenticator, Endpoint::Callbacks, req, d.body.clone(), now)
+            .now_or_never()
+            .expect("a webhook signature is checked without waiting")
+            .expect("verifies");
     let parsed = parse_callback_body(verified.body()).expect("parses");
     let (delivery, labels) = edge::hand_off(Endpoint::Callbacks, req, &verified, &parsed, now);
     black_box(&delivery);
