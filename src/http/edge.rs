@@ -2,7 +2,7 @@
 //! authentication; and, after parsing, the hand-off to the store. The callback and Event Grid
 //! handlers differ only in how they parse.
 
-use actix_web::http::header;
+use actix_web::http::header::{self, HeaderName};
 use actix_web::{web, HttpMessage, HttpRequest};
 use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
@@ -13,7 +13,7 @@ use crate::events::{ParseError, ParsedEvent};
 use crate::http::body_budget::BodyPermit;
 use crate::http::request_span::RequestId;
 use crate::ingest::{SubmitError, WriteSummary};
-use crate::metrics as m;
+use crate::metrics::EventCounters;
 use crate::startup::AppState;
 use crate::store::event_log::{Delivery, Stored};
 
@@ -25,15 +25,22 @@ pub fn check_content_type(req: &HttpRequest) -> Result<(), ApiError> {
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    let essence = raw
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
-    let ok = essence == "application/json"
-        || essence == "text/json"
-        || (essence.starts_with("application/") && essence.ends_with("+json"));
+    let essence = raw.split(';').next().unwrap_or("").trim();
+    let starts = |prefix: &str| {
+        essence
+            .get(..prefix.len())
+            .is_some_and(|head| head.eq_ignore_ascii_case(prefix))
+    };
+    let ends = |suffix: &str| {
+        essence
+            .len()
+            .checked_sub(suffix.len())
+            .and_then(|at| essence.get(at..))
+            .is_some_and(|tail| tail.eq_ignore_ascii_case(suffix))
+    };
+    let ok = essence.eq_ignore_ascii_case("application/json")
+        || essence.eq_ignore_ascii_case("text/json")
+        || (starts("application/") && ends("+json"));
     if ok {
         Ok(())
     } else {
@@ -59,12 +66,12 @@ async fn read_body(
         retry_after_seconds: state.retry_after_seconds,
     };
     let mut permit = state.body_budget.empty_permit();
-    if let Some(length) = req
+    let expected = req
         .headers()
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok())
-    {
+        .and_then(|v| v.parse::<usize>().ok());
+    if let Some(length) = expected {
         if length > limit {
             return Err(too_large);
         }
@@ -72,21 +79,37 @@ async fn read_body(
             return Err(overloaded());
         }
     }
+    // A body usually arrives in one chunk: it is kept as it came, without a copy.
+    let mut first: Option<web::Bytes> = None;
     let mut body = web::BytesMut::new();
     while let Some(chunk) = payload.next().await {
         let chunk = chunk.map_err(|e| ApiError::BadRequest(format!("could not read body: {e}")))?;
-        if body.len() + chunk.len() > limit {
+        let held = first.as_ref().map_or(0, |f| f.len()) + body.len();
+        if held + chunk.len() > limit {
             return Err(too_large);
         }
-        if !state
-            .body_budget
-            .reserve(&mut permit, body.len() + chunk.len())
-        {
+        if !state.body_budget.reserve(&mut permit, held + chunk.len()) {
             return Err(overloaded());
         }
-        body.extend_from_slice(&chunk);
+        match first.take() {
+            None if body.is_empty() => first = Some(chunk),
+            earlier => {
+                if let Some(earlier) = earlier {
+                    body.reserve(expected.unwrap_or(0).max(earlier.len() + chunk.len()));
+                    body.extend_from_slice(&earlier);
+                }
+                body.extend_from_slice(&chunk);
+            }
+        }
     }
-    Ok((body.freeze(), permit))
+    Ok((first.unwrap_or_else(|| body.freeze()), permit))
+}
+
+/// An authenticated delivery, and when it was received.
+pub struct Received {
+    pub verified: Verified<web::Bytes>,
+    /// Stored as each event's `received_at`.
+    pub at: DateTime<Utc>,
 }
 
 /// Everything before parsing, in order: content type (415), size limit (413), body budget (503), a
@@ -98,12 +121,13 @@ pub async fn receive_verified(
     endpoint: Endpoint,
     req: &HttpRequest,
     payload: web::Payload,
-) -> Result<(Verified<web::Bytes>, BodyPermit), ApiError> {
+) -> Result<(Received, BodyPermit), ApiError> {
     check_content_type(req)?;
     let (body, permit) = read_body(state, req, payload).await?;
     refuse_if_overloaded(state)?;
-    let verified = verify_request(&state.auth, endpoint, req, body, Utc::now()).await?;
-    Ok((verified, permit))
+    let at = Utc::now();
+    let verified = verify_request(&state.auth, endpoint, req, body, at).await?;
+    Ok((Received { verified, at }, permit))
 }
 
 fn refuse_if_overloaded(state: &AppState) -> Result<(), ApiError> {
@@ -115,6 +139,12 @@ fn refuse_if_overloaded(state: &AppState) -> Result<(), ApiError> {
     Ok(())
 }
 
+// Named once: looking a header up by a string parses the name each time, and a name that is not a
+// standard header is copied to the heap to do so.
+static WEBHOOK_ID: HeaderName = HeaderName::from_static("webhook-id");
+static WEBHOOK_TIMESTAMP: HeaderName = HeaderName::from_static("webhook-timestamp");
+static WEBHOOK_SIGNATURE: HeaderName = HeaderName::from_static("webhook-signature");
+
 /// Authenticates the raw bytes. The reason of a failure is logged (never a secret or token); the
 /// client only learns that authentication failed.
 pub async fn verify_request(
@@ -124,20 +154,18 @@ pub async fn verify_request(
     body: web::Bytes,
     now: DateTime<Utc>,
 ) -> Result<Verified<web::Bytes>, ApiError> {
-    let query = web::Query::<Vec<(String, String)>>::from_query(req.query_string())
-        .map(|q| q.into_inner())
-        .unwrap_or_default();
-    let secret = query
-        .iter()
-        .find(|(k, _)| k == "secret")
-        .map(|(_, v)| v.as_str());
-    let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
+    // The first `secret`, decoded as a form would be; nothing else of the query is read.
+    let secret = form_urlencoded::parse(req.query_string().as_bytes())
+        .find(|(key, _)| key == "secret")
+        .map(|(_, value)| value);
+    let headers = req.headers();
+    let header = |name: &HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
     let credentials = Credentials {
-        query_secret: secret,
-        authorization: header("authorization"),
-        webhook_id: header("webhook-id"),
-        webhook_timestamp: header("webhook-timestamp"),
-        webhook_signature: header("webhook-signature"),
+        query_secret: secret.as_deref(),
+        authorization: header(&header::AUTHORIZATION),
+        webhook_id: header(&WEBHOOK_ID),
+        webhook_timestamp: header(&WEBHOOK_TIMESTAMP),
+        webhook_signature: header(&WEBHOOK_SIGNATURE),
     };
     auth.verify(endpoint, &credentials, body, now)
         .await
@@ -156,35 +184,30 @@ pub fn parse_error(error: ParseError) -> ApiError {
     }
 }
 
-/// The record of how a delivery reached us, and the events counted as received: everything done
+/// The record of how a delivery reached us, with its events counted as received: everything done
 /// between parsing and the hand-off to the ingest queue.
 pub fn hand_off(
     endpoint: Endpoint,
     req: &HttpRequest,
-    verified: &Verified<web::Bytes>,
+    verified: Verified<web::Bytes>,
     events: &[ParsedEvent],
     received_at: DateTime<Utc>,
-) -> (Delivery, Vec<(&'static str, &'static str)>) {
+) -> Delivery {
     let endpoint_name = match endpoint {
         Endpoint::Callbacks => "callbacks",
         Endpoint::EventGrid => "eventgrid",
     };
-    let delivery = Delivery {
+    let counters = EventCounters::get();
+    for event in events {
+        counters.received(event.kind.family(), event.format.as_str());
+    }
+    Delivery {
         endpoint: endpoint_name,
         auth_scheme: verified.scheme(),
-        auth_principal: verified.principal().map(str::to_owned),
+        auth_principal: verified.into_principal(),
         request_id: req.extensions().get::<RequestId>().map(|r| r.0.clone()),
         received_at,
-    };
-    let labels: Vec<(&'static str, &'static str)> = events
-        .iter()
-        .map(|e| (e.kind.family(), e.format.as_str()))
-        .collect();
-    for (family, format) in &labels {
-        metrics::counter!(m::EVENTS_RECEIVED, "family" => *family, "format" => *format)
-            .increment(1);
     }
-    (delivery, labels)
 }
 
 /// Stores the events of one verified delivery; returns only once they are committed.
@@ -192,10 +215,11 @@ pub async fn store(
     state: &AppState,
     endpoint: Endpoint,
     req: &HttpRequest,
-    verified: &Verified<web::Bytes>,
+    received: Received,
     events: Vec<ParsedEvent>,
 ) -> Result<WriteSummary, ApiError> {
-    let (delivery, labels) = hand_off(endpoint, req, verified, &events, Utc::now());
+    let delivery = hand_off(endpoint, req, received.verified, &events, received.at);
+    let families: Vec<&'static str> = events.iter().map(|e| e.kind.family()).collect();
     let retry_after_seconds = state.retry_after_seconds;
     let outcome = state
         .ingest
@@ -216,12 +240,9 @@ pub async fn store(
                 ApiError::Internal
             }
         })?;
-    for ((family, _), stored) in labels.iter().zip(&outcome) {
-        let name = match stored {
-            Stored::New => m::EVENTS_STORED,
-            Stored::Duplicate => m::EVENTS_DUPLICATE,
-        };
-        metrics::counter!(name, "family" => *family).increment(1);
+    let counters = EventCounters::get();
+    for (family, stored) in families.into_iter().zip(&outcome) {
+        counters.stored(family, *stored == Stored::New);
     }
     Ok(WriteSummary::of(&outcome))
 }
