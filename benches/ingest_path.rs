@@ -10,7 +10,11 @@
 //! - `parse`: `parse_callback_body`, bytes to typed events with their dedup keys;
 //! - `request`: what the callback handler does per request before the hand-off: the credentials
 //!   taken from the request's headers and query, verify, parse, the delivery record and the
-//!   per-request metrics (a real Prometheus recorder is installed).
+//!   per-request metrics (a real Prometheus recorder is installed);
+//! - `service`: the same handler run by actix-web in process, behind calltrail's request-span
+//!   middleware: routing, reading the body, the checks before parsing, the latency histogram, the
+//!   JSON answer. Only the socket and the ingest queue (and what is behind it) are left out. Its
+//!   deliveries are signed at the current time, since this handler reads the clock.
 //!
 //! Everything is generated from fixed seeds with a fixed clock, so runs do the same work and the
 //! binary can be run under an instruction-counting profiler. Usage:
@@ -20,14 +24,25 @@ use std::fmt::Write as _;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
+use actix_web::body::MessageBody;
+use actix_web::dev::{Service, ServiceResponse};
+use actix_web::middleware::from_fn;
 use actix_web::test::TestRequest;
+use actix_web::{web, App, HttpRequest, HttpResponse};
 use chrono::{DateTime, TimeZone, Utc};
 use futures_util::FutureExt;
 use secrecy::SecretString;
 
+use calltrail::api::auth::ApiTokens;
 use calltrail::auth::{sign_webhook, AuthConfig, Authenticator, Credentials, Endpoint};
+use calltrail::config::Settings;
+use calltrail::error::ApiError;
 use calltrail::events::parse_callback_body;
-use calltrail::http::edge;
+use calltrail::http::body_budget::BodyBudget;
+use calltrail::http::{edge, request_span};
+use calltrail::ingest::{IngestQueue, WriteSummary};
+use calltrail::projection::Wakeup;
+use calltrail::startup::AppState;
 
 const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 const DELIVERIES: usize = 2_000;
@@ -71,6 +86,9 @@ fn main() {
         request_round(&authenticator, &deliveries, &requests, now)
     });
     println!("request  {:>8.0} ns/event", per_event(elapsed));
+
+    let elapsed = service(rounds, &deliveries);
+    println!("service  {:>8.0} ns/event", per_event(elapsed));
 }
 
 // One function per stage, never inlined, so that an instruction-counting profiler can attribute
@@ -99,6 +117,94 @@ fn request_round(
 ) {
     for (d, req) in deliveries.iter().zip(requests) {
         black_box(request(authenticator, d, req, now));
+    }
+}
+
+/// The `service` stage: each round's requests are built untimed, then sent through the app.
+fn service(rounds: usize, deliveries: &[Signed]) -> Duration {
+    let now = Utc::now();
+    let deliveries: Vec<Signed> = deliveries
+        .iter()
+        .map(|d| sign(d.body.clone(), d.webhook_id.clone(), now, d.events))
+        .collect();
+    actix_web::rt::System::new().block_on(async move {
+        let app = actix_web::test::init_service(
+            App::new()
+                .wrap(from_fn(request_span::request_span))
+                .app_data(web::Data::new(app_state()))
+                .route("/api/callbacks", web::post().to(receive)),
+        )
+        .await;
+        let mut elapsed = Duration::ZERO;
+        // One round unmeasured, as in the other stages.
+        for round in 0..=rounds {
+            let requests: Vec<_> = deliveries
+                .iter()
+                .map(|d| http_request_of(d).to_request())
+                .collect();
+            let started = Instant::now();
+            service_round(&app, requests).await;
+            if round > 0 {
+                elapsed += started.elapsed();
+            }
+        }
+        elapsed
+    })
+}
+
+#[inline(never)]
+async fn service_round<S, R, B>(app: &S, requests: Vec<R>)
+where
+    S: Service<R, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    for request in requests {
+        let response = app.call(request).await.expect("answered");
+        assert!(response.status().is_success(), "{}", response.status());
+        black_box(actix_web::test::read_body(response).await);
+    }
+}
+
+/// The callback handler up to the hand-off to the ingest queue, whose answer it makes up.
+async fn receive(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let (received, _permit) =
+        edge::receive_verified(&state, Endpoint::Callbacks, &req, payload).await?;
+    let parsed = parse_callback_body(received.verified.body()).map_err(edge::parse_error)?;
+    let events = parsed.len();
+    let delivery = edge::hand_off(
+        Endpoint::Callbacks,
+        &req,
+        received.verified,
+        &parsed,
+        received.at,
+    );
+    black_box((delivery, parsed));
+    Ok(HttpResponse::Ok().json(WriteSummary {
+        received: events,
+        stored: events,
+        duplicates: 0,
+    }))
+}
+
+/// The service's state with its default settings, over a pool that is never connected: nothing
+/// reaches the queue, so its writers never ask for a connection.
+fn app_state() -> AppState {
+    let mut settings = Settings::from_yaml("").expect("built-in defaults");
+    settings.database.url = SecretString::from("postgres://calltrail@127.0.0.1:1/unused");
+    let pool = calltrail::store::pool(&settings.database).expect("a valid URL");
+    AppState {
+        query_pool: pool.clone(),
+        ingest: IngestQueue::start(pool.clone(), &settings.ingest, Wakeup::default()),
+        pool,
+        auth: authenticator(),
+        max_body_bytes: settings.server.max_body_bytes,
+        body_budget: BodyBudget::new(settings.server.max_inflight_body_bytes),
+        retry_after_seconds: settings.ingest.retry_after_seconds,
+        api_tokens: ApiTokens::from_config(&[]),
     }
 }
 
@@ -139,18 +245,21 @@ fn signed_deliveries(count: usize, now: DateTime<Utc>) -> Vec<Signed> {
             let (body, events) = traffic.next_post();
             let mut webhook_id = String::from("msg_");
             rng.push_b64(24, &mut webhook_id);
-            let timestamp = now.timestamp();
-            let signature =
-                sign_webhook(SECRET, &webhook_id, timestamp, body.as_bytes()).expect("signs");
-            Signed {
-                body: bytes::Bytes::from(body),
-                webhook_id,
-                timestamp: timestamp.to_string(),
-                signature,
-                events,
-            }
+            sign(bytes::Bytes::from(body), webhook_id, now, events)
         })
         .collect()
+}
+
+fn sign(body: bytes::Bytes, webhook_id: String, at: DateTime<Utc>, events: usize) -> Signed {
+    let timestamp = at.timestamp();
+    let signature = sign_webhook(SECRET, &webhook_id, timestamp, &body).expect("signs");
+    Signed {
+        body,
+        webhook_id,
+        timestamp: timestamp.to_string(),
+        signature,
+        events,
+    }
 }
 
 fn verify(
@@ -172,15 +281,20 @@ fn verify(
 }
 
 fn http_request(d: &Signed) -> actix_web::HttpRequest {
+    http_request_of(d).to_http_request()
+}
+
+/// The request as the load generator sends it.
+fn http_request_of(d: &Signed) -> TestRequest {
     TestRequest::post()
         .uri("/api/callbacks")
+        .insert_header(("host", "127.0.0.1:8080"))
         .insert_header(("content-type", "application/json"))
         .insert_header(("content-length", d.body.len().to_string()))
         .insert_header(("webhook-id", d.webhook_id.as_str()))
         .insert_header(("webhook-timestamp", d.timestamp.as_str()))
         .insert_header(("webhook-signature", d.signature.as_str()))
-        .insert_header(("user-agent", "Azure-Communication-Services/1.0"))
-        .to_http_request()
+        .set_payload(d.body.clone())
 }
 
 /// The callback handler's work for one request, up to the hand-off to the ingest queue.

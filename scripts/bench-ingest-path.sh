@@ -39,7 +39,7 @@ if [ "$instructions" = 1 ]; then
   echo "instructions (callgrind, $n rounds + 1 warm-up round per stage):"
   # The SHA-256 inside each stage: valgrind does not emulate the CPU's SHA extensions, so the hashes
   # run in software here, at several times the instructions the real CPU needs.
-  for stage in verify parse request; do
+  for stage in verify parse request service; do
     valgrind --tool=callgrind --toggle-collect="*${stage}_round*" --callgrind-out-file="$out/$stage.out" \
       "$bin" "$n" >/dev/null 2>&1
     callgrind_annotate --auto=no "$out/$stage.out" 2>/dev/null | python3 -c '
