@@ -79,30 +79,25 @@ async fn read_body(
             return Err(overloaded());
         }
     }
-    // A body usually arrives in one chunk: it is kept as it came, without a copy.
-    let mut first: Option<web::Bytes> = None;
-    let mut body = web::BytesMut::new();
+    // Copied, not kept as received: a received chunk can share its allocation with the
+    // connection's read buffer, which would then stay held, uncounted by the budget, for as long
+    // as the request waits for its commit. Sized once from Content-Length, already checked against
+    // the limit and the budget.
+    let mut body = web::BytesMut::with_capacity(expected.unwrap_or(0));
     while let Some(chunk) = payload.next().await {
         let chunk = chunk.map_err(|e| ApiError::BadRequest(format!("could not read body: {e}")))?;
-        let held = first.as_ref().map_or(0, |f| f.len()) + body.len();
-        if held + chunk.len() > limit {
+        if body.len() + chunk.len() > limit {
             return Err(too_large);
         }
-        if !state.body_budget.reserve(&mut permit, held + chunk.len()) {
+        if !state
+            .body_budget
+            .reserve(&mut permit, body.len() + chunk.len())
+        {
             return Err(overloaded());
         }
-        match first.take() {
-            None if body.is_empty() => first = Some(chunk),
-            earlier => {
-                if let Some(earlier) = earlier {
-                    body.reserve(expected.unwrap_or(0).max(earlier.len() + chunk.len()));
-                    body.extend_from_slice(&earlier);
-                }
-                body.extend_from_slice(&chunk);
-            }
-        }
+        body.extend_from_slice(&chunk);
     }
-    Ok((first.unwrap_or_else(|| body.freeze()), permit))
+    Ok((body.freeze(), permit))
 }
 
 /// An authenticated delivery, and when it was received.
