@@ -26,7 +26,7 @@ for line in sys.stdin:
         print(m["executable"])')
 [ -x "$bin" ] || { echo "could not build the benchmark" >&2; exit 1; }
 
-report=$("$bin" "${rounds:-200}")
+report=$("$bin" --bench "${rounds:-200}")
 echo "$report"
 events=$(head -n 1 <<<"$report" | sed -E 's/^[0-9]+ deliveries, ([0-9]+) events.*/\1/')
 
@@ -41,7 +41,7 @@ if [ "$instructions" = 1 ]; then
   # run in software here, at several times the instructions the real CPU needs.
   for stage in verify parse request service; do
     valgrind --tool=callgrind --toggle-collect="*${stage}_round*" --callgrind-out-file="$out/$stage.out" \
-      "$bin" "$n" >/dev/null 2>&1
+      "$bin" --bench "$n" >/dev/null 2>&1
     callgrind_annotate --auto=no "$out/$stage.out" 2>/dev/null | python3 -c '
 import re, sys
 stage, events, rounds = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
