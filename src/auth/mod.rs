@@ -143,6 +143,11 @@ impl<B> Verified<B> {
     pub fn principal(&self) -> Option<&str> {
         self.principal.as_deref()
     }
+
+    /// The principal, taken: for a caller done with the body.
+    pub fn into_principal(self) -> Option<String> {
+        self.principal
+    }
 }
 
 impl<B: AsRef<[u8]>> fmt::Debug for Verified<B> {

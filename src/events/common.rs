@@ -95,10 +95,16 @@ fn result_info(data: &Node<'_>, strictness: Strictness) -> Result<Option<ResultI
 mod tests {
     use super::*;
     use crate::events::error::Ctx;
+    use crate::events::fields::tests::object;
+    use crate::events::fields::{Path, ROOT};
     use serde_json::{json, Value};
 
     fn extract(v: &Value, strictness: Strictness) -> Result<CommonFields, ParseError> {
-        let node = Node::new(v.as_object().unwrap(), "data", Ctx::new(Some(3)));
+        let node = Node::new(
+            object(&v.to_string()),
+            Path::Key(&ROOT, "data"),
+            Ctx::new(Some(3)),
+        );
         extract_common(Some(&node), strictness)
     }
 

@@ -4,15 +4,14 @@
 //! the same code read the PascalCase of the first preview. Missing optional
 //! fields are fine; a known field with the wrong JSON type is not.
 
-use serde_json::Value;
-
 use crate::events::common::{CommonFields, ResultInfo};
 use crate::events::envelope::opt_timestamp;
 use crate::events::error::ParseError;
-use crate::events::fields::{as_str, index, Node};
+use crate::events::fields::{as_str, Node, Path};
 use crate::events::identifier::{opt_identifier, parse_identifier};
 use crate::events::kind::{EventKind, KnownType, Outcome, ParticipantState};
 use crate::events::tone::normalize_tone;
+use crate::events::value::Value;
 
 pub(crate) fn parse_kind(
     known: KnownType,
@@ -129,12 +128,12 @@ fn participants(data: &Node<'_>) -> Result<Vec<ParticipantState>, ParseError> {
         .iter()
         .enumerate()
         .map(|(i, item)| {
-            let node = Node::of(item, index(&path, i), data.ctx)?;
+            let node = Node::of(item, Path::Index(&path, i), data.ctx)?;
             let (id_path, id_value) = node
                 .get("identifier")
                 .ok_or_else(|| node.missing("identifier"))?;
             Ok(ParticipantState {
-                identifier: parse_identifier(id_value, &id_path, node.ctx)?,
+                identifier: parse_identifier(id_value, id_path, node.ctx)?,
                 participant_id: node.opt_str("participantId")?,
                 is_muted: node.opt_bool("isMuted")?,
                 is_on_hold: node.opt_bool("isOnHold")?,
@@ -196,16 +195,17 @@ fn recognize(data: &Node<'_>, outcome: Outcome) -> Result<EventKind, ParseError>
 
 fn recognized_tones(
     data: &Node<'_>,
-    path: &str,
-    items: &[Value],
+    path: &Path<'_>,
+    items: &[Value<'_>],
 ) -> Result<Vec<String>, ParseError> {
     items
         .iter()
         .enumerate()
         .map(|(i, v)| {
-            let item_path = index(path, i);
+            let item_path = Path::Index(path, i);
             let raw = as_str(v, &item_path, data.ctx)?;
-            normalize_tone(&raw).ok_or_else(|| data.ctx.error(&item_path, "must not be empty"))
+            normalize_tone(&raw)
+                .ok_or_else(|| data.ctx.error(&item_path.to_string(), "must not be empty"))
         })
         .collect()
 }

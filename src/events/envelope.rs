@@ -3,10 +3,10 @@
 //! preview, A1, imitated). Both carry the same facts under different names.
 
 use chrono::{DateTime, Utc};
-use serde_json::{Map, Value};
 
 use crate::events::error::{Ctx, ParseError};
-use crate::events::fields::{field, Node};
+use crate::events::fields::{Node, Path, ROOT};
+use crate::events::value::{Object, Value};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Schema {
@@ -20,10 +20,10 @@ impl Schema {
     /// The schema an object claims by its keys: `specversion` is mandatory in
     /// CloudEvents and absent from the Event Grid schema, whose mandatory
     /// `eventType` does not exist in CloudEvents.
-    pub(crate) fn detect(obj: &Map<String, Value>) -> Option<Schema> {
-        if field(obj, "specversion").is_some() {
+    pub(crate) fn detect(obj: &Object<'_>) -> Option<Schema> {
+        if obj.entry("specversion").is_some() {
             Some(Schema::CloudEvent)
-        } else if field(obj, "eventType").is_some() {
+        } else if obj.entry("eventType").is_some() {
             Some(Schema::EventGrid)
         } else {
             None
@@ -64,16 +64,17 @@ pub(crate) struct Envelope<'a> {
 }
 
 pub(crate) fn read_envelope<'a>(
-    obj: &'a Map<String, Value>,
+    obj: &'a Object<'a>,
     schema: Schema,
     ctx: Ctx,
 ) -> Result<Envelope<'a>, ParseError> {
     let keys = schema.keys();
-    let top = Node::new(obj, "", ctx);
+    let top = Node::new(obj, Path::Root, ctx);
     let event_type = top.req_str(keys.event_type)?;
-    let data = match top.get("data") {
-        None => None,
-        Some((path, v)) => Some(Node::of(v, path, ctx)?),
+    // Looked up here rather than through `top`, whose path lives only in this function.
+    let data = match obj.entry("data") {
+        Some((_, Value::Null)) | None => None,
+        Some((key, v)) => Some(Node::of(v, Path::Key(&ROOT, key), ctx)?),
     };
     Ok(Envelope {
         event_id: top.opt_str("id")?,
@@ -109,15 +110,17 @@ pub(crate) fn opt_timestamp(
     };
     let s = v
         .as_str()
-        .ok_or_else(|| node.ctx.error(&path, "must be a string"))?;
-    parse_timestamp(s)
-        .map(Some)
-        .ok_or_else(|| node.ctx.error(&path, "must be an RFC 3339 timestamp"))
+        .ok_or_else(|| node.ctx.error(&path.to_string(), "must be a string"))?;
+    parse_timestamp(s).map(Some).ok_or_else(|| {
+        node.ctx
+            .error(&path.to_string(), "must be an RFC 3339 timestamp")
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::events::fields::tests::object;
     use chrono::{TimeZone, Timelike};
     use serde_json::json;
 
@@ -147,7 +150,7 @@ mod tests {
                        "subject": "calling/callConnections/c1",
                        "time": "2024-03-12T09:15:40.43+00:00", "specversion": "1.0",
                        "data": {"callConnectionId": "c1"}});
-        let obj = v.as_object().unwrap();
+        let obj = object(&v.to_string());
         assert_eq!(Schema::detect(obj), Some(Schema::CloudEvent));
         let env = read_envelope(obj, Schema::CloudEvent, Ctx::new(None)).unwrap();
         assert_eq!(env.event_id.as_deref(), Some("e1"));
@@ -155,7 +158,7 @@ mod tests {
         assert_eq!(env.event_type, "Microsoft.Communication.CallConnected");
         assert_eq!(env.subject.as_deref(), Some("calling/callConnections/c1"));
         assert_eq!(env.event_time.unwrap().timestamp(), 1_710_234_940);
-        assert_eq!(env.data.unwrap().path, "data");
+        assert_eq!(env.data.unwrap().path.to_string(), "data");
     }
 
     #[test]
@@ -163,7 +166,7 @@ mod tests {
         let v = json!({"id": null, "topic": null, "subject": "callLeg/x/dtmf", "data": null,
                        "EventType": "Microsoft.Communication.DtmfReceived",
                        "eventTime": null, "metadataVersion": null, "dataVersion": null});
-        let obj = v.as_object().unwrap();
+        let obj = object(&v.to_string());
         assert_eq!(Schema::detect(obj), Some(Schema::EventGrid));
         let env = read_envelope(obj, Schema::EventGrid, Ctx::new(None)).unwrap();
         assert_eq!(env.event_id, None);
@@ -203,7 +206,7 @@ mod tests {
         ];
         for (v, want_field, problem) in cases {
             let err = read_envelope(
-                v.as_object().unwrap(),
+                object(&v.to_string()),
                 Schema::CloudEvent,
                 Ctx::new(Some(1)),
             )

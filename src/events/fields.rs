@@ -5,25 +5,36 @@
 //! case. Each getter also knows its JSON path, so a wrongly typed field turns
 //! into an error that names it. JSON `null` counts as absent throughout: the
 //! senders write `null` for fields they have nothing for.
+//!
+//! Paths are kept as links to the parent's path and spelled out only when an
+//! error needs them: a valid event costs no path strings.
 
-use serde_json::{Map, Value};
+use std::fmt;
 
 use crate::events::error::{Ctx, ParseError};
+use crate::events::value::{Object, Value};
 
-/// Looks `name` up in `obj`, exact key first, then ignoring ASCII case.
-pub fn field<'a>(obj: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
-    entry(obj, name).map(|(_, v)| v)
+/// Where a value sits in its element, e.g. `data.participants[1].identifier`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Path<'p> {
+    /// The element itself.
+    Root,
+    Key(&'p Path<'p>, &'p str),
+    Index(&'p Path<'p>, usize),
 }
 
-/// Like [`field`], also returning the key as the sender spelled it, so error
-/// paths show what is actually in the payload.
-fn entry<'a>(obj: &'a Map<String, Value>, name: &str) -> Option<(&'a str, &'a Value)> {
-    if let Some((k, v)) = obj.get_key_value(name) {
-        return Some((k.as_str(), v));
+/// The element's own path, for children of the root that outlive the root's node.
+pub(crate) static ROOT: Path<'static> = Path::Root;
+
+impl fmt::Display for Path<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Path::Root => Ok(()),
+            Path::Key(Path::Root, key) => f.write_str(key),
+            Path::Key(parent, key) => write!(f, "{parent}.{key}"),
+            Path::Index(parent, i) => write!(f, "{parent}[{i}]"),
+        }
     }
-    obj.iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case(name))
-        .map(|(k, v)| (k.as_str(), v))
 }
 
 /// PostgreSQL `text` cannot hold NUL, and one stray NUL must not make an event
@@ -36,72 +47,56 @@ pub(crate) fn sanitize(s: &str) -> String {
     }
 }
 
-pub(crate) fn join(path: &str, key: &str) -> String {
-    if path.is_empty() {
-        key.to_string()
-    } else {
-        format!("{path}.{key}")
-    }
-}
-
-pub(crate) fn index(path: &str, i: usize) -> String {
-    format!("{path}[{i}]")
-}
-
-pub(crate) fn as_str(v: &Value, path: &str, ctx: Ctx) -> Result<String, ParseError> {
+pub(crate) fn as_str(v: &Value<'_>, path: &Path<'_>, ctx: Ctx) -> Result<String, ParseError> {
     v.as_str()
         .map(sanitize)
-        .ok_or_else(|| ctx.error(path, "must be a string"))
+        .ok_or_else(|| ctx.error(&path.to_string(), "must be a string"))
 }
 
 /// Integers only: a float or a numeric string in an integer field means the
 /// sender is not what we think it is, and guessing would corrupt ordering.
-pub(crate) fn as_i64(v: &Value, path: &str, ctx: Ctx) -> Result<i64, ParseError> {
+pub(crate) fn as_i64(v: &Value<'_>, path: &Path<'_>, ctx: Ctx) -> Result<i64, ParseError> {
     v.as_i64()
-        .ok_or_else(|| ctx.error(path, "must be an integer"))
+        .ok_or_else(|| ctx.error(&path.to_string(), "must be an integer"))
 }
 
-pub(crate) fn as_bool(v: &Value, path: &str, ctx: Ctx) -> Result<bool, ParseError> {
+pub(crate) fn as_bool(v: &Value<'_>, path: &Path<'_>, ctx: Ctx) -> Result<bool, ParseError> {
     v.as_bool()
-        .ok_or_else(|| ctx.error(path, "must be a boolean"))
+        .ok_or_else(|| ctx.error(&path.to_string(), "must be a boolean"))
 }
 
 /// A JSON object together with its path in the element.
 #[derive(Debug, Clone)]
 pub(crate) struct Node<'a> {
-    pub(crate) map: &'a Map<String, Value>,
-    pub(crate) path: String,
+    pub(crate) map: &'a Object<'a>,
+    pub(crate) path: Path<'a>,
     pub(crate) ctx: Ctx,
 }
 
 impl<'a> Node<'a> {
-    pub(crate) fn new(map: &'a Map<String, Value>, path: impl Into<String>, ctx: Ctx) -> Self {
-        Node {
-            map,
-            path: path.into(),
-            ctx,
-        }
+    pub(crate) fn new(map: &'a Object<'a>, path: Path<'a>, ctx: Ctx) -> Self {
+        Node { map, path, ctx }
     }
 
     /// Wraps `v` as an object node, or reports that `path` must be an object.
-    pub(crate) fn of(v: &'a Value, path: String, ctx: Ctx) -> Result<Self, ParseError> {
+    pub(crate) fn of(v: &'a Value<'a>, path: Path<'a>, ctx: Ctx) -> Result<Self, ParseError> {
         match v.as_object() {
             Some(map) => Ok(Node::new(map, path, ctx)),
-            None => Err(ctx.error(&path, "must be an object")),
+            None => Err(ctx.error(&path.to_string(), "must be an object")),
         }
     }
 
     /// Path for `name`: the sender's spelling when present, ours otherwise.
     pub(crate) fn path_of(&self, name: &str) -> String {
-        let key = entry(self.map, name).map_or(name, |(k, _)| k);
-        join(&self.path, key)
+        let key = self.map.entry(name).map_or(name, |(k, _)| k);
+        Path::Key(&self.path, key).to_string()
     }
 
     /// The value and its path, `null` treated as absent.
-    pub(crate) fn get(&self, name: &str) -> Option<(String, &'a Value)> {
-        match entry(self.map, name) {
+    pub(crate) fn get<'s>(&'s self, name: &str) -> Option<(Path<'s>, &'s Value<'s>)> {
+        match self.map.entry(name) {
             Some((_, Value::Null)) | None => None,
-            Some((k, v)) => Some((join(&self.path, k), v)),
+            Some((k, v)) => Some((Path::Key(&self.path, k), v)),
         }
     }
 
@@ -109,10 +104,21 @@ impl<'a> Node<'a> {
         self.ctx.error(&self.path_of(name), "is required")
     }
 
+    /// The string under `name`, borrowed from the element; see [`Node::opt_str`] for an owned
+    /// copy fit for storage.
+    pub(crate) fn opt_str_ref(&self, name: &str) -> Result<Option<&'a str>, ParseError> {
+        let map: &'a Object<'a> = self.map;
+        match map.entry(name) {
+            Some((_, Value::Null)) | None => Ok(None),
+            Some((key, v)) => v.as_str().map(Some).ok_or_else(|| {
+                self.ctx
+                    .error(&Path::Key(&self.path, key).to_string(), "must be a string")
+            }),
+        }
+    }
+
     pub(crate) fn opt_str(&self, name: &str) -> Result<Option<String>, ParseError> {
-        self.get(name)
-            .map(|(p, v)| as_str(v, &p, self.ctx))
-            .transpose()
+        Ok(self.opt_str_ref(name)?.map(sanitize))
     }
 
     pub(crate) fn req_str(&self, name: &str) -> Result<String, ParseError> {
@@ -131,48 +137,53 @@ impl<'a> Node<'a> {
             .transpose()
     }
 
-    pub(crate) fn opt_obj(&self, name: &str) -> Result<Option<Node<'a>>, ParseError> {
+    pub(crate) fn opt_obj<'s>(&'s self, name: &str) -> Result<Option<Node<'s>>, ParseError> {
         self.get(name)
             .map(|(p, v)| Node::of(v, p, self.ctx))
             .transpose()
     }
 
     /// The array and its path, so elements can be reported as `path[i]`.
-    pub(crate) fn opt_array(
-        &self,
+    pub(crate) fn opt_array<'s>(
+        &'s self,
         name: &str,
-    ) -> Result<Option<(String, &'a Vec<Value>)>, ParseError> {
+    ) -> Result<Option<(Path<'s>, &'s [Value<'s>])>, ParseError> {
         match self.get(name) {
             None => Ok(None),
             Some((p, Value::Array(items))) => Ok(Some((p, items))),
-            Some((p, _)) => Err(self.ctx.error(&p, "must be an array")),
+            Some((p, _)) => Err(self.ctx.error(&p.to_string(), "must be an array")),
         }
     }
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
-    use serde_json::json;
 
-    fn obj(v: &Value) -> &Map<String, Value> {
-        v.as_object().unwrap()
+    /// Parses `text` into an object, leaking it so that nodes over it can live as long as a test.
+    pub(crate) fn object(text: &str) -> &'static Object<'static> {
+        let text: &'static str = Box::leak(text.to_owned().into_boxed_str());
+        let value: &'static Value<'static> = Box::leak(Box::new(Value::parse(text).unwrap()));
+        value.as_object().expect("an object")
     }
 
     #[test]
-    fn field_prefers_exact_key_then_ignores_case() {
-        let v = json!({"subCode": 1, "subcode": 2, "CallLegId": "leg"});
-        assert_eq!(field(obj(&v), "subcode"), Some(&json!(2)));
-        assert_eq!(field(obj(&v), "subCode"), Some(&json!(1)));
-        assert!(field(obj(&v), "SUBCODE").is_some());
-        assert_eq!(field(obj(&v), "callLegId"), Some(&json!("leg")));
-        assert_eq!(field(obj(&v), "callConnectionId"), None);
+    fn lookup_prefers_exact_key_then_ignores_case() {
+        let obj = object(r#"{"subCode": 1, "subcode": 2, "CallLegId": "leg"}"#);
+        let n = Node::new(obj, Path::Root, Ctx::new(None));
+        assert_eq!(n.opt_i64("subcode").unwrap(), Some(2));
+        assert_eq!(n.opt_i64("subCode").unwrap(), Some(1));
+        assert!(n.get("SUBCODE").is_some());
+        assert_eq!(n.opt_str("callLegId").unwrap().as_deref(), Some("leg"));
+        assert!(n.get("callConnectionId").is_none());
     }
 
     #[test]
     fn getters_check_types_and_report_the_sender_spelling() {
-        let v = json!({"SequenceId": "3", "IsMuted": true, "Tone": null, "Name": "a\u{0}b"});
-        let n = Node::new(obj(&v), "data.ToneInfo", Ctx::new(Some(1)));
+        let obj =
+            object(r#"{"SequenceId": "3", "IsMuted": true, "Tone": null, "Name": "a\u0000b"}"#);
+        let data = Path::Key(&ROOT, "data");
+        let n = Node::new(obj, Path::Key(&data, "ToneInfo"), Ctx::new(Some(1)));
         let err = n.opt_i64("sequenceId").unwrap_err();
         assert_eq!(
             err.to_string(),
@@ -192,11 +203,24 @@ mod tests {
     }
 
     #[test]
+    fn paths_of_nested_keys_and_indexes() {
+        let data = Path::Key(&ROOT, "data");
+        let list = Path::Key(&data, "participants");
+        let item = Path::Index(&list, 2);
+        let id = Path::Key(&item, "identifier");
+        assert_eq!(id.to_string(), "data.participants[2].identifier");
+        assert_eq!(Path::Key(&ROOT, "type").to_string(), "type");
+        assert_eq!(ROOT.to_string(), "");
+    }
+
+    #[test]
     fn integers_reject_floats_and_strings() {
         let ctx = Ctx::new(None);
-        assert_eq!(as_i64(&json!(7), "n", ctx).unwrap(), 7);
-        assert!(as_i64(&json!(7.0), "n", ctx).is_err());
-        assert!(as_i64(&json!("7"), "n", ctx).is_err());
-        assert!(as_i64(&json!(u64::MAX), "n", ctx).is_err());
+        let obj = object(r#"{"a": 7, "b": 7.0, "c": "7", "d": 18446744073709551615}"#);
+        let n = Node::new(obj, Path::Root, ctx);
+        assert_eq!(n.opt_i64("a").unwrap(), Some(7));
+        for name in ["b", "c", "d"] {
+            assert!(n.opt_i64(name).is_err(), "{name}");
+        }
     }
 }

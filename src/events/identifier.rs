@@ -5,10 +5,9 @@
 //! without `rawId`, or (older payloads) just the raw id string, so the raw id
 //! is derived when it is missing and the kind is inferred when it is not said.
 
-use serde_json::Value;
-
 use crate::events::error::{Ctx, ParseError};
-use crate::events::fields::Node;
+use crate::events::fields::{sanitize, Node, Path};
+use crate::events::value::Value;
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Identifier {
@@ -133,73 +132,90 @@ fn country_code_len(digits: &str) -> usize {
 }
 
 /// Parses an identifier found at `path`: an object, or a bare raw id string.
-pub(crate) fn parse_identifier(v: &Value, path: &str, ctx: Ctx) -> Result<Identifier, ParseError> {
+pub(crate) fn parse_identifier<'a>(
+    v: &'a Value<'a>,
+    path: Path<'a>,
+    ctx: Ctx,
+) -> Result<Identifier, ParseError> {
     match v {
-        Value::String(s) if s.trim().is_empty() => Err(ctx.error(path, "must not be empty")),
-        Value::String(_) => {
-            let raw_id = crate::events::fields::as_str(v, path, ctx)?;
-            Ok(Identifier::from_raw_id(&raw_id))
+        Value::String(s) if s.trim().is_empty() => {
+            Err(ctx.error(&path.to_string(), "must not be empty"))
+        }
+        Value::String(s) => {
+            let raw_id = sanitize(s);
+            let kind = IdentifierKind::from_raw_id(&raw_id);
+            Ok(Identifier { raw_id, kind })
         }
         Value::Object(map) => parse_object(&Node::new(map, path, ctx)),
-        _ => Err(ctx.error(path, "must be an object or a raw id string")),
+        _ => Err(ctx.error(&path.to_string(), "must be an object or a raw id string")),
     }
 }
 
 fn parse_object(node: &Node<'_>) -> Result<Identifier, ParseError> {
-    let raw_id = node.opt_str("rawId")?.filter(|s| !s.trim().is_empty());
-    let declared = node.opt_str("kind")?;
+    let raw_id = node.opt_str_ref("rawId")?.filter(|s| !s.trim().is_empty());
+    let declared = node.opt_str_ref("kind")?;
 
+    // Read even when the raw id is given: a wrongly typed part is still a malformed identifier.
     let (derived, implied) = derive_from_parts(node)?;
-    let raw_id = raw_id.or(derived).ok_or_else(|| {
-        node.ctx.error(
-            &node.path,
-            "has no rawId, communicationUser.id, phoneNumber.value, \
-             microsoftTeamsUser.userId or microsoftTeamsApp.appId",
-        )
-    })?;
+    let raw_id = match (raw_id, derived) {
+        (Some(raw_id), _) => sanitize(raw_id),
+        (None, Some((prefix, id))) => {
+            let mut raw_id = String::with_capacity(prefix.len() + id.len());
+            raw_id.push_str(prefix);
+            raw_id.push_str(&sanitize(id));
+            raw_id
+        }
+        (None, None) => {
+            return Err(node.ctx.error(
+                &node.path.to_string(),
+                "has no rawId, communicationUser.id, phoneNumber.value, \
+                 microsoftTeamsUser.userId or microsoftTeamsApp.appId",
+            ))
+        }
+    };
 
     let kind = declared
-        .as_deref()
         .and_then(IdentifierKind::from_kind_name)
         .or(implied)
         .unwrap_or_else(|| IdentifierKind::from_raw_id(&raw_id));
     Ok(Identifier { raw_id, kind })
 }
 
-/// Raw id derived from the kind-specific sub-object, and the kind that
-/// sub-object implies. Mirrors how the ACS SDKs build raw ids.
-fn derive_from_parts(
-    node: &Node<'_>,
-) -> Result<(Option<String>, Option<IdentifierKind>), ParseError> {
+/// The raw id derivable from the kind-specific sub-object, as a prefix and the id that follows
+/// it, and the kind that sub-object implies. Mirrors how the ACS SDKs build raw ids.
+type Derived<'s> = (Option<(&'static str, &'s str)>, Option<IdentifierKind>);
+
+fn derive_from_parts<'s>(node: &'s Node<'_>) -> Result<Derived<'s>, ParseError> {
     if let Some(phone) = node.opt_obj("phoneNumber")? {
-        let raw = phone.opt_str("value")?.map(|v| format!("4:{v}"));
+        let raw = phone.opt_str_ref("value")?.map(|v| ("4:", v));
         return Ok((raw, Some(IdentifierKind::PhoneNumber)));
     }
     if let Some(user) = node.opt_obj("communicationUser")? {
-        return Ok((user.opt_str("id")?, Some(IdentifierKind::CommunicationUser)));
+        let raw = user.opt_str_ref("id")?.map(|id| ("", id));
+        return Ok((raw, Some(IdentifierKind::CommunicationUser)));
     }
     if let Some(user) = node.opt_obj("microsoftTeamsUser")? {
         let anonymous = user.opt_bool("isAnonymous")?.unwrap_or(false);
-        let cloud = user.opt_str("cloud")?;
+        let cloud = user.opt_str_ref("cloud")?;
         let prefix = if anonymous {
             "8:teamsvisitor:"
         } else {
-            match cloud_name(cloud.as_deref()) {
+            match cloud_name(cloud) {
                 Cloud::Dod => "8:dod:",
                 Cloud::Gcch => "8:gcch:",
                 Cloud::Public => "8:orgid:",
             }
         };
-        let raw = user.opt_str("userId")?.map(|id| format!("{prefix}{id}"));
+        let raw = user.opt_str_ref("userId")?.map(|id| (prefix, id));
         return Ok((raw, Some(IdentifierKind::MicrosoftTeamsUser)));
     }
     if let Some(app) = node.opt_obj("microsoftTeamsApp")? {
-        let prefix = match cloud_name(app.opt_str("cloud")?.as_deref()) {
+        let prefix = match cloud_name(app.opt_str_ref("cloud")?) {
             Cloud::Dod => "28:dod:",
             Cloud::Gcch => "28:gcch:",
             Cloud::Public => "28:orgid:",
         };
-        let raw = app.opt_str("appId")?.map(|id| format!("{prefix}{id}"));
+        let raw = app.opt_str_ref("appId")?.map(|id| (prefix, id));
         return Ok((raw, Some(IdentifierKind::MicrosoftTeamsApp)));
     }
     Ok((None, None))
@@ -225,7 +241,7 @@ pub(crate) fn opt_identifier(
     name: &str,
 ) -> Result<Option<Identifier>, ParseError> {
     node.get(name)
-        .map(|(path, v)| parse_identifier(v, &path, node.ctx))
+        .map(|(path, v)| parse_identifier(v, path, node.ctx))
         .transpose()
 }
 
@@ -234,8 +250,11 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn parse(v: Value) -> Result<Identifier, ParseError> {
-        parse_identifier(&v, "data.participant", Ctx::new(Some(0)))
+    fn parse(v: serde_json::Value) -> Result<Identifier, ParseError> {
+        let text = v.to_string();
+        let value = Value::parse(&text).unwrap();
+        let data = Path::Key(&crate::events::fields::ROOT, "data");
+        parse_identifier(&value, Path::Key(&data, "participant"), Ctx::new(Some(0)))
     }
 
     fn id(raw_id: &str, kind: IdentifierKind) -> Identifier {

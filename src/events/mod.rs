@@ -16,18 +16,19 @@ mod error;
 mod fields;
 mod identifier;
 mod kind;
+mod split;
 mod tone;
+mod value;
 
 #[cfg(test)]
 mod tests;
-
-use serde_json::value::RawValue;
-use serde_json::{Map, Value};
 
 use crate::events::common::{extract_common, Strictness};
 use crate::events::envelope::{read_envelope, Envelope, Schema};
 use crate::events::error::Ctx;
 use crate::events::kind::known_type;
+use crate::events::split::{split_body, Body, Element};
+use crate::events::value::Object;
 
 pub use crate::events::canonical::canonical_json;
 pub use crate::events::common::{CommonFields, ResultInfo};
@@ -102,29 +103,29 @@ const SUBSCRIPTION_VALIDATION: &str = "Microsoft.EventGrid.SubscriptionValidatio
 /// malformed element rejects the whole body, so nothing is half stored.
 pub fn parse_callback_body(body: &[u8]) -> Result<Vec<ParsedEvent>, ParseError> {
     match split_body(body)? {
-        Body::Array(elements) => elements
-            .into_iter()
-            .enumerate()
-            .map(|(i, raw)| {
+        Body::Array(elements) => {
+            let mut events = Vec::with_capacity(elements.len());
+            for (i, element) in elements.iter().enumerate() {
                 let ctx = Ctx::new(Some(i));
-                let obj = element_object(raw, ctx)?;
-                parse_event(
-                    raw,
-                    &obj,
+                let obj = element.object(ctx)?;
+                events.push(parse_event(
+                    element.raw,
+                    obj,
                     Schema::CloudEvent,
                     WireFormat::CallAutomation,
                     ctx,
-                )
-            })
-            .collect(),
-        Body::Object(raw) => {
+                )?);
+            }
+            Ok(events)
+        }
+        Body::Object(element) => {
             let ctx = Ctx::new(None);
-            let obj = element_object(raw, ctx)?;
-            let (schema, format) = match detect(&obj, ctx)? {
+            let obj = element.object(ctx)?;
+            let (schema, format) = match detect(obj, ctx)? {
                 Schema::CloudEvent => (Schema::CloudEvent, WireFormat::A2),
                 Schema::EventGrid => (Schema::EventGrid, WireFormat::A1),
             };
-            Ok(vec![parse_event(raw, &obj, schema, format, ctx)?])
+            Ok(vec![parse_event(element.raw, obj, schema, format, ctx)?])
         }
     }
 }
@@ -132,79 +133,42 @@ pub fn parse_callback_body(body: &[u8]) -> Result<Vec<ParsedEvent>, ParseError> 
 /// Parses the body of an Event Grid POST, in the Event Grid schema or the
 /// CloudEvents schema, as an array or a single object.
 pub fn parse_eventgrid_body(body: &[u8]) -> Result<EventGridDelivery, ParseError> {
-    let elements: Vec<(Option<usize>, &RawValue)> = match split_body(body)? {
+    let body = split_body(body)?;
+    let elements: Vec<(Option<usize>, &Element<'_>)> = match &body {
         Body::Array(elements) => elements
-            .into_iter()
+            .iter()
             .enumerate()
-            .map(|(i, raw)| (Some(i), raw))
+            .map(|(i, element)| (Some(i), element))
             .collect(),
-        Body::Object(raw) => vec![(None, raw)],
+        Body::Object(element) => vec![(None, element)],
     };
     let mut events = Vec::with_capacity(elements.len());
-    for (element, raw) in elements {
-        let ctx = Ctx::new(element);
-        let obj = element_object(raw, ctx)?;
-        let (schema, format) = match detect(&obj, ctx)? {
+    for (index, element) in elements {
+        let ctx = Ctx::new(index);
+        let obj = element.object(ctx)?;
+        let (schema, format) = match detect(obj, ctx)? {
             Schema::CloudEvent => (Schema::CloudEvent, WireFormat::CloudEvent),
             Schema::EventGrid => (Schema::EventGrid, WireFormat::EventGrid),
         };
-        let envelope = read_envelope(&obj, schema, ctx)?;
+        let envelope = read_envelope(obj, schema, ctx)?;
         if envelope
             .event_type
             .eq_ignore_ascii_case(SUBSCRIPTION_VALIDATION)
         {
             return subscription_validation(&envelope, ctx);
         }
-        events.push(build_event(raw, &obj, envelope, format, ctx)?);
+        events.push(build_event(element.raw, obj, envelope, format, ctx)?);
     }
     Ok(EventGridDelivery::Events(events))
 }
 
-enum Body<'a> {
-    Array(Vec<&'a RawValue>),
-    Object(&'a RawValue),
-}
-
-/// Splits the body into elements without re-serialising anything, so each
-/// element's `raw` is exactly what the sender wrote.
-fn split_body(body: &[u8]) -> Result<Body<'_>, ParseError> {
-    let text = std::str::from_utf8(body).map_err(|e| ParseError::InvalidJson(e.to_string()))?;
-    // Some HTTP stacks prepend a byte order mark; it is not JSON but it is
-    // not the sender's data either.
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let whole: &RawValue =
-        serde_json::from_str(text).map_err(|e| ParseError::InvalidJson(e.to_string()))?;
-    match whole.get().as_bytes().first() {
-        Some(b'[') => {
-            let elements: Vec<&RawValue> = serde_json::from_str(whole.get())
-                .map_err(|e| ParseError::InvalidJson(e.to_string()))?;
-            if elements.is_empty() {
-                return Err(ParseError::body("no events: the body is an empty array"));
-            }
-            Ok(Body::Array(elements))
-        }
-        Some(b'{') => Ok(Body::Object(whole)),
-        _ => Err(ParseError::body(
-            "body must be a JSON object or an array of objects",
-        )),
-    }
-}
-
-fn element_object(raw: &RawValue, ctx: Ctx) -> Result<Map<String, Value>, ParseError> {
-    match serde_json::from_str(raw.get()) {
-        Ok(Value::Object(obj)) => Ok(obj),
-        Ok(_) => Err(ctx.error("", "must be a JSON object")),
-        Err(e) => Err(ParseError::InvalidJson(e.to_string())),
-    }
-}
-
-fn detect(obj: &Map<String, Value>, ctx: Ctx) -> Result<Schema, ParseError> {
+fn detect(obj: &Object<'_>, ctx: Ctx) -> Result<Schema, ParseError> {
     Schema::detect(obj).ok_or_else(|| ctx.error("", "has neither `specversion` nor `eventType`"))
 }
 
 fn parse_event(
-    raw: &RawValue,
-    obj: &Map<String, Value>,
+    raw: &str,
+    obj: &Object<'_>,
     schema: Schema,
     format: WireFormat,
     ctx: Ctx,
@@ -214,8 +178,8 @@ fn parse_event(
 }
 
 fn build_event(
-    raw: &RawValue,
-    obj: &Map<String, Value>,
+    raw: &str,
+    obj: &Object<'_>,
     envelope: Envelope<'_>,
     format: WireFormat,
     ctx: Ctx,
@@ -244,7 +208,7 @@ fn build_event(
     let dedup_key = canonical::dedup_key(id_for_dedup, envelope.source.as_deref(), obj);
     Ok(ParsedEvent {
         format,
-        raw: raw.get().to_string(),
+        raw: raw.to_owned(),
         event_id: envelope.event_id,
         source: envelope.source,
         event_type: envelope.event_type,
@@ -268,22 +232,25 @@ fn check_key_lengths(
     kind: &EventKind,
     ctx: Ctx,
 ) -> Result<(), ParseError> {
-    let mut fields = vec![
+    let keys = [
         ("type", Some(event_type)),
         ("data.callConnectionId", common.call_id.as_deref()),
         ("data.correlationId", common.correlation_id.as_deref()),
     ];
     // Participants are keyed by raw id in the call model.
-    if let EventKind::ParticipantsUpdated { participants } = kind {
-        fields.extend(participants.iter().map(|p| {
-            (
-                "data.participants.identifier.rawId",
-                Some(p.identifier.raw_id.as_str()),
-            )
-        }));
-    }
-    for (field, value) in fields {
-        if value.is_some_and(|v| v.chars().count() > MAX_KEY_CHARS) {
+    let participants = match kind {
+        EventKind::ParticipantsUpdated { participants } => participants.as_slice(),
+        _ => &[],
+    };
+    let raw_ids = participants.iter().map(|p| {
+        (
+            "data.participants.identifier.rawId",
+            Some(p.identifier.raw_id.as_str()),
+        )
+    });
+    for (field, value) in keys.into_iter().chain(raw_ids) {
+        // A character is at least one byte: only a long text needs counting.
+        if value.is_some_and(|v| v.len() > MAX_KEY_CHARS && v.chars().count() > MAX_KEY_CHARS) {
             return Err(ctx.error(
                 field,
                 &format!("must be at most {MAX_KEY_CHARS} characters"),

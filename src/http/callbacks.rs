@@ -14,9 +14,10 @@ pub async fn receive(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     // The permit keeps this body counted against the budget until the answer is sent.
-    let (verified, _permit) =
+    let (received, _permit) =
         edge::receive_verified(&state, Endpoint::Callbacks, &req, payload).await?;
-    let parsed = events::parse_callback_body(verified.body()).map_err(edge::parse_error)?;
-    let summary = edge::store(&state, Endpoint::Callbacks, &req, &verified, parsed).await?;
+    let parsed =
+        events::parse_callback_body(received.verified.body()).map_err(edge::parse_error)?;
+    let summary = edge::store(&state, Endpoint::Callbacks, &req, received, parsed).await?;
     Ok(HttpResponse::Ok().json(summary))
 }

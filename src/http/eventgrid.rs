@@ -17,9 +17,9 @@ pub async fn receive(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     // The permit keeps this body counted against the budget until the answer is sent.
-    let (verified, _permit) =
+    let (received, _permit) =
         edge::receive_verified(&state, Endpoint::EventGrid, &req, payload).await?;
-    match events::parse_eventgrid_body(verified.body()).map_err(edge::parse_error)? {
+    match events::parse_eventgrid_body(received.verified.body()).map_err(edge::parse_error)? {
         // Event Grid refuses a 202 here: the handshake must be a 200 echoing the code.
         EventGridDelivery::SubscriptionValidation {
             validation_code, ..
@@ -29,7 +29,7 @@ pub async fn receive(
                 .json(serde_json::json!({ "validationResponse": validation_code })))
         }
         EventGridDelivery::Events(parsed) => {
-            let summary = edge::store(&state, Endpoint::EventGrid, &req, &verified, parsed).await?;
+            let summary = edge::store(&state, Endpoint::EventGrid, &req, received, parsed).await?;
             Ok(HttpResponse::Ok().json(summary))
         }
     }

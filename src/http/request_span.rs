@@ -3,14 +3,19 @@
 //!
 //! The span records the route pattern, never the query string: callback URLs carry `?secret=…`.
 
+use std::cell::Cell;
+use std::sync::{OnceLock, RwLock};
 use std::time::Instant;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::http::Method;
 use actix_web::middleware::Next;
 use actix_web::HttpMessage;
+use metrics::Histogram;
 use tracing::Instrument;
+use uuid::Uuid;
 
 use crate::error::ApiError;
 use crate::metrics as m;
@@ -32,16 +37,84 @@ fn incoming_request_id(req: &ServiceRequest) -> Option<String> {
     ok.then(|| value.to_owned())
 }
 
+/// A random (version 4) uuid. The bits come from a generator seeded once per thread from the
+/// operating system, rather than a system call per request: a request id only has to be unique.
+fn new_request_id() -> String {
+    thread_local! {
+        // Two 64-bit streams, so that ids are as unlikely to repeat as 128 random bits.
+        static STATE: Cell<(u64, u64)> = Cell::new(Uuid::new_v4().as_u64_pair());
+    }
+    // wyrand: 64 well-mixed bits from each step of a 64-bit counter.
+    fn mix(s: u64) -> u64 {
+        let t = u128::from(s) * u128::from(s ^ 0xe703_7ed1_a0b4_28db);
+        ((t >> 64) as u64) ^ (t as u64)
+    }
+    let (high, low) = STATE.with(|state| {
+        let (a, b) = state.get();
+        let next = (
+            a.wrapping_add(0xa076_1d64_78bd_642f),
+            b.wrapping_add(0xa076_1d64_78bd_642f),
+        );
+        state.set(next);
+        (mix(next.0), mix(next.1))
+    });
+    let bits = (u128::from(high) << 64) | u128::from(low);
+    let uuid = uuid::Builder::from_random_bytes(bits.to_le_bytes()).into_uuid();
+    let mut text = [0u8; uuid::fmt::Hyphenated::LENGTH];
+    uuid.hyphenated().encode_lower(&mut text).to_owned()
+}
+
+/// The latency histograms by method, route and status, each registered once: a `histogram!` with
+/// labels builds and hashes its key and looks it up in the registry on every request.
+struct LatencyHistograms {
+    known: RwLock<Vec<(Method, String, u16, Histogram)>>,
+}
+
+impl LatencyHistograms {
+    /// Past this many series (a client can send any method), the registry is asked each time.
+    const MAX: usize = 64;
+
+    fn get() -> &'static LatencyHistograms {
+        static HISTOGRAMS: OnceLock<LatencyHistograms> = OnceLock::new();
+        HISTOGRAMS.get_or_init(|| {
+            m::handle();
+            LatencyHistograms {
+                known: RwLock::new(Vec::new()),
+            }
+        })
+    }
+
+    fn record(&self, method: &Method, route: &str, status: u16, seconds: f64) {
+        let found = |known: &[(Method, String, u16, Histogram)]| {
+            known
+                .iter()
+                .find(|(m, r, s, _)| *s == status && m == method && r == route)
+                .map(|(.., h)| h.clone())
+        };
+        let cached = self.known.read().ok().and_then(|known| found(&known));
+        let histogram = cached.unwrap_or_else(|| {
+            let histogram = metrics::histogram!(m::HTTP_REQUEST_SECONDS, "method" => method.to_string(), "route" => route.to_owned(), "status" => status.to_string());
+            if let Ok(mut known) = self.known.write() {
+                if known.len() < Self::MAX && found(&known).is_none() {
+                    known.push((method.clone(), route.to_owned(), status, histogram.clone()));
+                }
+            }
+            histogram
+        });
+        histogram.record(seconds);
+    }
+}
+
 pub async fn request_span(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let request_id = incoming_request_id(&req).unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-    req.extensions_mut().insert(RequestId(request_id.clone()));
+    let request_id = incoming_request_id(&req).unwrap_or_else(new_request_id);
+    let header_value = HeaderValue::from_str(&request_id).ok();
     let route = req
         .match_pattern()
         .unwrap_or_else(|| "unmatched".to_owned());
-    let method = req.method().to_string();
+    let method = req.method().clone();
     let span = tracing::info_span!(
         "http_request",
         request_id = %request_id,
@@ -49,13 +122,13 @@ pub async fn request_span(
         route = %route,
         status = tracing::field::Empty,
     );
+    req.extensions_mut().insert(RequestId(request_id));
     let started = Instant::now();
     let mut response = next.call(req).instrument(span.clone()).await?;
     let elapsed = started.elapsed();
     let status = response.status().as_u16();
     span.record("status", status);
-    metrics::histogram!(m::HTTP_REQUEST_SECONDS, "method" => method, "route" => route.clone(), "status" => status.to_string())
-        .record(elapsed.as_secs_f64());
+    LatencyHistograms::get().record(&method, &route, status, elapsed.as_secs_f64());
     if let Some(error) = response.response().error() {
         let code = error
             .as_error::<ApiError>()
@@ -96,10 +169,31 @@ pub async fn request_span(
             )
         });
     }
-    if let Ok(value) = HeaderValue::from_str(&request_id) {
+    if let Some(value) = header_value {
         response
             .headers_mut()
             .insert(HeaderName::from_static(REQUEST_ID_HEADER), value);
     }
     Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_request_ids_are_distinct_version_4_uuids() {
+        let ids: Vec<String> = (0..1000).map(|_| new_request_id()).collect();
+        for id in &ids {
+            let uuid = Uuid::parse_str(id).unwrap();
+            assert_eq!(uuid.get_version_num(), 4, "{id}");
+            assert_eq!(uuid.get_variant(), uuid::Variant::RFC4122, "{id}");
+            assert_eq!(id.len(), 36);
+            assert_eq!(id, &id.to_lowercase());
+        }
+        let mut distinct = ids.clone();
+        distinct.sort();
+        distinct.dedup();
+        assert_eq!(distinct.len(), ids.len());
+    }
 }
