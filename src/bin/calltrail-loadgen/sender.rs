@@ -143,20 +143,17 @@ fn request(
         .header(CONTENT_TYPE, "application/json");
     if let Some(secret) = &config.secret {
         let timestamp = chrono::Utc::now().timestamp();
-        let signature = calltrail::auth::testing::sign_webhook(
-            secret,
-            &delivery.webhook_id,
-            timestamp,
-            &delivery.body,
-        )
-        .map_err(|e| format!("signing: {e}"))?;
+        let webhook_id = std::str::from_utf8(delivery.webhook_id.as_bytes()).unwrap_or_default();
+        let signature =
+            calltrail::auth::testing::sign_webhook(secret, webhook_id, timestamp, &delivery.body)
+                .map_err(|e| format!("signing: {e}"))?;
         builder = builder
-            .header("webhook-id", delivery.webhook_id.as_str())
+            .header("webhook-id", webhook_id)
             .header("webhook-timestamp", timestamp)
             .header("webhook-signature", signature);
     }
     builder
-        .body(Full::new(delivery.body.clone()))
+        .body(Full::new(Bytes::copy_from_slice(&delivery.body)))
         .map_err(|e| e.to_string())
 }
 
@@ -196,7 +193,7 @@ pub async fn run(index: u16, config: Arc<SenderConfig>, shared: Arc<Shared>) -> 
                 let summary: Summary = serde_json::from_slice(&body).unwrap_or_default();
                 outcome.stored += summary.stored;
                 outcome.duplicates += summary.duplicates;
-                outcome.acked.extend_from_slice(&delivery.tokens);
+                outcome.acked.extend_from_slice(delivery.tokens.as_slice());
                 if resending {
                     outcome.resent += 1;
                 }
@@ -252,6 +249,8 @@ pub async fn run(index: u16, config: Arc<SenderConfig>, shared: Arc<Shared>) -> 
         }
         if !resending && rng.chance(config.duplicate_percent) {
             again = Some(delivery);
+        } else {
+            traffic.recycle(delivery);
         }
     }
     outcome
