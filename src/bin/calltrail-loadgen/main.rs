@@ -6,11 +6,13 @@
 //! 202; `report` prints the table of the runs collected in a results file. Loopback only.
 
 mod bare;
+mod client;
 mod probe;
 mod report;
 mod sender;
 mod traffic;
 mod verify;
+mod wire;
 
 use std::collections::HashSet;
 use std::io::Write as _;
@@ -205,9 +207,16 @@ async fn run(args: &RunArgs) -> anyhow::Result<RunResult> {
             args.url
         );
     }
+    let signer = args
+        .secret
+        .as_deref()
+        .map(wire::Signer::new)
+        .transpose()
+        .map_err(anyhow::Error::msg)?;
+    let writer = wire::RequestWriter::new(&target.path, &target.authority, signer);
     let config = Arc::new(SenderConfig {
         target,
-        secret: args.secret.clone(),
+        writer,
         mix: args.mix,
         seed: args.seed,
         duplicate_percent: args.duplicate_percent,
@@ -365,29 +374,15 @@ async fn run(args: &RunArgs) -> anyhow::Result<RunResult> {
 }
 
 async fn fetch_metrics(url: &str) -> Result<String, String> {
-    use http_body_util::{BodyExt, Empty};
     let target = Target::parse(url)?;
-    let stream = tokio::net::TcpStream::connect(&target.authority)
-        .await
-        .map_err(|e| e.to_string())?;
-    let (mut sender, connection) =
-        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
-            .await
-            .map_err(|e| e.to_string())?;
-    tokio::spawn(connection);
-    let request = hyper::Request::get(target.path.as_str())
-        .header(hyper::header::HOST, target.authority.as_str())
-        .body(Empty::<bytes::Bytes>::new())
-        .map_err(|e| e.to_string())?;
-    let response = sender
-        .send_request(request)
-        .await
-        .map_err(|e| e.to_string())?;
-    let body = response
-        .into_body()
-        .collect()
-        .await
-        .map_err(|e| e.to_string())?
-        .to_bytes();
-    Ok(String::from_utf8_lossy(&body).into_owned())
+    let mut conn = client::Connection::open(&target.address()).await?;
+    let request = format!(
+        "GET {} HTTP/1.1\r\nhost: {}\r\n\r\n",
+        target.path, target.authority
+    );
+    let status = conn.exchange(request.as_bytes()).await?;
+    if !(200..300).contains(&status) {
+        return Err(format!("{url} answered {status}"));
+    }
+    Ok(String::from_utf8_lossy(conn.body()).into_owned())
 }

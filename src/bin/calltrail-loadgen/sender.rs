@@ -3,17 +3,11 @@
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper::client::conn::http1;
-use hyper::header::{CONTENT_TYPE, HOST};
-use hyper::StatusCode;
-use hyper_util::rt::TokioIo;
-use tokio::net::TcpStream;
-
+use crate::client::Connection;
 use crate::traffic::{Delivery, Mix, Rng, Traffic};
+use crate::wire::RequestWriter;
 
 /// Where to send: `http://host:port/path` split up.
 #[derive(Debug, Clone)]
@@ -24,25 +18,41 @@ pub struct Target {
 
 impl Target {
     pub fn parse(url: &str) -> Result<Target, String> {
-        let uri: hyper::Uri = url.parse().map_err(|e| format!("{url}: {e}"))?;
-        if uri.scheme_str() != Some("http") {
-            return Err(format!("{url}: only http:// on this machine is supported"));
+        let rest = url
+            .get(..7)
+            .filter(|scheme| scheme.eq_ignore_ascii_case("http://"))
+            .map(|_| &url[7..])
+            .ok_or_else(|| format!("{url}: only http:// on this machine is supported"))?;
+        let (authority, path) = match rest.find('/') {
+            Some(at) => (&rest[..at], &rest[at..]),
+            None => (rest, "/"),
+        };
+        if authority.is_empty() || authority.contains(['@', ' ', '?', '#']) {
+            return Err(format!("{url}: no host"));
         }
-        let authority = uri
-            .authority()
-            .ok_or_else(|| format!("{url}: no host"))?
-            .to_string();
-        let path = uri
-            .path_and_query()
-            .map(|p| p.as_str().to_owned())
-            .unwrap_or_else(|| "/".to_owned());
-        Ok(Target { authority, path })
+        Ok(Target {
+            authority: authority.to_owned(),
+            path: path.to_owned(),
+        })
+    }
+
+    /// `host:port` to connect to: port 80 when the URL names none.
+    pub fn address(&self) -> String {
+        let has_port = match self.authority.rfind(':') {
+            Some(at) => !self.authority[at..].contains(']'),
+            None => false,
+        };
+        if has_port {
+            self.authority.clone()
+        } else {
+            format!("{}:80", self.authority)
+        }
     }
 }
 
 pub struct SenderConfig {
     pub target: Target,
-    pub secret: Option<String>,
+    pub writer: RequestWriter,
     pub mix: Mix,
     pub seed: u64,
     pub duplicate_percent: f64,
@@ -82,137 +92,96 @@ pub struct SenderOutcome {
     pub failures: Vec<String>,
 }
 
-#[derive(serde::Deserialize, Default)]
-struct Summary {
-    #[serde(default)]
-    stored: u64,
-    #[serde(default)]
-    duplicates: u64,
+/// `stored` and `duplicates` of a `{"received":…,"stored":…,"duplicates":…}` answer; 0 for what
+/// is not there (the bare server answers with an empty body).
+fn summary(body: &[u8]) -> (u64, u64) {
+    (
+        number_after(body, b"\"stored\":"),
+        number_after(body, b"\"duplicates\":"),
+    )
 }
 
-type Connection = http1::SendRequest<Full<Bytes>>;
-
-async fn connect(target: &Target) -> Result<Connection, String> {
-    let deadline = Instant::now() + Duration::from_secs(15);
-    let stream = loop {
-        match TcpStream::connect(&target.authority).await {
-            Ok(s) => break s,
-            Err(e) if Instant::now() > deadline => {
-                return Err(format!("connect {}: {e}", target.authority))
-            }
-            Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
-        }
+fn number_after(body: &[u8], key: &[u8]) -> u64 {
+    let Some(at) = body.windows(key.len()).position(|w| w == key) else {
+        return 0;
     };
-    stream.set_nodelay(true).map_err(|e| e.to_string())?;
-    let (sender, connection) = http1::handshake(TokioIo::new(stream))
-        .await
-        .map_err(|e| format!("handshake: {e}"))?;
-    tokio::spawn(async move {
-        let _ = connection.await;
-    });
-    Ok(sender)
+    body[at + key.len()..]
+        .iter()
+        .skip_while(|b| b.is_ascii_whitespace())
+        .take_while(|b| b.is_ascii_digit())
+        .fold(0u64, |n, b| {
+            n.saturating_mul(10).saturating_add(u64::from(b - b'0'))
+        })
 }
 
-enum Answer {
-    Status(StatusCode, Bytes),
-    Failed(String),
-}
-
-async fn send(conn: &mut Connection, request: hyper::Request<Full<Bytes>>) -> Answer {
-    if let Err(e) = conn.ready().await {
-        return Answer::Failed(format!("connection: {e}"));
-    }
-    match conn.send_request(request).await {
-        Ok(response) => {
-            let status = response.status();
-            match response.into_body().collect().await {
-                Ok(body) => Answer::Status(status, body.to_bytes()),
-                Err(e) => Answer::Failed(format!("reading the answer: {e}")),
-            }
-        }
-        Err(e) => Answer::Failed(format!("request: {e}")),
-    }
-}
-
-fn request(
-    config: &SenderConfig,
-    delivery: &Delivery,
-) -> Result<hyper::Request<Full<Bytes>>, String> {
-    let mut builder = hyper::Request::post(config.target.path.as_str())
-        .header(HOST, config.target.authority.as_str())
-        .header(CONTENT_TYPE, "application/json");
-    if let Some(secret) = &config.secret {
-        let timestamp = chrono::Utc::now().timestamp();
-        let signature = calltrail::auth::testing::sign_webhook(
-            secret,
-            &delivery.webhook_id,
-            timestamp,
-            &delivery.body,
-        )
-        .map_err(|e| format!("signing: {e}"))?;
-        builder = builder
-            .header("webhook-id", delivery.webhook_id.as_str())
-            .header("webhook-timestamp", timestamp)
-            .header("webhook-signature", signature);
-    }
-    builder
-        .body(Full::new(delivery.body.clone()))
-        .map_err(|e| e.to_string())
+fn unix_seconds() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 pub async fn run(index: u16, config: Arc<SenderConfig>, shared: Arc<Shared>) -> SenderOutcome {
     let mut outcome = SenderOutcome::default();
     let mut traffic = Traffic::new(index, config.seed, config.mix);
     let mut rng = Rng::new(config.seed ^ u64::from(index).rotate_left(17) ^ 0xd0_0b1e);
-    let mut conn = match connect(&config.target).await {
+    let mut conn = match Connection::open(&config.target.address()).await {
         Ok(c) => c,
         Err(e) => {
             outcome.failures.push(e);
             return outcome;
         }
     };
+    let mut request = Vec::with_capacity(8 * 1024);
+    let deadline = tokio::time::sleep(config.request_timeout);
+    tokio::pin!(deadline);
     let mut again: Option<Delivery> = None;
     while !shared.stop.load(Relaxed) {
         let resending = again.is_some();
         let delivery = again.take().unwrap_or_else(|| traffic.next_delivery());
-        let req = match request(&config, &delivery) {
-            Ok(r) => r,
-            Err(e) => {
-                outcome.failures.push(e);
-                return outcome;
-            }
-        };
+        config.writer.write(
+            &delivery.body,
+            delivery.webhook_id.as_bytes(),
+            unix_seconds(),
+            &mut request,
+        );
         let started = Instant::now();
-        let answer = match tokio::time::timeout(config.request_timeout, send(&mut conn, req)).await
-        {
-            Ok(answer) => answer,
-            Err(_) => Answer::Failed(format!("no answer within {:?}", config.request_timeout)),
+        // Moving a timer's deadline later is a compare-and-swap; a new timer per request would be
+        // an insertion into and removal from the timer wheel.
+        deadline.as_mut().reset(tokio::time::Instant::from_std(
+            started + config.request_timeout,
+        ));
+        let status = tokio::select! {
+            biased;
+            answer = conn.exchange(&request) => answer,
+            () = &mut deadline => Err(format!("no answer within {:?}", config.request_timeout)),
         };
         let micros = started.elapsed().as_micros().min(u32::MAX as u128) as u32;
         let measuring = shared.measuring.load(Relaxed);
         let w = &shared.window;
-        match answer {
-            Answer::Status(status, body) if status.is_success() => {
-                let summary: Summary = serde_json::from_slice(&body).unwrap_or_default();
-                outcome.stored += summary.stored;
-                outcome.duplicates += summary.duplicates;
-                outcome.acked.extend_from_slice(&delivery.tokens);
+        let failed = status.is_err();
+        match status {
+            Ok(status) if (200..300).contains(&status) => {
+                let (stored, duplicates) = summary(conn.body());
+                outcome.stored += stored;
+                outcome.duplicates += duplicates;
+                let tokens = delivery.tokens.as_slice();
+                outcome.acked.extend_from_slice(tokens);
                 if resending {
                     outcome.resent += 1;
                 }
                 if measuring {
                     w.ok_requests.fetch_add(1, Relaxed);
-                    w.ok_events.fetch_add(delivery.tokens.len() as u64, Relaxed);
+                    w.ok_events.fetch_add(tokens.len() as u64, Relaxed);
                     outcome.ok_latency_us.push(micros);
                     if outcome.event_bytes.len() < 2_000 {
                         outcome
                             .event_bytes
-                            .push((delivery.body.len() / delivery.tokens.len()) as u32);
+                            .push((delivery.body.len() / tokens.len()) as u32);
                     }
                 }
             }
-            Answer::Status(status, body) if status == StatusCode::SERVICE_UNAVAILABLE => {
-                let overloaded = body.windows(10).any(|w| w == b"overloaded");
+            Ok(503) => {
+                let overloaded = conn.body().windows(10).any(|w| w == b"overloaded");
                 if measuring {
                     if overloaded {
                         w.overloaded.fetch_add(1, Relaxed);
@@ -222,37 +191,79 @@ pub async fn run(index: u16, config: Arc<SenderConfig>, shared: Arc<Shared>) -> 
                     outcome.rejected_latency_us.push(micros);
                 }
             }
-            Answer::Status(status, body) => {
+            Ok(status) => {
                 if measuring {
                     w.other_status.fetch_add(1, Relaxed);
                 }
                 if outcome.failures.len() < 3 {
+                    let body = conn.body();
                     outcome.failures.push(format!(
                         "{status}: {}",
                         String::from_utf8_lossy(&body[..body.len().min(300)])
                     ));
                 }
             }
-            Answer::Failed(reason) => {
+            Err(reason) => {
                 if measuring {
                     w.io_errors.fetch_add(1, Relaxed);
                 }
                 if outcome.failures.len() < 3 {
                     outcome.failures.push(reason);
                 }
-                // The connection's state is unknown: start a new one.
-                conn = match connect(&config.target).await {
-                    Ok(c) => c,
-                    Err(e) => {
-                        outcome.failures.push(e);
-                        return outcome;
-                    }
-                };
             }
+        }
+        // After an error the connection's state is unknown: start a new one, as after the server
+        // said it closes this one.
+        if failed || !conn.is_reusable() {
+            conn = match Connection::open(&config.target.address()).await {
+                Ok(c) => c,
+                Err(e) => {
+                    outcome.failures.push(e);
+                    return outcome;
+                }
+            };
         }
         if !resending && rng.chance(config.duplicate_percent) {
             again = Some(delivery);
+        } else {
+            traffic.recycle(delivery);
         }
     }
     outcome
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets_are_split_into_authority_and_path() {
+        let t = Target::parse("http://127.0.0.1:8080/api/callbacks").unwrap();
+        assert_eq!(
+            (t.authority.as_str(), t.path.as_str()),
+            ("127.0.0.1:8080", "/api/callbacks")
+        );
+        assert_eq!(t.address(), "127.0.0.1:8080");
+        let t = Target::parse("HTTP://[::1]").unwrap();
+        assert_eq!((t.authority.as_str(), t.path.as_str()), ("[::1]", "/"));
+        assert_eq!(t.address(), "[::1]:80");
+        assert!(Target::parse("https://127.0.0.1/").is_err());
+        assert!(Target::parse("http:///x").is_err());
+    }
+
+    #[test]
+    fn the_summary_is_read_from_the_answer() {
+        let answer = serde_json::to_vec(&calltrail::ingest::WriteSummary {
+            received: 3,
+            stored: 2,
+            duplicates: 1,
+        })
+        .unwrap();
+        assert_eq!(summary(&answer), (2, 1));
+        assert_eq!(
+            summary(b"{\"received\": 12, \"stored\": 10, \"duplicates\": 2}"),
+            (10, 2)
+        );
+        assert_eq!(summary(b""), (0, 0));
+    }
 }

@@ -1,16 +1,13 @@
 //! Realistic callback traffic: whole calls, each scripted as the POSTs ACS would send for it, in the
-//! three wire formats. Built with `format!` rather than a JSON library so that the generator stays
-//! cheap next to the server it measures.
+//! three wire formats. Written piece by piece into byte buffers rather than with `format!` or a JSON
+//! library: the generator shares the cores with the server it measures, so every microsecond it
+//! spends per event is taken from the system under test.
 //!
 //! Every event carries a token (sender, call, event index) that the database check reads back: in
 //! the CloudEvent `id` (its last two groups) or, for A1 events whose `id` is null, at the end of
 //! the `subject`.
 
 use std::collections::VecDeque;
-use std::fmt::Write;
-
-use bytes::Bytes;
-use chrono::{DateTime, Duration, Utc};
 
 /// xorshift64*: fast, good enough for ids and padding, and reproducible per sender.
 pub struct Rng(u64);
@@ -38,51 +35,148 @@ impl Rng {
         ((self.next_u64() >> 11) as f64 / (1u64 << 53) as f64) * 100.0 < percent
     }
 
-    pub fn uuid(&mut self) -> String {
+    /// A random v4 uuid, lower-case.
+    fn push_uuid(&mut self, out: &mut Vec<u8>) {
         let a = self.next_u64();
         let b = self.next_u64();
-        format!(
-            "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
-            a >> 32,
-            (a >> 16) & 0xffff,
-            a & 0xfff,
-            0x8000 | ((b >> 48) & 0x3fff),
-            b & 0xffff_ffff_ffff
-        )
+        push_uuid_parts(out, a, 0x8000 | ((b >> 48) & 0x3fff), b & 0xffff_ffff_ffff);
+    }
+
+    fn uuid(&mut self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(36);
+        self.push_uuid(&mut out);
+        out
     }
 
     /// A v4-looking uuid whose last two groups are `token`.
-    fn event_id(&mut self, token: u64) -> String {
+    fn push_event_id(&mut self, token: u64, out: &mut Vec<u8>) {
         let a = self.next_u64();
-        format!(
-            "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
-            a >> 32,
-            (a >> 16) & 0xffff,
-            a & 0xfff,
-            token >> 48,
-            token & 0xffff_ffff_ffff
-        )
+        push_uuid_parts(out, a, token >> 48, token & 0xffff_ffff_ffff);
     }
 
     /// `n` characters of URL-safe base64 alphabet.
-    fn push_b64(&mut self, n: usize, out: &mut String) {
-        const ALPHABET: &[u8; 64] =
-            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-        let mut left = n;
-        while left > 0 {
-            let mut bits = self.next_u64();
-            for _ in 0..left.min(10) {
-                out.push(ALPHABET[(bits & 63) as usize] as char);
-                bits >>= 6;
-            }
-            left -= left.min(10);
-        }
+    fn push_b64(&mut self, n: usize, out: &mut Vec<u8>) {
+        let start = out.len();
+        out.resize(start + n, 0);
+        self.fill_b64(&mut out[start..]);
     }
 
-    fn b64(&mut self, n: usize) -> String {
-        let mut s = String::with_capacity(n);
-        self.push_b64(n, &mut s);
-        s
+    fn fill_b64(&mut self, out: &mut [u8]) {
+        const ALPHABET: &[u8; 64] =
+            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        for chunk in out.chunks_mut(10) {
+            let mut bits = self.next_u64();
+            for slot in chunk {
+                *slot = ALPHABET[(bits & 63) as usize];
+                bits >>= 6;
+            }
+        }
+    }
+}
+
+/// `xxxxxxxx-xxxx-4xxx-` from `a`, then the fourth group and the last 48 bits as given.
+fn push_uuid_parts(out: &mut Vec<u8>, a: u64, fourth: u64, last: u64) {
+    push_hex(out, a >> 32, 8);
+    out.push(b'-');
+    push_hex(out, (a >> 16) & 0xffff, 4);
+    out.extend_from_slice(b"-4");
+    push_hex(out, a & 0xfff, 3);
+    out.push(b'-');
+    push_hex(out, fourth, 4);
+    out.push(b'-');
+    push_hex(out, last, 12);
+}
+
+/// The low `digits` hex digits of `value`, zero-padded, lower-case.
+fn push_hex(out: &mut Vec<u8>, value: u64, digits: usize) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let start = out.len();
+    out.resize(start + digits, b'0');
+    let mut v = value;
+    for slot in out[start..].iter_mut().rev() {
+        *slot = HEX[(v & 15) as usize];
+        v >>= 4;
+    }
+}
+
+/// `value` in decimal, zero-padded to at least `width` digits.
+pub fn push_decimal(out: &mut Vec<u8>, value: u64, width: usize) {
+    let mut buf = [0u8; 20];
+    let digits = decimal(value, &mut buf);
+    out.resize(out.len() + width.saturating_sub(digits.len()), b'0');
+    out.extend_from_slice(digits);
+}
+
+/// The decimal digits of `value`, written at the end of `buf`.
+pub fn decimal(value: u64, buf: &mut [u8; 20]) -> &[u8] {
+    let mut at = buf.len();
+    let mut v = value;
+    loop {
+        at -= 1;
+        buf[at] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    &buf[at..]
+}
+
+fn push_bool(out: &mut Vec<u8>, value: bool) {
+    out.extend_from_slice(if value { b"true" } else { b"false" });
+}
+
+/// Proleptic Gregorian (year, month, day) of a day count since 1970-01-01.
+fn civil_from_days(days: i64) -> (i64, u64, u64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u64;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u64;
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+/// `2024-05-01T12:34:56.1234567` then `zone`: the 7 fractional digits ACS writes.
+fn push_time(out: &mut Vec<u8>, unix_nanos: i64, zone: &str) {
+    let secs = unix_nanos.div_euclid(1_000_000_000);
+    let nanos = unix_nanos.rem_euclid(1_000_000_000) as u64;
+    let (year, month, day) = civil_from_days(secs.div_euclid(86_400));
+    let of_day = secs.rem_euclid(86_400) as u64;
+    // Filled in place and appended once: the fields are fixed-width.
+    let mut text = *b"0000-00-00T00:00:00.0000000";
+    put_digits(&mut text[0..4], year.clamp(0, 9999) as u64);
+    put_digits(&mut text[5..7], month);
+    put_digits(&mut text[8..10], day);
+    put_digits(&mut text[11..13], of_day / 3600);
+    put_digits(&mut text[14..16], of_day / 60 % 60);
+    put_digits(&mut text[17..19], of_day % 60);
+    put_digits(&mut text[20..27], nanos / 100);
+    out.extend_from_slice(&text);
+    out.extend_from_slice(zone.as_bytes());
+}
+
+/// The low digits of `value`, zero-padded to fill `slot`.
+fn put_digits(slot: &mut [u8], value: u64) {
+    let mut v = value;
+    for digit in slot.iter_mut().rev() {
+        *digit = b'0' + (v % 10) as u8;
+        v /= 10;
+    }
+}
+
+/// Appending to a byte buffer in a chain: `out.s("a").s(&id).s("b")`.
+trait Put {
+    fn s(&mut self, s: impl AsRef<[u8]>) -> &mut Self;
+}
+
+impl Put for Vec<u8> {
+    fn s(&mut self, s: impl AsRef<[u8]>) -> &mut Self {
+        self.extend_from_slice(s.as_ref());
+        self
     }
 }
 
@@ -135,13 +229,65 @@ impl std::str::FromStr for Mix {
     }
 }
 
+/// Most events one POST carries (three DTMF tones in one array).
+const MAX_EVENTS_PER_POST: usize = 3;
+
+/// The tokens of one POST's events, in order.
+#[derive(Clone, Copy, Default)]
+pub struct Tokens {
+    len: u8,
+    tokens: [u64; MAX_EVENTS_PER_POST],
+}
+
+impl Tokens {
+    fn push(&mut self, token: u64) {
+        self.tokens[usize::from(self.len)] = token;
+        self.len += 1;
+    }
+
+    pub fn as_slice(&self) -> &[u64] {
+        &self.tokens[..usize::from(self.len)]
+    }
+
+    pub fn len(&self) -> usize {
+        usize::from(self.len)
+    }
+}
+
+/// `msg_` and 24 random base64url characters.
+#[derive(Clone, Copy)]
+pub struct WebhookId([u8; 28]);
+
+impl WebhookId {
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
 /// One POST: the body, its Standard Webhooks message id (kept when re-sent, as a retrying sender
 /// does), and the tokens of its events.
-#[derive(Clone)]
 pub struct Delivery {
-    pub body: Bytes,
-    pub webhook_id: String,
-    pub tokens: Vec<u64>,
+    pub body: Vec<u8>,
+    pub webhook_id: WebhookId,
+    pub tokens: Tokens,
+}
+
+/// Buffers reused from call to call.
+#[derive(Default)]
+struct Scratch {
+    /// The pieces of one event that are written out of drawing order.
+    context: Vec<u8>,
+    data: Vec<u8>,
+    /// Bodies already sent, for the next POSTs.
+    bodies: Vec<Vec<u8>>,
+}
+
+impl Scratch {
+    fn body(&mut self) -> Vec<u8> {
+        self.bodies
+            .pop()
+            .unwrap_or_else(|| Vec::with_capacity(4096))
+    }
 }
 
 /// Endless traffic for one sender: call after call, each call's POSTs in order.
@@ -151,8 +297,9 @@ pub struct Traffic {
     calls: u32,
     mix: Mix,
     /// The ACS resource all calls belong to.
-    resource: String,
+    resource: Vec<u8>,
     pending: VecDeque<Delivery>,
+    scratch: Scratch,
 }
 
 impl Traffic {
@@ -165,7 +312,8 @@ impl Traffic {
             calls: 0,
             mix,
             resource,
-            pending: VecDeque::new(),
+            pending: VecDeque::with_capacity(8),
+            scratch: Scratch::default(),
         }
     }
 
@@ -178,98 +326,163 @@ impl Traffic {
         }
     }
 
+    /// Takes back a delivery that will not be sent again, to write a later POST into its body.
+    pub fn recycle(&mut self, delivery: Delivery) {
+        if self.scratch.bodies.len() < 8 {
+            self.scratch.bodies.push(delivery.body);
+        }
+    }
+
     fn script_call(&mut self) {
         let call_no = self.calls;
         self.calls = self.calls.wrapping_add(1);
         let total = u64::from(self.mix.b + self.mix.a2 + self.mix.a1);
         let pick = self.rng.below(total) as u32;
-        let mut call = Call::new(&mut self.rng, self.sender, call_no, &self.resource);
-        let posts = if pick < self.mix.b {
-            call.script_b(&mut self.rng)
-        } else if pick < self.mix.b + self.mix.a2 {
-            call.script_a2(&mut self.rng)
-        } else {
-            call.script_a1(&mut self.rng)
-        };
-        for (body, tokens) in posts {
-            let mut webhook_id = String::with_capacity(28);
-            webhook_id.push_str("msg_");
-            self.rng.push_b64(24, &mut webhook_id);
+        let clock = call_clock_start();
+        let rng = &mut self.rng;
+        let scratch = &mut self.scratch;
+        let mut call = Call::new(rng, self.sender, call_no, &self.resource, clock);
+        let first = self.pending.len();
+        let mut add = |post: Post| {
             self.pending.push_back(Delivery {
-                body: Bytes::from(body),
-                webhook_id,
-                tokens,
-            });
+                body: post.body,
+                webhook_id: WebhookId([0; 28]),
+                tokens: post.tokens,
+            })
+        };
+        if pick < self.mix.b {
+            call.script_b(rng, scratch, &mut add);
+        } else if pick < self.mix.b + self.mix.a2 {
+            call.script_a2(rng, scratch, &mut add);
+        } else {
+            call.script_a1(rng, scratch, &mut add);
+        }
+        // Drawn once the whole call is scripted, in the order earlier versions drew them: a seed
+        // still gives the same traffic.
+        for delivery in self.pending.range_mut(first..) {
+            let id = &mut delivery.webhook_id.0;
+            id[..4].copy_from_slice(b"msg_");
+            self.rng.fill_b64(&mut id[4..]);
         }
     }
 }
 
-#[derive(Clone)]
-struct Party {
-    raw_id: String,
-    kind: PartyKind,
-    participant_id: String,
+/// Calls are replayed as if they started ten minutes ago.
+fn call_clock_start() -> i64 {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as i64);
+    now - 600 * 1_000_000_000
 }
 
-#[derive(Clone)]
+const BOT: usize = 0;
+const CALLER: usize = 1;
+const AGENT: usize = 2;
+
+struct Party {
+    raw_id: Vec<u8>,
+    kind: PartyKind,
+    participant_id: Vec<u8>,
+}
+
 enum PartyKind {
     Acs,
-    Phone(String),
+    Phone(Vec<u8>),
+}
+
+/// One POST being written: a JSON array of events (format B) or a single object.
+struct Post {
+    body: Vec<u8>,
+    tokens: Tokens,
+}
+
+impl Post {
+    fn new(mut body: Vec<u8>) -> Post {
+        body.clear();
+        Post {
+            body,
+            tokens: Tokens::default(),
+        }
+    }
+
+    fn array(body: Vec<u8>) -> Post {
+        let mut post = Post::new(body);
+        post.body.push(b'[');
+        post
+    }
+
+    /// Starts the next element of an array.
+    fn next_element(&mut self) -> &mut Vec<u8> {
+        if self.tokens.len() > 0 {
+            self.body.push(b',');
+        }
+        &mut self.body
+    }
+
+    fn close_array(mut self) -> Post {
+        self.body.push(b']');
+        self
+    }
 }
 
 /// One call's identifiers and clock.
 struct Call {
-    id: String,
-    server_call_id: String,
-    correlation_id: String,
-    clock: DateTime<Utc>,
+    id: Vec<u8>,
+    server_call_id: Vec<u8>,
+    correlation_id: Vec<u8>,
+    /// Unix nanoseconds of the last event.
+    clock: i64,
     token_base: u64,
     next_event: u64,
-    bot: Party,
-    caller: Party,
-    agent: Party,
+    /// The bot, the caller and the agent (`BOT`, `CALLER`, `AGENT`).
+    parties: [Party; 3],
     /// What the call application put in `operationContext`: its own state, which is what makes
     /// real events around a kilobyte.
-    context_prefix: String,
+    context_prefix: Vec<u8>,
 }
 
-type Post = (String, Vec<u64>);
-
 impl Call {
-    fn new(rng: &mut Rng, sender: u16, call_no: u32, resource: &str) -> Call {
+    fn new(rng: &mut Rng, sender: u16, call_no: u32, resource: &[u8], clock: i64) -> Call {
         let id = rng.uuid();
         // A server call id is a base64 URL of the conversation: long, and the same shape in every era.
-        let server_call_id = format!(
-            "aHR0cHM6Ly9hcGkuZmxpZ2h0cHJveHkuc2t5cGUuY29tL2FwaS92Mi9jcC9jb252LXVzZWEyLTAxLXByb2QtYWtzLmNvbnYuc2t5cGUuY29tL2NvbnYv{}",
-            rng.b64(22)
-        );
-        let acs = |rng: &mut Rng| Party {
-            raw_id: format!("8:acs:{resource}_{}", rng.uuid()),
-            kind: PartyKind::Acs,
-            participant_id: rng.uuid(),
+        let mut server_call_id = Vec::with_capacity(140);
+        server_call_id.s("aHR0cHM6Ly9hcGkuZmxpZ2h0cHJveHkuc2t5cGUuY29tL2FwaS92Mi9jcC9jb252LXVzZWEyLTAxLXByb2QtYWtzLmNvbnYuc2t5cGUuY29tL2NvbnYv");
+        rng.push_b64(22, &mut server_call_id);
+        let acs = |rng: &mut Rng| {
+            let mut raw_id = Vec::with_capacity(80);
+            raw_id.s("8:acs:").s(resource).s("_");
+            rng.push_uuid(&mut raw_id);
+            Party {
+                raw_id,
+                kind: PartyKind::Acs,
+                participant_id: rng.uuid(),
+            }
         };
-        let number = format!("+1425555{:04}", rng.below(10_000));
+        let mut number = Vec::with_capacity(12);
+        number.s("+1425555");
+        push_decimal(&mut number, rng.below(10_000), 4);
+        let mut raw_id = Vec::with_capacity(14);
+        raw_id.s("4:").s(&number);
         let caller = Party {
-            raw_id: format!("4:{number}"),
+            raw_id,
             kind: PartyKind::Phone(number),
             participant_id: rng.uuid(),
         };
         let bot = acs(rng);
         let agent = acs(rng);
         let campaign = rng.below(40);
-        let context_prefix = format!(
-            "tenant=contoso-emergency;campaign=wildfire-alert-2024-{campaign:02};region=westus2;flow=evacuation-notice;locale=en-US;state="
-        );
+        let mut context_prefix = Vec::with_capacity(128);
+        context_prefix.s("tenant=contoso-emergency;campaign=wildfire-alert-2024-");
+        push_decimal(&mut context_prefix, campaign, 2);
+        context_prefix.s(";region=westus2;flow=evacuation-notice;locale=en-US;state=");
         Call {
             id,
             server_call_id,
             correlation_id: rng.uuid(),
-            clock: Utc::now() - Duration::seconds(600),
+            clock,
             token_base: u64::from(sender) << 48 | u64::from(call_no) << 16,
             next_event: 0,
-            bot,
-            caller,
-            agent,
+            parties: [bot, caller, agent],
             context_prefix,
         }
     }
@@ -280,347 +493,430 @@ impl Call {
         t
     }
 
-    /// The next event's time, with the 7 fractional digits and offset ACS writes.
-    fn time(&mut self, rng: &mut Rng) -> String {
-        self.tick(rng, "+00:00")
-    }
-
-    fn tick(&mut self, rng: &mut Rng, zone: &str) -> String {
-        use chrono::Timelike;
-        self.clock += Duration::milliseconds(50 + rng.below(3000) as i64);
-        format!(
-            "{}.{:07}{zone}",
-            self.clock.format("%Y-%m-%dT%H:%M:%S"),
-            self.clock.nanosecond() / 100
-        )
+    /// Moves the call's clock on to its next event and writes that time.
+    fn tick(&mut self, rng: &mut Rng, zone: &str, out: &mut Vec<u8>) {
+        self.clock += (50 + rng.below(3000) as i64) * 1_000_000;
+        push_time(out, self.clock, zone);
     }
 
     /// An operation context of a few hundred bytes: the application's serialised call state.
-    fn context(&self, rng: &mut Rng, step: &str) -> String {
-        let mut s = String::with_capacity(self.context_prefix.len() + 500);
-        s.push_str(&self.context_prefix);
-        s.push_str(step);
-        s.push('.');
+    fn context(&self, rng: &mut Rng, step: &str, out: &mut Vec<u8>) {
+        out.clear();
+        out.s(&self.context_prefix).s(step).s(".");
         let n = 80 + rng.below(200) as usize;
-        rng.push_b64(n, &mut s);
-        s
+        rng.push_b64(n, out);
     }
 
     // ---- B: GA Call Automation, arrays of CloudEvents, camelCase ----
 
-    fn b_event(&mut self, rng: &mut Rng, event_type: &str, extra: &str) -> (String, u64) {
+    /// `extra` goes inside `data`, after the ids, starting with its comma.
+    fn b_event(&mut self, rng: &mut Rng, post: &mut Post, event_type: &str, extra: &[u8]) {
         let token = self.token();
-        let id = rng.event_id(token);
-        let time = self.time(rng);
-        let cid = &self.id;
-        (
-            format!(
-                r#"{{"id":"{id}","source":"calling/callConnections/{cid}","type":"Microsoft.Communication.{event_type}","data":{{"callConnectionId":"{cid}","serverCallId":"{}","correlationId":"{}"{extra}}},"time":"{time}","specversion":"1.0","datacontenttype":"application/json","subject":"calling/callConnections/{cid}"}}"#,
-                self.server_call_id, self.correlation_id
-            ),
-            token,
-        )
+        let out = post.next_element();
+        out.s(r#"{"id":""#);
+        rng.push_event_id(token, out);
+        out.s(r#"","source":"calling/callConnections/"#)
+            .s(&self.id)
+            .s(r#"","type":"Microsoft.Communication."#)
+            .s(event_type)
+            .s(r#"","data":{"callConnectionId":""#)
+            .s(&self.id)
+            .s(r#"","serverCallId":""#)
+            .s(&self.server_call_id)
+            .s(r#"","correlationId":""#)
+            .s(&self.correlation_id)
+            .s("\"")
+            .s(extra)
+            .s(r#"},"time":""#);
+        self.tick(rng, "+00:00", out);
+        out.s(r#"","specversion":"1.0","datacontenttype":"application/json","subject":"calling/callConnections/"#)
+            .s(&self.id)
+            .s(r#""}"#);
+        post.tokens.push(token);
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn b_result(
         &mut self,
         rng: &mut Rng,
+        scratch: &mut Scratch,
+        post: &mut Post,
         event_type: &str,
         step: &str,
         code: u32,
         sub: u32,
         message: &str,
-    ) -> (String, u64) {
-        let ctx = self.context(rng, step);
-        let extra = format!(
-            r#","operationContext":"{ctx}","resultInformation":{{"code":{code},"subCode":{sub},"message":"{message}"}}"#
-        );
-        self.b_event(rng, event_type, &extra)
+    ) {
+        self.context(rng, step, &mut scratch.context);
+        let extra = &mut scratch.data;
+        extra.clear();
+        extra
+            .s(r#","operationContext":""#)
+            .s(&scratch.context)
+            .s(r#"","resultInformation":{"code":"#);
+        push_decimal(extra, u64::from(code), 0);
+        extra.s(r#","subCode":"#);
+        push_decimal(extra, u64::from(sub), 0);
+        extra.s(r#","message":""#).s(message).s(r#""}"#);
+        self.b_event(rng, post, event_type, &scratch.data);
     }
 
     fn b_participants(
         &mut self,
         rng: &mut Rng,
+        scratch: &mut Scratch,
+        post: &mut Post,
         seq: u32,
-        who: &[(&Party, bool, bool)],
-    ) -> (String, u64) {
-        let mut list = String::new();
-        for (i, (p, muted, hold)) in who.iter().enumerate() {
+        who: &[(usize, bool, bool)],
+    ) {
+        let extra = &mut scratch.data;
+        extra.clear();
+        extra.s(r#","sequenceNumber":"#);
+        push_decimal(extra, u64::from(seq), 0);
+        extra.s(r#","participants":["#);
+        for (i, &(party, muted, hold)) in who.iter().enumerate() {
+            let p = &self.parties[party];
             if i > 0 {
-                list.push(',');
+                extra.push(b',');
             }
-            let identifier = match &p.kind {
-                PartyKind::Acs => format!(
-                    r#"{{"kind":"communicationUser","rawId":"{0}","communicationUser":{{"id":"{0}"}}}}"#,
-                    p.raw_id
-                ),
-                PartyKind::Phone(n) => format!(
-                    r#"{{"kind":"phoneNumber","rawId":"{}","phoneNumber":{{"value":"{n}"}}}}"#,
-                    p.raw_id
-                ),
+            extra.s(r#"{"identifier":"#);
+            match &p.kind {
+                PartyKind::Acs => extra
+                    .s(r#"{"kind":"communicationUser","rawId":""#)
+                    .s(&p.raw_id)
+                    .s(r#"","communicationUser":{"id":""#)
+                    .s(&p.raw_id)
+                    .s(r#""}}"#),
+                PartyKind::Phone(n) => extra
+                    .s(r#"{"kind":"phoneNumber","rawId":""#)
+                    .s(&p.raw_id)
+                    .s(r#"","phoneNumber":{"value":""#)
+                    .s(n)
+                    .s(r#""}}"#),
             };
-            let _ = write!(
-                list,
-                r#"{{"identifier":{identifier},"isMuted":{muted},"isOnHold":{hold}}}"#
-            );
+            extra.s(r#","isMuted":"#);
+            push_bool(extra, muted);
+            extra.s(r#","isOnHold":"#);
+            push_bool(extra, hold);
+            extra.push(b'}');
         }
-        let extra = format!(
-            r#","sequenceNumber":{seq},"participants":[{list}],"resultInformation":{{"code":200,"subCode":0,"message":"ok"}}"#
-        );
-        self.b_event(rng, "ParticipantsUpdated", &extra)
+        extra.s(r#"],"resultInformation":{"code":200,"subCode":0,"message":"ok"}"#);
+        self.b_event(rng, post, "ParticipantsUpdated", &scratch.data);
     }
 
-    fn b_tone(&mut self, rng: &mut Rng, seq: u32) -> (String, u64) {
+    fn b_tone(&mut self, rng: &mut Rng, scratch: &mut Scratch, post: &mut Post, seq: u32) {
         const TONES: [&str; 12] = [
             "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
             "asterisk", "pound",
         ];
         let tone = TONES[rng.below(12) as usize];
-        let ctx = self.context(rng, "dtmf");
-        let extra = format!(
-            r#","sequenceId":{seq},"tone":"{tone}","operationContext":"{ctx}","resultInformation":{{"code":200,"subCode":0,"message":"DTMF tone received successfully."}}"#
+        self.context(rng, "dtmf", &mut scratch.context);
+        let extra = &mut scratch.data;
+        extra.clear();
+        extra.s(r#","sequenceId":"#);
+        push_decimal(extra, u64::from(seq), 0);
+        extra
+            .s(r#","tone":""#)
+            .s(tone)
+            .s(r#"","operationContext":""#)
+            .s(&scratch.context)
+            .s(r#"","resultInformation":{"code":200,"subCode":0,"message":"DTMF tone received successfully."}"#);
+        self.b_event(
+            rng,
+            post,
+            "ContinuousDtmfRecognitionToneReceived",
+            &scratch.data,
         );
-        self.b_event(rng, "ContinuousDtmfRecognitionToneReceived", &extra)
     }
 
     /// 14 events in 7 POSTs of one to three events.
-    fn script_b(&mut self, rng: &mut Rng) -> Vec<Post> {
-        fn post(events: Vec<(String, u64)>) -> Post {
-            let mut body =
-                String::with_capacity(events.iter().map(|e| e.0.len() + 1).sum::<usize>() + 2);
-            let mut tokens = Vec::with_capacity(events.len());
-            body.push('[');
-            for (i, (e, t)) in events.into_iter().enumerate() {
-                if i > 0 {
-                    body.push(',');
-                }
-                body.push_str(&e);
-                tokens.push(t);
-            }
-            body.push(']');
-            (body, tokens)
-        }
-        let (bot, caller, agent) = (self.bot.clone(), self.caller.clone(), self.agent.clone());
-        let mut posts = Vec::with_capacity(7);
-        let e = self.b_result(rng, "CallConnected", "answer", 200, 0, "ok");
-        let p = self.b_participants(rng, 1, &[(&bot, false, false), (&caller, false, false)]);
-        posts.push(post(vec![e, p]));
-        posts.push(post(vec![self.b_result(
+    fn script_b(&mut self, rng: &mut Rng, s: &mut Scratch, add: &mut impl FnMut(Post)) {
+        const DONE: &str = "Action completed successfully.";
+
+        let mut p = Post::array(s.body());
+        self.b_result(rng, s, &mut p, "CallConnected", "answer", 200, 0, "ok");
+        self.b_participants(
             rng,
-            "PlayStarted",
-            "prompt",
-            200,
-            0,
-            "Action completed successfully.",
-        )]));
-        let e = self.b_result(
-            rng,
-            "PlayCompleted",
-            "prompt",
-            200,
-            0,
-            "Action completed successfully.",
+            s,
+            &mut p,
+            1,
+            &[(BOT, false, false), (CALLER, false, false)],
         );
-        let p = self.b_participants(
+        add(p.close_array());
+
+        let mut p = Post::array(s.body());
+        self.b_result(rng, s, &mut p, "PlayStarted", "prompt", 200, 0, DONE);
+        add(p.close_array());
+
+        let mut p = Post::array(s.body());
+        self.b_result(rng, s, &mut p, "PlayCompleted", "prompt", 200, 0, DONE);
+        self.b_participants(
             rng,
+            s,
+            &mut p,
             2,
             &[
-                (&bot, false, false),
-                (&caller, false, false),
-                (&agent, false, false),
+                (BOT, false, false),
+                (CALLER, false, false),
+                (AGENT, false, false),
             ],
         );
-        posts.push(post(vec![e, p]));
-        let tones = (1..=3).map(|s| self.b_tone(rng, s)).collect();
-        posts.push(post(tones));
-        let p = self.b_participants(
+        add(p.close_array());
+
+        let mut p = Post::array(s.body());
+        for seq in 1..=3 {
+            self.b_tone(rng, s, &mut p, seq);
+        }
+        add(p.close_array());
+
+        let mut p = Post::array(s.body());
+        self.b_participants(
             rng,
+            s,
+            &mut p,
             3,
             &[
-                (&bot, false, false),
-                (&caller, false, true),
-                (&agent, true, false),
+                (BOT, false, false),
+                (CALLER, false, true),
+                (AGENT, true, false),
             ],
         );
-        let e = self.b_result(
+        self.b_result(rng, s, &mut p, "PlayStarted", "hold-music", 200, 0, DONE);
+        add(p.close_array());
+
+        let mut p = Post::array(s.body());
+        self.b_result(
             rng,
-            "PlayStarted",
-            "hold-music",
-            200,
-            0,
-            "Action completed successfully.",
-        );
-        posts.push(post(vec![p, e]));
-        let e = self.b_result(
-            rng,
+            s,
+            &mut p,
             "PlayCanceled",
             "hold-music",
             400,
             8508,
             "Action falied, the operation was cancelled.",
         );
-        let p = self.b_participants(
+        self.b_participants(
             rng,
+            s,
+            &mut p,
             4,
             &[
-                (&bot, false, false),
-                (&caller, false, false),
-                (&agent, false, false),
+                (BOT, false, false),
+                (CALLER, false, false),
+                (AGENT, false, false),
             ],
         );
-        posts.push(post(vec![e, p]));
-        let p = self.b_participants(rng, 5, &[(&bot, false, false), (&agent, false, false)]);
-        let e = self.b_result(rng, "CallDisconnected", "hangup", 200, 0, "ok");
-        posts.push(post(vec![p, e]));
-        posts
+        add(p.close_array());
+
+        let mut p = Post::array(s.body());
+        self.b_participants(
+            rng,
+            s,
+            &mut p,
+            5,
+            &[(BOT, false, false), (AGENT, false, false)],
+        );
+        self.b_result(rng, s, &mut p, "CallDisconnected", "hangup", 200, 0, "ok");
+        add(p.close_array());
     }
 
     // ---- A2: public preview, one CloudEvent per POST, camelCase ----
 
-    fn a2_event(&mut self, rng: &mut Rng, event_type: &str, data: &str) -> Post {
+    /// `data` is the inside of the `data` object, before `callConnectionId`.
+    fn a2_event(&mut self, rng: &mut Rng, body: Vec<u8>, event_type: &str, data: &[u8]) -> Post {
+        let mut post = Post::new(body);
         let token = self.token();
-        let id = rng.event_id(token);
-        let time = self.time(rng);
-        let cid = &self.id;
-        (
-            format!(
-                r#"{{"id":"{id}","source":"callConnection/{cid}","type":"Microsoft.Communication.{event_type}","subject":"callConnection/{cid}","time":"{time}","specversion":"1.0","datacontenttype":"application/json","data":{{{data},"callConnectionId":"{cid}"}}}}"#
-            ),
-            vec![token],
-        )
+        let out = &mut post.body;
+        out.s(r#"{"id":""#);
+        rng.push_event_id(token, out);
+        out.s(r#"","source":"callConnection/"#)
+            .s(&self.id)
+            .s(r#"","type":"Microsoft.Communication."#)
+            .s(event_type)
+            .s(r#"","subject":"callConnection/"#)
+            .s(&self.id)
+            .s(r#"","time":""#);
+        self.tick(rng, "+00:00", out);
+        out.s(r#"","specversion":"1.0","datacontenttype":"application/json","data":{"#)
+            .s(data)
+            .s(r#","callConnectionId":""#)
+            .s(&self.id)
+            .s(r#""}}"#);
+        post.tokens.push(token);
+        post
     }
 
-    fn a2_participants(&mut self, rng: &mut Rng, who: &[(&Party, bool)]) -> Post {
-        let mut list = String::new();
-        for (i, (p, muted)) in who.iter().enumerate() {
+    fn a2_participants(&mut self, rng: &mut Rng, s: &mut Scratch, who: &[(usize, bool)]) -> Post {
+        let data = &mut s.data;
+        data.clear();
+        data.s(r#""participants":["#);
+        for (i, &(party, muted)) in who.iter().enumerate() {
+            let p = &self.parties[party];
             if i > 0 {
-                list.push(',');
+                data.push(b',');
             }
-            let identifier = match &p.kind {
-                PartyKind::Acs => format!(
-                    r#"{{"rawId":"{0}","communicationUser":{{"id":"{0}"}}}}"#,
-                    p.raw_id
-                ),
-                PartyKind::Phone(n) => format!(
-                    r#"{{"rawId":"{}","phoneNumber":{{"value":"{n}"}}}}"#,
-                    p.raw_id
-                ),
+            data.s(r#"{"identifier":"#);
+            match &p.kind {
+                PartyKind::Acs => data
+                    .s(r#"{"rawId":""#)
+                    .s(&p.raw_id)
+                    .s(r#"","communicationUser":{"id":""#)
+                    .s(&p.raw_id)
+                    .s(r#""}}"#),
+                PartyKind::Phone(n) => data
+                    .s(r#"{"rawId":""#)
+                    .s(&p.raw_id)
+                    .s(r#"","phoneNumber":{"value":""#)
+                    .s(n)
+                    .s(r#""}}"#),
             };
-            let _ = write!(
-                list,
-                r#"{{"identifier":{identifier},"participantId":"{}","isMuted":{muted}}}"#,
-                p.participant_id
-            );
+            data.s(r#","participantId":""#)
+                .s(&p.participant_id)
+                .s(r#"","isMuted":"#);
+            push_bool(data, muted);
+            data.push(b'}');
         }
-        self.a2_event(
-            rng,
-            "ParticipantsUpdated",
-            &format!(r#""participants":[{list}]"#),
-        )
+        data.push(b']');
+        self.a2_event(rng, s.body(), "ParticipantsUpdated", &s.data)
     }
 
-    fn a2_state(&mut self, rng: &mut Rng, state: &str) -> Post {
-        let ctx = self.context(rng, state);
-        let data = format!(
-            r#""serverCallId":"{}","callConnectionState":"{state}","operationContext":"{ctx}""#,
-            self.server_call_id
-        );
-        self.a2_event(rng, "CallConnectionStateChanged", &data)
+    fn a2_state(&mut self, rng: &mut Rng, s: &mut Scratch, state: &str) -> Post {
+        self.context(rng, state, &mut s.context);
+        s.data.clear();
+        s.data
+            .s(r#""serverCallId":""#)
+            .s(&self.server_call_id)
+            .s(r#"","callConnectionState":""#)
+            .s(state)
+            .s(r#"","operationContext":""#)
+            .s(&s.context)
+            .s("\"");
+        self.a2_event(rng, s.body(), "CallConnectionStateChanged", &s.data)
     }
 
     /// 7 POSTs of one event each.
-    fn script_a2(&mut self, rng: &mut Rng) -> Vec<Post> {
-        let (bot, caller, agent) = (self.bot.clone(), self.caller.clone(), self.agent.clone());
-        let mut posts = Vec::with_capacity(7);
-        posts.push(self.a2_state(rng, "connected"));
-        posts.push(self.a2_participants(rng, &[(&bot, false), (&caller, false)]));
+    fn script_a2(&mut self, rng: &mut Rng, s: &mut Scratch, add: &mut impl FnMut(Post)) {
+        add(self.a2_state(rng, s, "connected"));
+        add(self.a2_participants(rng, s, &[(BOT, false), (CALLER, false)]));
         for seq in 1..=2 {
-            let ctx = self.context(rng, "menu");
-            let tone = format!("tone{}", rng.below(10));
-            let data = format!(
-                r#""toneInfo":{{"sequenceId":{seq},"tone":"{tone}"}},"operationContext":"{ctx}""#
-            );
-            posts.push(self.a2_event(rng, "ToneReceived", &data));
+            self.context(rng, "menu", &mut s.context);
+            let tone = rng.below(10);
+            s.data.clear();
+            s.data.s(r#""toneInfo":{"sequenceId":"#);
+            push_decimal(&mut s.data, seq, 0);
+            s.data.s(r#","tone":"tone"#);
+            push_decimal(&mut s.data, tone, 0);
+            s.data.s(r#""},"operationContext":""#).s(&s.context).s("\"");
+            add(self.a2_event(rng, s.body(), "ToneReceived", &s.data));
         }
-        let ctx = self.context(rng, "prompt");
-        let data = format!(
-            r#""resultInfo":{{"code":200,"subcode":0,"message":"Action completed successfully."}},"operationContext":"{ctx}","status":"completed""#
-        );
-        posts.push(self.a2_event(rng, "PlayAudioResult", &data));
-        posts.push(self.a2_participants(rng, &[(&bot, false), (&caller, true), (&agent, false)]));
-        posts.push(self.a2_state(rng, "disconnected"));
-        posts
+        self.context(rng, "prompt", &mut s.context);
+        s.data.clear();
+        s.data
+            .s(r#""resultInfo":{"code":200,"subcode":0,"message":"Action completed successfully."},"operationContext":""#)
+            .s(&s.context)
+            .s(r#"","status":"completed""#);
+        add(self.a2_event(rng, s.body(), "PlayAudioResult", &s.data));
+        add(self.a2_participants(rng, s, &[(BOT, false), (CALLER, true), (AGENT, false)]));
+        add(self.a2_state(rng, s, "disconnected"));
     }
 
     // ---- A1: private preview, one Event Grid-like object per POST, PascalCase data, null id ----
 
-    fn a1_event(&mut self, rng: &mut Rng, event_type: &str, what: &str, data: &str) -> Post {
+    fn a1_event(
+        &mut self,
+        rng: &mut Rng,
+        body: Vec<u8>,
+        event_type: &str,
+        what: &str,
+        data: &[u8],
+    ) -> Post {
+        let mut post = Post::new(body);
         let token = self.token();
-        let time = self.clock_a1(rng);
-        let leg = &self.id;
-        (
-            format!(
-                r#"{{"id":null,"topic":null,"subject":"callLeg/{leg}/{what}-{token:016x}","data":{{{data},"CallLegId":"{leg}"}},"eventType":"Microsoft.Communication.{event_type}","eventTime":"{time}","metadataVersion":null,"dataVersion":null}}"#
-            ),
-            vec![token],
-        )
+        let out = &mut post.body;
+        out.s(r#"{"id":null,"topic":null,"subject":"callLeg/"#)
+            .s(&self.id)
+            .s("/")
+            .s(what)
+            .s("-");
+        push_hex(out, token, 16);
+        out.s(r#"","data":{"#)
+            .s(data)
+            .s(r#","CallLegId":""#)
+            .s(&self.id)
+            .s(r#""},"eventType":"Microsoft.Communication."#)
+            .s(event_type)
+            .s(r#"","eventTime":""#);
+        self.tick(rng, "Z", out);
+        out.s(r#"","metadataVersion":null,"dataVersion":null}"#);
+        post.tokens.push(token);
+        post
     }
 
-    fn clock_a1(&mut self, rng: &mut Rng) -> String {
-        self.tick(rng, "Z")
-    }
-
-    fn a1_participants(&mut self, rng: &mut Rng, who: &[(&Party, bool)]) -> Post {
-        let mut list = String::new();
-        for (i, (p, muted)) in who.iter().enumerate() {
+    fn a1_participants(&mut self, rng: &mut Rng, s: &mut Scratch, who: &[(usize, bool)]) -> Post {
+        let data = &mut s.data;
+        data.clear();
+        data.s(r#""Participants":["#);
+        for (i, &(party, muted)) in who.iter().enumerate() {
+            let p = &self.parties[party];
             if i > 0 {
-                list.push(',');
+                data.push(b',');
             }
-            let _ = write!(
-                list,
-                r#"{{"Identifier":{{"RawId":"{}"}},"ParticipantId":"{}","IsMuted":{muted}}}"#,
-                p.raw_id, p.participant_id
-            );
+            data.s(r#"{"Identifier":{"RawId":""#)
+                .s(&p.raw_id)
+                .s(r#""},"ParticipantId":""#)
+                .s(&p.participant_id)
+                .s(r#"","IsMuted":"#);
+            push_bool(data, muted);
+            data.push(b'}');
         }
+        data.push(b']');
         self.a1_event(
             rng,
+            s.body(),
             "ParticipantsUpdated",
             "participants",
-            &format!(r#""Participants":[{list}]"#),
+            &s.data,
         )
     }
 
-    fn a1_state(&mut self, rng: &mut Rng, state: &str) -> Post {
-        let ctx = self.context(rng, state);
-        let data = format!(
-            r#""ConversationId":"{}","CallState":"{state}","OperationContext":"{ctx}""#,
-            self.correlation_id
-        );
-        self.a1_event(rng, "CallLegStateChanged", "callState", &data)
+    fn a1_state(&mut self, rng: &mut Rng, s: &mut Scratch, state: &str) -> Post {
+        self.context(rng, state, &mut s.context);
+        s.data.clear();
+        s.data
+            .s(r#""ConversationId":""#)
+            .s(&self.correlation_id)
+            .s(r#"","CallState":""#)
+            .s(state)
+            .s(r#"","OperationContext":""#)
+            .s(&s.context)
+            .s("\"");
+        self.a1_event(rng, s.body(), "CallLegStateChanged", "callState", &s.data)
     }
 
     /// 7 POSTs of one event each.
-    fn script_a1(&mut self, rng: &mut Rng) -> Vec<Post> {
-        let (bot, caller, agent) = (self.bot.clone(), self.caller.clone(), self.agent.clone());
-        let mut posts = Vec::with_capacity(7);
-        posts.push(self.a1_state(rng, "Established"));
-        posts.push(self.a1_participants(rng, &[(&bot, false), (&caller, false)]));
+    fn script_a1(&mut self, rng: &mut Rng, s: &mut Scratch, add: &mut impl FnMut(Post)) {
+        add(self.a1_state(rng, s, "Established"));
+        add(self.a1_participants(rng, s, &[(BOT, false), (CALLER, false)]));
         for seq in 1..=2 {
-            let ctx = self.context(rng, "menu");
-            let tone = format!("Tone{}", rng.below(10));
-            let data = format!(
-                r#""ToneInfo":{{"SequenceId":{seq},"Tone":"{tone}"}},"OperationContext":"{ctx}""#
-            );
-            posts.push(self.a1_event(rng, "DtmfReceived", "dtmf", &data));
+            self.context(rng, "menu", &mut s.context);
+            let tone = rng.below(10);
+            s.data.clear();
+            s.data.s(r#""ToneInfo":{"SequenceId":"#);
+            push_decimal(&mut s.data, seq, 0);
+            s.data.s(r#","Tone":"Tone"#);
+            push_decimal(&mut s.data, tone, 0);
+            s.data.s(r#""},"OperationContext":""#).s(&s.context).s("\"");
+            add(self.a1_event(rng, s.body(), "DtmfReceived", "dtmf", &s.data));
         }
-        let ctx = self.context(rng, "prompt");
-        let data = format!(
-            r#""ResultInfo":{{"Code":200,"Subcode":0,"Message":"Action completed successfully."}},"OperationContext":"{ctx}","Status":"completed""#
-        );
-        posts.push(self.a1_event(rng, "PlayAudioResult", "playAudio", &data));
-        posts.push(self.a1_participants(rng, &[(&bot, false), (&caller, true), (&agent, false)]));
-        posts.push(self.a1_state(rng, "Terminated"));
-        posts
+        self.context(rng, "prompt", &mut s.context);
+        s.data.clear();
+        s.data
+            .s(r#""ResultInfo":{"Code":200,"Subcode":0,"Message":"Action completed successfully."},"OperationContext":""#)
+            .s(&s.context)
+            .s(r#"","Status":"completed""#);
+        add(self.a1_event(rng, s.body(), "PlayAudioResult", "playAudio", &s.data));
+        add(self.a1_participants(rng, s, &[(BOT, false), (CALLER, true), (AGENT, false)]));
+        add(self.a1_state(rng, s, "Terminated"));
     }
 }
 
@@ -653,7 +949,7 @@ mod tests {
                     panic!("{mix}: {e:?}\n{}", String::from_utf8_lossy(&d.body))
                 });
                 assert_eq!(events.len(), d.tokens.len());
-                for (event, token) in events.iter().zip(&d.tokens) {
+                for (event, token) in events.iter().zip(d.tokens.as_slice()) {
                     assert_eq!(event.format, format);
                     assert_ne!(event.kind.family(), "unknown", "{}", event.event_type);
                     let back = token_of(event.event_id.as_deref(), event.subject.as_deref());
@@ -686,10 +982,47 @@ mod tests {
     fn tokens_survive_the_round_trip() {
         let mut rng = Rng::new(1);
         for token in [0u64, 1, u64::MAX, 0x0040_0000_1234_0007] {
-            let id = rng.event_id(token);
+            let mut id = Vec::new();
+            rng.push_event_id(token, &mut id);
+            let id = String::from_utf8(id).unwrap();
             assert_eq!(token_of(Some(&id), None), Some(token));
             let subject = format!("callLeg/x/dtmf-{token:016x}");
             assert_eq!(token_of(None, Some(&subject)), Some(token));
+        }
+    }
+
+    #[test]
+    fn times_are_written_as_chrono_writes_them() {
+        use chrono::{DateTime, Timelike};
+        let mut rng = Rng::new(3);
+        // From 1900 to about 2090, in steps of up to a week.
+        let mut nanos: i64 = -86_400 * 1_000_000_000 * 365 * 70;
+        for _ in 0..20_000 {
+            nanos +=
+                (rng.below(86_400 * 7) as i64) * 1_000_000_000 + rng.below(1_000_000_000) as i64;
+            let t = DateTime::from_timestamp_nanos(nanos);
+            let expected = format!(
+                "{}.{:07}Z",
+                t.format("%Y-%m-%dT%H:%M:%S"),
+                t.nanosecond() / 100
+            );
+            let mut out = Vec::new();
+            push_time(&mut out, nanos, "Z");
+            assert_eq!(String::from_utf8(out).unwrap(), expected);
+        }
+    }
+
+    #[test]
+    fn numbers_are_written_as_format_writes_them() {
+        for v in [0u64, 7, 10, 99, 1234, 40_000, u64::MAX] {
+            for width in [0, 2, 4, 7] {
+                let mut out = Vec::new();
+                push_decimal(&mut out, v, width);
+                assert_eq!(String::from_utf8(out).unwrap(), format!("{v:0width$}"));
+            }
+            let mut out = Vec::new();
+            push_hex(&mut out, v, 16);
+            assert_eq!(String::from_utf8(out).unwrap(), format!("{v:016x}"));
         }
     }
 }
