@@ -2,8 +2,8 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Utc};
-use sqlx::{PgConnection, Postgres, Transaction};
+use sqlx::postgres::PgRow;
+use sqlx::{PgConnection, Postgres, Row, Transaction};
 
 use crate::projection::model::CallEvent;
 
@@ -48,30 +48,14 @@ pub(crate) async fn lock_calls(
     Ok(())
 }
 
-/// One row of `events_of`, decoded by position: decoding by column name looks each name up in a
-/// hash map, thirteen times per row, which showed in the projector's profile.
-type EventRow = (
-    String,
-    i64,
-    DateTime<Utc>,
-    Option<DateTime<Utc>>,
-    String,
-    Option<i64>,
-    Option<i64>,
-    Option<i64>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Vec<u8>,
-);
-
-/// Every event of each call, whenever it arrived.
+/// Every event of each call, whenever it arrived. Columns are read by position: decoding by name
+/// looks each name up in a hash map, thirteen times per row, which showed in the projector's
+/// profile.
 pub(crate) async fn events_of(
     conn: &mut PgConnection,
     call_ids: &[String],
 ) -> Result<BTreeMap<String, Vec<CallEvent>>, sqlx::Error> {
-    let rows: Vec<EventRow> = sqlx::query_as(
+    let rows: Vec<PgRow> = sqlx::query(
         "SELECT call_id, event_seq, received_at, event_time, details::text, sequence_number, \
            result_code, result_sub_code, result_message, operation_context, server_call_id, \
            correlation_id, dedup_key \
@@ -82,34 +66,20 @@ pub(crate) async fn events_of(
     .await?;
     let mut by_call: BTreeMap<String, Vec<CallEvent>> = BTreeMap::new();
     for row in rows {
-        let (
-            call_id,
-            event_seq,
-            received_at,
-            event_time,
-            details,
-            sequence_number,
-            result_code,
-            result_sub_code,
-            result_message,
-            operation_context,
-            server_call_id,
-            correlation_id,
-            dedup_key,
-        ) = row;
+        let call_id: String = row.try_get(0)?;
         by_call.entry(call_id).or_default().push(CallEvent {
-            event_seq,
-            received_at,
-            event_time,
-            details,
-            sequence_number,
-            result_code,
-            result_sub_code,
-            result_message,
-            operation_context,
-            server_call_id,
-            correlation_id,
-            dedup_key,
+            event_seq: row.try_get(1)?,
+            received_at: row.try_get(2)?,
+            event_time: row.try_get(3)?,
+            details: row.try_get(4)?,
+            sequence_number: row.try_get(5)?,
+            result_code: row.try_get(6)?,
+            result_sub_code: row.try_get(7)?,
+            result_message: row.try_get(8)?,
+            operation_context: row.try_get(9)?,
+            server_call_id: row.try_get(10)?,
+            correlation_id: row.try_get(11)?,
+            dedup_key: row.try_get(12)?,
         });
     }
     Ok(by_call)
