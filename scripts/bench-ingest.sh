@@ -16,6 +16,8 @@
 #   BENCH_PROFILE [0]          1: sample every process's CPU (perf) during the group run
 #   BENCH_STATEMENTS [0]       1: load pg_stat_statements and print, after the group run, the
 #                              statements that took PostgreSQL's time (total, per call, per row)
+#   BENCH_PG_SETTINGS [none]   extra PostgreSQL settings, space-separated name=value, for diagnosis
+#                              only (e.g. synchronous_commit=off); the goal's figures use none
 #   BENCH_OUT [.data/bench]    where the results, logs and profile go (git-ignored)
 #   CALLTRAIL__*               applied to every calltrail run (e.g. CALLTRAIL__INGEST__WRITERS=4)
 set -euo pipefail
@@ -86,6 +88,10 @@ pg_port=$(free_port)
 pg_init_cluster "$tmp/data"
 pg_extra=()
 [ "$statements" = 1 ] && pg_extra=(shared_preload_libraries=pg_stat_statements pg_stat_statements.track=all)
+# Diagnostics only (the goal's figures keep the durable defaults): e.g. synchronous_commit=off shows
+# how much of a commit's latency is the WAL flush.
+read -r -a pg_diag <<<"${BENCH_PG_SETTINGS:-}"
+pg_extra+=("${pg_diag[@]}")
 pg_start "$tmp/data" "$pg_port" "$tmp/postgres.log" \
   shared_buffers=512MB max_wal_size=8GB checkpoint_timeout=30min "${pg_extra[@]}"
 postmaster=$(head -n 1 "$tmp/data/postmaster.pid")
