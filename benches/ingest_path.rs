@@ -223,6 +223,7 @@ fn app_state() -> AppState {
         body_budget: BodyBudget::new(settings.server.max_inflight_body_bytes),
         retry_after_seconds: settings.ingest.retry_after_seconds,
         api_tokens: ApiTokens::from_config(&[]),
+        metrics_tokens: None,
     }
 }
 

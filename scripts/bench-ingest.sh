@@ -103,6 +103,10 @@ pg_version=$(psql_admin -c 'show server_version')
 
 secret="whsec_$(head -c 32 /dev/urandom | base64 | tr -d '\n')"
 export CALLTRAIL_BENCH_SECRET=$secret
+# The generator reads /metrics after each run with a scraper token of its own.
+CALLTRAIL_BENCH_METRICS_TOKEN=$(head -c 24 /dev/urandom | base64 | tr -d '\n/+=')
+export CALLTRAIL_BENCH_METRICS_TOKEN
+metrics_token_hash=$(printf %s "$CALLTRAIL_BENCH_METRICS_TOKEN" | "$bin/calltrail" hash-token)
 
 loadgen() {
   "$bin/calltrail-loadgen" run --warmup-secs "$warmup" --results "$results" "$@"
@@ -137,6 +141,7 @@ run_calltrail() {
     CALLTRAIL__AUTH__QUERY_SECRET__ENABLED=false \
     CALLTRAIL__AUTH__WEBHOOK_SIGNATURE__ENABLED=true \
     CALLTRAIL__AUTH__WEBHOOK_SIGNATURE__SECRETS="$secret" \
+    CALLTRAIL__METRICS__TOKENS="$metrics_token_hash" \
     "$@" "$bin/calltrail" serve >"$out/$label.log" 2>&1 &
   server_pid=$!
   wait_http_ok "$port" /readyz || {

@@ -21,6 +21,7 @@ const LIST_KEYS: &[&str] = &[
     "auth.endpoints.callbacks",
     "auth.endpoints.eventgrid",
     "api.tokens",
+    "metrics.tokens",
 ];
 
 #[derive(Debug, Clone, Deserialize)]
@@ -33,6 +34,21 @@ pub struct Settings {
     pub log: LogSettings,
     pub auth: AuthConfig,
     pub api: ApiSettings,
+    pub metrics: MetricsSettings,
+}
+
+/// Who may read `/metrics`. The callback routes face the internet (ACS must reach them), and so
+/// does everything else on the same listener: event counts, rates and database health are not for
+/// anyone who finds the address.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsSettings {
+    /// When true, a scrape needs `Authorization: Bearer` with a token from `metrics.tokens` or
+    /// `api.tokens`; when false, `/metrics` is open (a private network, local development).
+    pub require_token: bool,
+    /// Scraper tokens, each as the hex SHA-256 of the token: they open `/metrics` only, not the
+    /// reporting API.
+    pub tokens: Vec<String>,
 }
 
 /// The read-only reporting API under `/api/v1`.
@@ -229,12 +245,18 @@ impl Settings {
         if self.projection.poll_interval_ms == 0 {
             return fail("projection.poll_interval_ms", "must be at least 1");
         }
-        for (i, token) in self.api.tokens.iter().enumerate() {
-            if crate::api::auth::parse_token_hash(token).is_none() {
-                return fail(
-                    &format!("api.tokens[{i}]"),
-                    "must be the hex SHA-256 of a token (64 hex digits; see `calltrail hash-token`)",
-                );
+        let token_lists = [
+            ("api.tokens", &self.api.tokens),
+            ("metrics.tokens", &self.metrics.tokens),
+        ];
+        for (key, tokens) in token_lists {
+            for (i, token) in tokens.iter().enumerate() {
+                if crate::api::auth::parse_token_hash(token).is_none() {
+                    return fail(
+                        &format!("{key}[{i}]"),
+                        "must be the hex SHA-256 of a token (64 hex digits; see `calltrail hash-token`)",
+                    );
+                }
             }
         }
         if tracing_subscriber::EnvFilter::try_new(&self.log.level).is_err() {

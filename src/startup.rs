@@ -27,6 +27,8 @@ pub struct AppState {
     pub body_budget: BodyBudget,
     pub retry_after_seconds: u32,
     pub api_tokens: ApiTokens,
+    /// Who may scrape `/metrics`: `None` when `metrics.require_token` is off.
+    pub metrics_tokens: Option<ApiTokens>,
 }
 
 pub struct Application {
@@ -48,6 +50,21 @@ impl Application {
         let api_tokens = ApiTokens::from_config(&settings.api.tokens);
         if api_tokens.is_empty() {
             tracing::info!("api.tokens is empty: every /api/v1 request will be refused");
+        }
+        let metrics_tokens = settings.metrics.require_token.then(|| {
+            let both: Vec<String> = settings
+                .metrics
+                .tokens
+                .iter()
+                .chain(&settings.api.tokens)
+                .cloned()
+                .collect();
+            ApiTokens::from_config(&both)
+        });
+        if metrics_tokens.as_ref().is_some_and(ApiTokens::is_empty) {
+            tracing::info!(
+                "metrics.tokens and api.tokens are empty: every /metrics scrape will be refused"
+            );
         }
         let pool = store::pool(&settings.database)?;
         if settings.database.migrate_on_start {
@@ -76,6 +93,7 @@ impl Application {
             body_budget: BodyBudget::new(settings.server.max_inflight_body_bytes),
             retry_after_seconds: settings.ingest.retry_after_seconds,
             api_tokens,
+            metrics_tokens,
         });
         let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))?;
         let port = listener.local_addr()?.port();

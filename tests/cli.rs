@@ -52,7 +52,7 @@ fn stderr_of(command: &mut Command) -> (bool, String) {
 #[test]
 fn invalid_configuration_fails_at_start_naming_the_key() {
     let db = "postgres://postgres@127.0.0.1:1/x";
-    let cases: [(&str, &str, &str); 6] = [
+    let cases: [(&str, &str, &str); 7] = [
         ("CALLTRAIL__INGEST__WRITERS", "0", "ingest.writers"),
         (
             "CALLTRAIL__DATABASE__MAX_CONNECTIONS",
@@ -66,6 +66,11 @@ fn invalid_configuration_fails_at_start_naming_the_key() {
             "CALLTRAIL__AUTH__WEBHOOK_SIGNATURE__SECRETS",
             "not-whsec",
             "auth.webhook_signature",
+        ),
+        (
+            "CALLTRAIL__METRICS__TOKENS",
+            "not-a-hash",
+            "metrics.tokens[0]",
         ),
     ];
     for (key, value, named) in cases {

@@ -62,11 +62,32 @@ impl ApiTokens {
 }
 
 /// The token of an `Authorization: Bearer <token>` header.
-fn bearer_token(req: &ServiceRequest) -> Option<&str> {
-    let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
+fn bearer_token(headers: &header::HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.trim().split_once(' ')?;
     let token = token.trim();
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
+/// Whether the request carries a bearer token that `tokens` accepts; a refusal is logged (at info,
+/// without the token) under `what`.
+pub fn presents_token(headers: &header::HeaderMap, tokens: &ApiTokens, what: &str) -> bool {
+    match bearer_token(headers) {
+        Some(token) => {
+            let ok = tokens.accepts(token);
+            if !ok {
+                tracing::info!(reason = "token not recognised", "{what} request refused");
+            }
+            ok
+        }
+        None => {
+            tracing::info!(
+                reason = "no bearer token in the authorization header",
+                "{what} request refused"
+            );
+            false
+        }
+    }
 }
 
 /// Middleware on the whole `/api/v1` scope: every route, including unknown ones, needs a token.
@@ -74,25 +95,9 @@ pub async fn require_token(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
-    let accepted = match req.app_data::<web::Data<AppState>>() {
-        Some(state) => match bearer_token(&req) {
-            Some(token) => {
-                let ok = state.api_tokens.accepts(token);
-                if !ok {
-                    tracing::info!(reason = "token not recognised", "API request refused");
-                }
-                ok
-            }
-            None => {
-                tracing::info!(
-                    reason = "no bearer token in the authorization header",
-                    "API request refused"
-                );
-                false
-            }
-        },
-        None => false,
-    };
+    let accepted = req
+        .app_data::<web::Data<AppState>>()
+        .is_some_and(|state| presents_token(req.headers(), &state.api_tokens, "API"));
     if !accepted {
         // An answer rather than an `Err`, so the request span still records and tags it.
         return Ok(req

@@ -1,8 +1,9 @@
 //! Liveness, readiness and metrics.
 
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 
-use crate::error::ErrorBody;
+use crate::api::auth;
+use crate::error::{ApiError, ErrorBody};
 use crate::metrics as m;
 use crate::startup::AppState;
 
@@ -22,14 +23,23 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     }
 }
 
-/// Prometheus text format. Pool gauges are sampled at scrape time.
-pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+/// Prometheus text format, for a scraper with a token unless `metrics.require_token` is off. Pool
+/// gauges are sampled at scrape time.
+pub async fn metrics(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    if let Some(tokens) = &state.metrics_tokens {
+        if !auth::presents_token(req.headers(), tokens, "metrics") {
+            return Err(ApiError::Unauthorized);
+        }
+    }
     let size = state.pool.size() as f64;
     let idle = state.pool.num_idle() as f64;
     metrics::gauge!(m::DB_POOL_CONNECTIONS, "state" => "idle").set(idle);
     metrics::gauge!(m::DB_POOL_CONNECTIONS, "state" => "in_use").set(size - idle);
     metrics::gauge!(m::DB_POOL_MAX).set(state.pool.options().get_max_connections() as f64);
-    HttpResponse::Ok()
+    Ok(HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
-        .body(m::handle().render())
+        .body(m::handle().render()))
 }

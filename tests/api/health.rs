@@ -82,3 +82,45 @@ async fn metrics_count_events_and_rejections() {
         assert!(text.contains(needle), "missing {needle} in\n{text}");
     }
 }
+
+#[tokio::test]
+async fn metrics_need_a_scraper_or_api_token_unless_opened() {
+    let app = TestApp::spawn_with(|s| {
+        s.api.tokens = vec![calltrail::api::auth::hash_token("an-api-token")];
+    })
+    .await;
+    let scrape = |token: Option<&'static str>| {
+        let request = app.client.get(app.url("/metrics"));
+        match token {
+            Some(token) => request.bearer_auth(token),
+            None => request,
+        }
+        .send()
+    };
+    for refused in [None, Some("not-a-token"), Some("")] {
+        let response = scrape(refused).await.unwrap();
+        assert_eq!(response.status(), 401, "{refused:?}");
+        assert_eq!(response.headers()["www-authenticate"], "Bearer");
+        let (_, code, _) = error_code(response).await;
+        assert_eq!(code, "unauthorized");
+    }
+    for accepted in [METRICS_TOKEN, "an-api-token"] {
+        let response = scrape(Some(accepted)).await.unwrap();
+        assert_eq!(response.status(), 200, "{accepted}");
+        let text = response.text().await.unwrap();
+        assert!(text.contains("calltrail_db_pool_max"), "{text}");
+    }
+    // The scraper's token opens /metrics only, not the reporting API.
+    let response = app
+        .client
+        .get(app.url("/api/v1/calls"))
+        .bearer_auth(METRICS_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 401);
+
+    let open = TestApp::spawn_with(|s| s.metrics.require_token = false).await;
+    let response = open.client.get(open.url("/metrics")).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+}

@@ -9,6 +9,8 @@ use sqlx::{Connection, PgConnection, PgPool};
 
 pub const SECRET: &str = "test-secret-one-0001";
 pub const SECRET_2: &str = "test-secret-two-0002";
+/// The scraper's token: `metrics.tokens` holds its hash in every test's settings.
+pub const METRICS_TOKEN: &str = "test-metrics-token";
 
 pub struct TestApp {
     pub address: String,
@@ -44,6 +46,7 @@ auth:
     ))
     .expect("test settings");
     settings.log.level = "error".to_owned();
+    settings.metrics.tokens = vec![calltrail::api::auth::hash_token(METRICS_TOKEN)];
     settings
 }
 
@@ -156,6 +159,7 @@ impl TestApp {
     pub async fn metrics_text(&self) -> String {
         self.client
             .get(self.url("/metrics"))
+            .bearer_auth(METRICS_TOKEN)
             .send()
             .await
             .expect("metrics request")

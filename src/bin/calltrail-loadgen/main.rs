@@ -95,7 +95,8 @@ struct RunArgs {
     /// Check afterwards that every acknowledged event is in this database, once.
     #[arg(long)]
     database_url: Option<String>,
-    /// The server's /metrics, read after the run (batch size, commit time, projection lag).
+    /// The server's /metrics, read after the run (batch size, commit time, projection lag), with
+    /// the bearer token in CALLTRAIL_BENCH_METRICS_TOKEN if set.
     #[arg(long)]
     metrics_url: Option<String>,
     /// Append the result as a JSON line to this file.
@@ -373,11 +374,19 @@ async fn run(args: &RunArgs) -> anyhow::Result<RunResult> {
     })
 }
 
+/// The bearer token sent with the `/metrics` request, when set.
+const METRICS_TOKEN_VAR: &str = "CALLTRAIL_BENCH_METRICS_TOKEN";
+
 async fn fetch_metrics(url: &str) -> Result<String, String> {
     let target = Target::parse(url)?;
     let mut conn = client::Connection::open(&target.address()).await?;
+    // calltrail wants a scraper's token unless metrics.require_token is off; from the environment,
+    // like the signing secret, so that it is not on the command line.
+    let authorization = std::env::var(METRICS_TOKEN_VAR)
+        .map(|token| format!("authorization: Bearer {token}\r\n"))
+        .unwrap_or_default();
     let request = format!(
-        "GET {} HTTP/1.1\r\nhost: {}\r\n\r\n",
+        "GET {} HTTP/1.1\r\nhost: {}\r\n{authorization}\r\n",
         target.path, target.authority
     );
     let status = conn.exchange(request.as_bytes()).await?;
