@@ -5,6 +5,8 @@ use std::sync::OnceLock;
 use metrics::Counter;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
+use crate::events::{EventFamily, WireFormat};
+
 pub const EVENTS_RECEIVED: &str = "calltrail_events_received_total";
 pub const EVENTS_STORED: &str = "calltrail_events_stored_total";
 pub const EVENTS_DUPLICATE: &str = "calltrail_events_duplicate_total";
@@ -48,37 +50,9 @@ pub fn handle() -> &'static PrometheusHandle {
 /// `counter!` with labels hashes its key and looks it up in the registry every time, which is
 /// most of what counting an event costs. A series still appears only once something is counted.
 pub struct EventCounters {
-    received: Vec<OnceLock<Counter>>,
-    stored: Vec<OnceLock<Counter>>,
-    duplicate: Vec<OnceLock<Counter>>,
-}
-
-/// Every family and wire format an event can have (`EventKind::family`, `WireFormat::as_str`); a
-/// name missing here is still counted, through the registry.
-const FAMILIES: [&str; 14] = [
-    "call_state",
-    "participants_updated",
-    "dtmf_tone",
-    "dtmf_recognition",
-    "recognize",
-    "play",
-    "participant_operation",
-    "transfer",
-    "recording",
-    "send_dtmf",
-    "operation_failed",
-    "incoming_call",
-    "recording_file_status_updated",
-    "unknown",
-];
-const FORMATS: [&str; 5] = ["a1", "a2", "call_automation", "event_grid", "cloud_event"];
-
-fn position(names: &[&str], name: &str) -> Option<usize> {
-    names.iter().position(|n| *n == name)
-}
-
-fn cells(n: usize) -> Vec<OnceLock<Counter>> {
-    (0..n).map(|_| OnceLock::new()).collect()
+    received: [[OnceLock<Counter>; WireFormat::ALL.len()]; EventFamily::ALL.len()],
+    stored: [OnceLock<Counter>; EventFamily::ALL.len()],
+    duplicate: [OnceLock<Counter>; EventFamily::ALL.len()],
 }
 
 impl EventCounters {
@@ -88,118 +62,32 @@ impl EventCounters {
         COUNTERS.get_or_init(|| {
             handle();
             EventCounters {
-                received: cells(FAMILIES.len() * FORMATS.len()),
-                stored: cells(FAMILIES.len()),
-                duplicate: cells(FAMILIES.len()),
+                received: [const { [const { OnceLock::new() }; WireFormat::ALL.len()] };
+                    EventFamily::ALL.len()],
+                stored: [const { OnceLock::new() }; EventFamily::ALL.len()],
+                duplicate: [const { OnceLock::new() }; EventFamily::ALL.len()],
             }
         })
     }
 
-    pub fn received(&self, family: &'static str, format: &'static str) {
-        match (position(&FAMILIES, family), position(&FORMATS, format)) {
-            (Some(f), Some(w)) => self.received[f * FORMATS.len() + w]
-                .get_or_init(
-                    || metrics::counter!(EVENTS_RECEIVED, "family" => family, "format" => format),
-                )
-                .increment(1),
-            _ => metrics::counter!(EVENTS_RECEIVED, "family" => family, "format" => format)
-                .increment(1),
-        }
+    pub fn received(&self, family: EventFamily, format: WireFormat) {
+        self.received[family as usize][format as usize]
+            .get_or_init(|| {
+                metrics::counter!(EVENTS_RECEIVED,
+                    "family" => family.as_str(), "format" => format.as_str())
+            })
+            .increment(1);
     }
 
     /// One event of `family` stored (`new`) or found already stored.
-    pub fn stored(&self, family: &'static str, new: bool) {
+    pub fn stored(&self, family: EventFamily, new: bool) {
         let (cells, name) = if new {
             (&self.stored, EVENTS_STORED)
         } else {
             (&self.duplicate, EVENTS_DUPLICATE)
         };
-        match position(&FAMILIES, family) {
-            Some(f) => cells[f]
-                .get_or_init(|| metrics::counter!(name, "family" => family))
-                .increment(1),
-            None => metrics::counter!(name, "family" => family).increment(1),
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_family_and_format_has_a_cell() {
-        use crate::events::WireFormat;
-        for format in [
-            WireFormat::A1,
-            WireFormat::A2,
-            WireFormat::CallAutomation,
-            WireFormat::EventGrid,
-            WireFormat::CloudEvent,
-        ] {
-            assert!(position(&FORMATS, format.as_str()).is_some(), "{format:?}");
-        }
-        use crate::events::{EventKind as K, Outcome, ParticipantOp};
-        let o = Outcome::Completed;
-        let kinds = [
-            K::CallState {
-                state: String::new(),
-                conversation_id: None,
-            },
-            K::ParticipantsUpdated {
-                participants: vec![],
-            },
-            K::DtmfTone {
-                sequence_id: None,
-                tone: String::new(),
-                raw_tone: String::new(),
-                participant_id: None,
-            },
-            K::DtmfRecognition { outcome: o },
-            K::Recognize {
-                outcome: o,
-                recognition_type: None,
-                tones: vec![],
-                choice: None,
-                speech: None,
-            },
-            K::Play {
-                outcome: o,
-                status: None,
-                failed_play_source_index: None,
-            },
-            K::ParticipantOperation {
-                operation: ParticipantOp::Add,
-                outcome: o,
-                participant: None,
-            },
-            K::Transfer {
-                outcome: o,
-                transferee: None,
-                target: None,
-            },
-            K::Recording {
-                state: None,
-                recording_id: None,
-            },
-            K::SendDtmf { outcome: o },
-            K::OperationFailed {
-                operation: String::new(),
-            },
-            K::IncomingCall {
-                to: None,
-                from: None,
-                caller_display_name: None,
-            },
-            K::RecordingFileStatusUpdated {
-                chunk_count: 0,
-                recording_start_time: None,
-                recording_duration_ms: None,
-                session_end_reason: None,
-            },
-            K::Unknown,
-        ];
-        let families: Vec<&str> = kinds.iter().map(K::family).collect();
-        assert_eq!(families, FAMILIES);
+        cells[family as usize]
+            .get_or_init(|| metrics::counter!(name, "family" => family.as_str()))
+            .increment(1);
     }
 }

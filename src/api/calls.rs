@@ -6,6 +6,9 @@ use std::collections::HashMap;
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use sqlx::postgres::{PgArguments, PgRow};
+use sqlx::query::QueryAs;
+use sqlx::{FromRow, Postgres};
 
 use crate::api::events::{EventSummary, EVENT_COLUMNS};
 use crate::api::pagination::{Page, PageParams, PageRequest};
@@ -124,11 +127,30 @@ pub async fn get(
     Ok(json(&call.ok_or_else(|| no_call(&id))?))
 }
 
-/// An empty first page of a call's sub-list is a 404 when the call does not exist at all. For the
-/// timeline, an empty first page means the call has no events either.
-async fn require_call(state: &AppState, id: &str, empty_first_page: bool) -> Result<(), ApiError> {
-    if !empty_first_page {
-        return Ok(());
+type RowQuery<'q, T> = QueryAs<'q, Postgres, T, PgArguments>;
+
+/// The rows of one page of a call's sub-list: `sql` takes the call id as `$1`, then the cursor
+/// key's columns (bound by `bind_after`), then the row limit. An empty first page is a 404 when
+/// the call does not exist at all; for the timeline, an empty first page means the call has no
+/// events either.
+async fn call_rows<'q, K, T>(
+    state: &AppState,
+    id: &'q str,
+    page: &PageRequest<K>,
+    sql: &'q str,
+    bind_after: impl FnOnce(RowQuery<'q, T>) -> RowQuery<'q, T>,
+) -> Result<Vec<T>, ApiError>
+where
+    T: for<'r> FromRow<'r, PgRow> + Send + Unpin,
+{
+    let query = sqlx::query_as(sql).persistent(false).bind(id);
+    let rows: Vec<T> = bind_after(query)
+        .bind(page.fetch_limit())
+        .fetch_all(&state.query_pool)
+        .await
+        .map_err(db_error(state))?;
+    if !rows.is_empty() || page.after.is_some() {
+        return Ok(rows);
     }
     let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM calls WHERE call_id = $1)")
         .bind(id)
@@ -136,7 +158,7 @@ async fn require_call(state: &AppState, id: &str, empty_first_page: bool) -> Res
         .await
         .map_err(db_error(state))?;
     if exists {
-        Ok(())
+        Ok(rows)
     } else {
         Err(no_call(id))
     }
@@ -213,17 +235,10 @@ pub async fn participants(
         Some((t, r, n)) => (Some(t), Some(r), Some(n)),
         None => (None, None, None),
     };
-    let rows: Vec<IntervalRow> = sqlx::query_as(&sql)
-        .persistent(false)
-        .bind(id.as_str())
-        .bind(after_time)
-        .bind(after_raw)
-        .bind(after_no)
-        .bind(page.fetch_limit())
-        .fetch_all(&state.query_pool)
-        .await
-        .map_err(db_error(&state))?;
-    require_call(&state, &id, rows.is_empty() && page.after.is_none()).await?;
+    let rows: Vec<IntervalRow> = call_rows(&state, &id, &page, &sql, |q| {
+        q.bind(after_time).bind(after_raw).bind(after_no)
+    })
+    .await?;
 
     let mut raw_ids: Vec<&str> = rows.iter().map(|r| r.raw_id.as_str()).collect();
     raw_ids.sort_unstable();
@@ -297,15 +312,8 @@ pub async fn events(
         after = page.order.after(),
         dir = page.order.sql(),
     );
-    let rows: Vec<EventSummary> = sqlx::query_as(&sql)
-        .persistent(false)
-        .bind(id.as_str())
-        .bind(page.after)
-        .bind(page.fetch_limit())
-        .fetch_all(&state.query_pool)
-        .await
-        .map_err(db_error(&state))?;
-    require_call(&state, &id, rows.is_empty() && page.after.is_none()).await?;
+    let rows: Vec<EventSummary> =
+        call_rows(&state, &id, &page, &sql, |q| q.bind(page.after)).await?;
     Ok(json(&Page::from_rows(rows, &page, |e| e.event_seq)))
 }
 
@@ -335,15 +343,7 @@ pub async fn dtmf(
         after = page.order.after(),
         dir = page.order.sql(),
     );
-    let rows: Vec<DtmfTone> = sqlx::query_as(&sql)
-        .persistent(false)
-        .bind(id.as_str())
-        .bind(page.after)
-        .bind(page.fetch_limit())
-        .fetch_all(&state.query_pool)
-        .await
-        .map_err(db_error(&state))?;
-    require_call(&state, &id, rows.is_empty() && page.after.is_none()).await?;
+    let rows: Vec<DtmfTone> = call_rows(&state, &id, &page, &sql, |q| q.bind(page.after)).await?;
     Ok(json(&Page::from_rows(rows, &page, |t| t.ordinal)))
 }
 
@@ -379,16 +379,10 @@ pub async fn media(
         dir = page.order.sql(),
     );
     let (after_ctx, after_op) = page.after.clone().unzip();
-    let rows: Vec<MediaOperation> = sqlx::query_as(&sql)
-        .persistent(false)
-        .bind(id.as_str())
-        .bind(after_ctx)
-        .bind(after_op)
-        .bind(page.fetch_limit())
-        .fetch_all(&state.query_pool)
-        .await
-        .map_err(db_error(&state))?;
-    require_call(&state, &id, rows.is_empty() && page.after.is_none()).await?;
+    let rows: Vec<MediaOperation> = call_rows(&state, &id, &page, &sql, |q| {
+        q.bind(after_ctx).bind(after_op)
+    })
+    .await?;
     Ok(json(&Page::from_rows(rows, &page, |m| {
         (m.operation_context.clone(), m.operation.clone())
     })))

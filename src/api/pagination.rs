@@ -108,7 +108,9 @@ impl<K: DeserializeOwned> PageRequest<K> {
             after,
         })
     }
+}
 
+impl<K> PageRequest<K> {
     /// How many rows to fetch: one more than the page, to learn whether another page follows.
     pub fn fetch_limit(&self) -> i64 {
         self.limit + 1

@@ -89,26 +89,96 @@ pub enum EventKind {
 }
 
 impl EventKind {
-    /// The family name: the `family` tag of the serialised form, a stored column and a metric label.
-    pub fn family(&self) -> &'static str {
+    pub fn family(&self) -> EventFamily {
         match self {
-            EventKind::CallState { .. } => "call_state",
-            EventKind::ParticipantsUpdated { .. } => "participants_updated",
-            EventKind::DtmfTone { .. } => "dtmf_tone",
-            EventKind::DtmfRecognition { .. } => "dtmf_recognition",
-            EventKind::Recognize { .. } => "recognize",
-            EventKind::Play { .. } => "play",
-            EventKind::ParticipantOperation { .. } => "participant_operation",
-            EventKind::Transfer { .. } => "transfer",
-            EventKind::Recording { .. } => "recording",
-            EventKind::SendDtmf { .. } => "send_dtmf",
-            EventKind::OperationFailed { .. } => "operation_failed",
-            EventKind::IncomingCall { .. } => "incoming_call",
-            EventKind::RecordingFileStatusUpdated { .. } => "recording_file_status_updated",
-            EventKind::Unknown => "unknown",
+            EventKind::CallState { .. } => EventFamily::CallState,
+            EventKind::ParticipantsUpdated { .. } => EventFamily::ParticipantsUpdated,
+            EventKind::DtmfTone { .. } => EventFamily::DtmfTone,
+            EventKind::DtmfRecognition { .. } => EventFamily::DtmfRecognition,
+            EventKind::Recognize { .. } => EventFamily::Recognize,
+            EventKind::Play { .. } => EventFamily::Play,
+            EventKind::ParticipantOperation { .. } => EventFamily::ParticipantOperation,
+            EventKind::Transfer { .. } => EventFamily::Transfer,
+            EventKind::Recording { .. } => EventFamily::Recording,
+            EventKind::SendDtmf { .. } => EventFamily::SendDtmf,
+            EventKind::OperationFailed { .. } => EventFamily::OperationFailed,
+            EventKind::IncomingCall { .. } => EventFamily::IncomingCall,
+            EventKind::RecordingFileStatusUpdated { .. } => EventFamily::RecordingFileStatusUpdated,
+            EventKind::Unknown => EventFamily::Unknown,
         }
     }
 }
+
+/// Which [`EventKind`] an event is, without its data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventFamily {
+    CallState,
+    ParticipantsUpdated,
+    DtmfTone,
+    DtmfRecognition,
+    Recognize,
+    Play,
+    ParticipantOperation,
+    Transfer,
+    Recording,
+    SendDtmf,
+    OperationFailed,
+    IncomingCall,
+    RecordingFileStatusUpdated,
+    Unknown,
+}
+
+impl EventFamily {
+    /// Every family, in declaration order, so that `family as usize` indexes it.
+    pub const ALL: [EventFamily; 14] = [
+        EventFamily::CallState,
+        EventFamily::ParticipantsUpdated,
+        EventFamily::DtmfTone,
+        EventFamily::DtmfRecognition,
+        EventFamily::Recognize,
+        EventFamily::Play,
+        EventFamily::ParticipantOperation,
+        EventFamily::Transfer,
+        EventFamily::Recording,
+        EventFamily::SendDtmf,
+        EventFamily::OperationFailed,
+        EventFamily::IncomingCall,
+        EventFamily::RecordingFileStatusUpdated,
+        EventFamily::Unknown,
+    ];
+
+    /// The family name: the `family` tag of the serialised [`EventKind`], a stored column and a
+    /// metric label.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventFamily::CallState => "call_state",
+            EventFamily::ParticipantsUpdated => "participants_updated",
+            EventFamily::DtmfTone => "dtmf_tone",
+            EventFamily::DtmfRecognition => "dtmf_recognition",
+            EventFamily::Recognize => "recognize",
+            EventFamily::Play => "play",
+            EventFamily::ParticipantOperation => "participant_operation",
+            EventFamily::Transfer => "transfer",
+            EventFamily::Recording => "recording",
+            EventFamily::SendDtmf => "send_dtmf",
+            EventFamily::OperationFailed => "operation_failed",
+            EventFamily::IncomingCall => "incoming_call",
+            EventFamily::RecordingFileStatusUpdated => "recording_file_status_updated",
+            EventFamily::Unknown => "unknown",
+        }
+    }
+}
+
+const _: () = {
+    let mut i = 0;
+    while i < EventFamily::ALL.len() {
+        assert!(
+            EventFamily::ALL[i] as usize == i,
+            "EventFamily::ALL out of order"
+        );
+        i += 1;
+    }
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -244,9 +314,10 @@ pub(crate) fn known_type(event_type: &str) -> Option<KnownType> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn family_is_the_serialised_tag() {
-        let kinds = [
+    /// One kind of every family, in the order of [`EventFamily::ALL`].
+    fn one_kind_per_family() -> Vec<EventKind> {
+        let o = Outcome::Completed;
+        vec![
             EventKind::CallState {
                 state: "connected".into(),
                 conversation_id: None,
@@ -254,24 +325,66 @@ mod tests {
             EventKind::ParticipantsUpdated {
                 participants: vec![],
             },
-            EventKind::DtmfRecognition {
-                outcome: Outcome::Stopped,
+            EventKind::DtmfTone {
+                sequence_id: None,
+                tone: String::new(),
+                raw_tone: String::new(),
+                participant_id: None,
             },
-            EventKind::SendDtmf {
-                outcome: Outcome::Completed,
+            EventKind::DtmfRecognition { outcome: o },
+            EventKind::Recognize {
+                outcome: o,
+                recognition_type: None,
+                tones: vec![],
+                choice: None,
+                speech: None,
             },
-            EventKind::OperationFailed {
-                operation: "CreateCall".into(),
+            EventKind::Play {
+                outcome: o,
+                status: None,
+                failed_play_source_index: None,
+            },
+            EventKind::ParticipantOperation {
+                operation: ParticipantOp::Add,
+                outcome: o,
+                participant: None,
+            },
+            EventKind::Transfer {
+                outcome: o,
+                transferee: None,
+                target: None,
             },
             EventKind::Recording {
                 state: None,
                 recording_id: None,
             },
+            EventKind::SendDtmf { outcome: o },
+            EventKind::OperationFailed {
+                operation: "CreateCall".into(),
+            },
+            EventKind::IncomingCall {
+                to: None,
+                from: None,
+                caller_display_name: None,
+            },
+            EventKind::RecordingFileStatusUpdated {
+                chunk_count: 0,
+                recording_start_time: None,
+                recording_duration_ms: None,
+                session_end_reason: None,
+            },
             EventKind::Unknown,
-        ];
+        ]
+    }
+
+    #[test]
+    fn every_family_is_listed_and_named_as_serialised() {
+        let kinds = one_kind_per_family();
+        let families: Vec<EventFamily> = kinds.iter().map(EventKind::family).collect();
+        assert_eq!(families, EventFamily::ALL);
         for kind in kinds {
             let tag = serde_json::to_value(&kind).unwrap()["family"].clone();
-            assert_eq!(tag, kind.family(), "{kind:?}");
+            assert_eq!(tag, kind.family().as_str(), "{kind:?}");
         }
     }
 

@@ -34,7 +34,7 @@ pub use crate::events::canonical::canonical_json;
 pub use crate::events::common::{CommonFields, ResultInfo};
 pub use crate::events::error::ParseError;
 pub use crate::events::identifier::{Identifier, IdentifierKind};
-pub use crate::events::kind::{EventKind, Outcome, ParticipantOp, ParticipantState};
+pub use crate::events::kind::{EventFamily, EventKind, Outcome, ParticipantOp, ParticipantState};
 pub use crate::events::tone::normalize_tone;
 
 /// Which wire format an event arrived in.
@@ -54,6 +54,15 @@ pub enum WireFormat {
 }
 
 impl WireFormat {
+    /// Every format, in declaration order, so that `format as usize` indexes it.
+    pub const ALL: [WireFormat; 5] = [
+        WireFormat::A1,
+        WireFormat::A2,
+        WireFormat::CallAutomation,
+        WireFormat::EventGrid,
+        WireFormat::CloudEvent,
+    ];
+
     pub fn as_str(&self) -> &'static str {
         match self {
             WireFormat::A1 => "a1",
@@ -64,6 +73,17 @@ impl WireFormat {
         }
     }
 }
+
+const _: () = {
+    let mut i = 0;
+    while i < WireFormat::ALL.len() {
+        assert!(
+            WireFormat::ALL[i] as usize == i,
+            "WireFormat::ALL out of order"
+        );
+        i += 1;
+    }
+};
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct ParsedEvent {

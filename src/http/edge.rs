@@ -9,7 +9,7 @@ use futures_util::StreamExt;
 
 use crate::auth::{Authenticator, Credentials, Endpoint, Verified};
 use crate::error::ApiError;
-use crate::events::{ParseError, ParsedEvent};
+use crate::events::{EventFamily, ParseError, ParsedEvent};
 use crate::http::body_budget::BodyPermit;
 use crate::http::request_span::RequestId;
 use crate::ingest::{SubmitError, WriteSummary};
@@ -194,7 +194,7 @@ pub fn hand_off(
     };
     let counters = EventCounters::get();
     for event in events {
-        counters.received(event.kind.family(), event.format.as_str());
+        counters.received(event.kind.family(), event.format);
     }
     Delivery {
         endpoint: endpoint_name,
@@ -214,7 +214,7 @@ pub async fn store(
     events: Vec<ParsedEvent>,
 ) -> Result<WriteSummary, ApiError> {
     let delivery = hand_off(endpoint, req, received.verified, &events, received.at);
-    let families: Vec<&'static str> = events.iter().map(|e| e.kind.family()).collect();
+    let families: Vec<EventFamily> = events.iter().map(|e| e.kind.family()).collect();
     let retry_after_seconds = state.retry_after_seconds;
     let outcome = state
         .ingest

@@ -133,7 +133,7 @@ impl<'a> EventColumns<'a> {
         self.event_type.push(&event.event_type);
         self.subject.push(event.subject.as_deref());
         self.event_time.push(event.event_time);
-        self.family.push(event.kind.family());
+        self.family.push(event.kind.family().as_str());
         self.call_id.push(c.call_id.as_deref());
         self.server_call_id.push(c.server_call_id.as_deref());
         self.correlation_id.push(c.correlation_id.as_deref());

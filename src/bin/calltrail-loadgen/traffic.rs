@@ -923,7 +923,7 @@ impl Call {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use calltrail::events::{parse_callback_body, WireFormat};
+    use calltrail::events::{parse_callback_body, EventFamily, WireFormat};
     use std::collections::HashSet;
 
     fn sample(mix: &str, calls: usize) -> Vec<Delivery> {
@@ -951,7 +951,12 @@ mod tests {
                 assert_eq!(events.len(), d.tokens.len());
                 for (event, token) in events.iter().zip(d.tokens.as_slice()) {
                     assert_eq!(event.format, format);
-                    assert_ne!(event.kind.family(), "unknown", "{}", event.event_type);
+                    assert_ne!(
+                        event.kind.family(),
+                        EventFamily::Unknown,
+                        "{}",
+                        event.event_type
+                    );
                     let back = token_of(event.event_id.as_deref(), event.subject.as_deref());
                     assert_eq!(back, Some(*token));
                 }

@@ -174,6 +174,7 @@ fn wire_format_names() {
         (WireFormat::EventGrid, "event_grid"),
         (WireFormat::CloudEvent, "cloud_event"),
     ];
+    assert_eq!(cases.map(|(format, _)| format), WireFormat::ALL);
     for (format, name) in cases {
         assert_eq!(format.as_str(), name);
         assert_eq!(
