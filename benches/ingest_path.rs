@@ -23,6 +23,7 @@
 
 use std::fmt::Write as _;
 use std::hint::black_box;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use actix_web::body::MessageBody;
@@ -44,6 +45,7 @@ use calltrail::http::{edge, request_span};
 use calltrail::ingest::{IngestQueue, WriteSummary};
 use calltrail::projection::Wakeup;
 use calltrail::startup::AppState;
+use calltrail::store::pool_runtime::PoolRuntime;
 
 const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 const DELIVERIES: usize = 2_000;
@@ -214,11 +216,13 @@ fn app_state() -> AppState {
     let mut settings = Settings::from_yaml("").expect("built-in defaults");
     settings.database.url = SecretString::from("postgres://calltrail@127.0.0.1:1/unused");
     let pool = calltrail::store::pool(&settings.database).expect("a valid URL");
+    let (ingest, _writers) = IngestQueue::start(pool.clone(), &settings.ingest, Wakeup::default());
     AppState {
         query_pool: pool.clone(),
-        ingest: IngestQueue::start(pool.clone(), &settings.ingest, Wakeup::default()),
+        pool_runtime: PoolRuntime::current(),
+        ingest,
         pool,
-        auth: authenticator(),
+        auth: Arc::new(authenticator()),
         max_body_bytes: settings.server.max_body_bytes,
         body_budget: BodyBudget::new(settings.server.max_inflight_body_bytes),
         retry_after_seconds: settings.ingest.retry_after_seconds,

@@ -226,13 +226,13 @@ impl Settings {
             return fail("ingest.writers", "must be at least 1");
         }
         // Each writer holds a connection while it commits, and so does the projector; readiness
-        // checks and queries need one more.
+        // checks and exports need one more.
         let reserved = self.ingest.writers as u32 + u32::from(self.projection.enabled) + 1;
         if reserved > self.database.max_connections {
             return fail(
                 "database.max_connections",
                 &format!(
-                    "must be at least {reserved}: one per ingest writer, one for the projector, one for queries"
+                    "must be at least {reserved}: one per ingest writer, one for the projector, one for readiness checks and exports"
                 ),
             );
         }

@@ -1,27 +1,34 @@
 //! Building and running the service: configuration in, a bound HTTP server out.
 
 use std::net::TcpListener;
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::dev::Server;
 use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
 use sqlx::PgPool;
+use tokio::task::JoinHandle;
 
 use crate::api::auth::ApiTokens;
 use crate::auth::Authenticator;
 use crate::config::Settings;
 use crate::http::body_budget::BodyBudget;
-use crate::ingest::IngestQueue;
+use crate::ingest::{IngestQueue, IngestWriters};
 use crate::projection::{Projector, Wakeup};
+use crate::store::pool_runtime::PoolRuntime;
+use crate::store::QueryPools;
 use crate::{http, store};
 
-/// What every handler shares.
+/// What the handlers of one HTTP worker share; all but `query_pool` is shared by every worker.
 pub struct AppState {
+    /// Used only on `pool_runtime`: a handler hands its use of it over.
     pub pool: PgPool,
-    /// The reporting API's pool: its statements are cut off at `api.statement_timeout_ms`.
+    pub pool_runtime: PoolRuntime,
+    /// The reporting API's pool, this worker's own: its statements are cut off at
+    /// `api.statement_timeout_ms`.
     pub query_pool: PgPool,
-    pub auth: Authenticator,
+    pub auth: Arc<Authenticator>,
     pub ingest: IngestQueue,
     pub max_body_bytes: usize,
     pub body_budget: BodyBudget,
@@ -34,8 +41,15 @@ pub struct AppState {
 pub struct Application {
     port: u16,
     server: Server,
+    pool: PgPool,
+    writers: IngestWriters,
     projector: Option<Projector>,
+    partition_keeper: JoinHandle<()>,
 }
+
+/// How long the pool may take to close at exit, once nothing is left to do: it waits for each
+/// connection still in use (an export whose client has gone only notices at its next row).
+const POOL_CLOSE_WAIT: Duration = Duration::from_secs(5);
 
 impl Application {
     /// Connects, migrates (when configured), starts the writers and the projector, and binds the
@@ -75,41 +89,56 @@ impl Application {
             Ok(()) => {}
             Err(error) => tracing::warn!(%error, "could not check event partitions at start"),
         }
-        store::maintenance::spawn_partition_keeper(pool.clone());
+        let partition_keeper = store::maintenance::spawn_partition_keeper(pool.clone());
         // Install the recorder before the writers, the projector or a request records anything.
         crate::metrics::handle();
         let wakeup = Wakeup::default();
-        let ingest = IngestQueue::start(pool.clone(), &settings.ingest, wakeup.clone());
+        let (ingest, writers) = IngestQueue::start(pool.clone(), &settings.ingest, wakeup.clone());
         let projector = settings
             .projection
             .enabled
             .then(|| Projector::start(pool.clone(), &settings.projection, wakeup));
-        let state = web::Data::new(AppState {
-            query_pool: store::query_pool(&settings.database, settings.api.statement_timeout_ms)?,
-            pool,
-            auth,
-            ingest,
-            max_body_bytes: settings.server.max_body_bytes,
-            body_budget: BodyBudget::new(settings.server.max_inflight_body_bytes),
-            retry_after_seconds: settings.ingest.retry_after_seconds,
-            api_tokens,
-            metrics_tokens,
-        });
+        let workers = match settings.server.workers {
+            0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
+            n => n,
+        };
+        let query_pools = QueryPools::new(
+            &settings.database,
+            settings.api.statement_timeout_ms,
+            workers,
+        )?;
+        let pool_runtime = PoolRuntime::current();
+        let auth = Arc::new(auth);
+        let body_budget = BodyBudget::new(settings.server.max_inflight_body_bytes);
+        let max_body_bytes = settings.server.max_body_bytes;
+        let retry_after_seconds = settings.ingest.retry_after_seconds;
+        let shared_pool = pool.clone();
         let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))?;
         let port = listener.local_addr()?.port();
-        let mut server = HttpServer::new(move || {
+        // Called once on each worker's thread, within its runtime.
+        let server = HttpServer::new(move || {
+            let state = web::Data::new(AppState {
+                pool: shared_pool.clone(),
+                pool_runtime: pool_runtime.clone(),
+                query_pool: query_pools.open(),
+                auth: auth.clone(),
+                ingest: ingest.clone(),
+                max_body_bytes,
+                body_budget: body_budget.clone(),
+                retry_after_seconds,
+                api_tokens: api_tokens.clone(),
+                metrics_tokens: metrics_tokens.clone(),
+            });
             App::new()
                 .wrap(from_fn(http::request_span::request_span))
-                .app_data(state.clone())
+                .app_data(state)
                 .configure(http::routes)
                 .default_service(web::to(http::not_found))
         })
+        .workers(workers)
         .max_connections(settings.server.max_connections_per_worker)
         .shutdown_timeout(settings.server.shutdown_timeout_seconds)
         .client_request_timeout(Duration::from_secs(10));
-        if settings.server.workers > 0 {
-            server = server.workers(settings.server.workers);
-        }
         let server = server.listen(listener)?.run();
         tracing::info!(
             host = %settings.server.host,
@@ -119,7 +148,10 @@ impl Application {
         Ok(Application {
             port,
             server,
+            pool,
+            writers,
             projector,
+            partition_keeper,
         })
     }
 
@@ -127,13 +159,22 @@ impl Application {
         self.port
     }
 
-    /// Serves until SIGTERM/SIGINT: then stops accepting, lets in-flight requests finish (each waits
-    /// for its commit), lets the projector finish its batch, and returns. Whatever is still queued
-    /// is projected by the next instance to run.
+    /// Serves until SIGTERM/SIGINT, then shuts down in this order: stop accepting; let in-flight
+    /// requests finish (each waits for its commit); let the writers write whatever is still queued
+    /// (requests whose client went away) and stop; let the projector finish its batch; close the
+    /// pool. Whatever is still queued for projection is projected by the next instance to run.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let served = self.server.await;
+        self.writers.stop().await;
         if let Some(projector) = self.projector {
             projector.stop().await;
+        }
+        self.partition_keeper.abort();
+        if tokio::time::timeout(POOL_CLOSE_WAIT, self.pool.close())
+            .await
+            .is_err()
+        {
+            tracing::warn!("database connections still in use at exit");
         }
         served
     }

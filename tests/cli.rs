@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use sqlx::Connection;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
 
 const BIN: &str = env!("CARGO_BIN_EXE_calltrail");
 
@@ -157,7 +158,7 @@ async fn wait_ready(port: u16) {
 async fn sigterm_finishes_in_flight_requests_then_exits() {
     let url = fresh_database().await;
     let port = free_port();
-    let mut child = calltrail(&["serve"])
+    let child = calltrail(&["serve"])
         .env("DATABASE_URL", &url)
         .env("CALLTRAIL_ENVIRONMENT", "production")
         .env("CALLTRAIL__SERVER__PORT", port.to_string())
@@ -176,9 +177,7 @@ async fn sigterm_finishes_in_flight_requests_then_exits() {
     // A request whose body is still arriving when the signal comes.
     let body = r#"[{"id":"sig-1","source":"s","type":"Microsoft.Communication.CallConnected","specversion":"1.0","time":"2024-01-01T00:00:00Z","data":{"callConnectionId":"c-sig"}}]"#;
     let (head, tail) = body.split_at(40);
-    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
-        .await
-        .unwrap();
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
     let request = format!(
         "POST /api/callbacks?secret=cli-secret-0123456789 HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{head}",
         body.len()
@@ -196,20 +195,252 @@ async fn sigterm_finishes_in_flight_requests_then_exits() {
         .await
         .is_err());
     stream.write_all(tail.as_bytes()).await.unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).await.unwrap();
-    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    let response = response(&mut stream).await;
 
-    let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
-        .await
-        .unwrap();
-    assert!(status.success(), "clean exit after the signal: {status}");
+    let (status, log) = exit_and_log(child).await;
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}\n{log}");
+    assert!(
+        status.success(),
+        "clean exit after the signal: {status}\n{log}"
+    );
     let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
     let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM events WHERE event_id = 'sig-1'")
         .fetch_one(&mut conn)
         .await
         .unwrap();
     assert_eq!(stored, 1);
+}
+
+/// `first` connections served by one HTTP worker and `second` by the other. The service hands new
+/// connections to its two workers in turn, so alternate connections go to the same worker; the
+/// spare ones are closed at once, so that no idle connection holds up a worker's shutdown.
+async fn connections_by_worker(
+    port: u16,
+    first: usize,
+    second: usize,
+) -> (Vec<TcpStream>, Vec<TcpStream>) {
+    let (mut one, mut other) = (Vec::new(), Vec::new());
+    for _ in 0..first.max(second) {
+        one.push(TcpStream::connect(("127.0.0.1", port)).await.unwrap());
+        other.push(TcpStream::connect(("127.0.0.1", port)).await.unwrap());
+    }
+    one.truncate(first);
+    other.truncate(second);
+    (one, other)
+}
+
+/// A transaction holding `LOCK TABLE table IN mode MODE` until it is committed.
+async fn lock_table(url: &str, table: &str, mode: &str) -> sqlx::PgConnection {
+    let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
+    sqlx::query("BEGIN").execute(&mut conn).await.unwrap();
+    sqlx::query(&format!("LOCK TABLE {table} IN {mode} MODE"))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    conn
+}
+
+async fn unlock(mut conn: sqlx::PgConnection) {
+    sqlx::query("COMMIT").execute(&mut conn).await.unwrap();
+}
+
+/// Waits until `count` statements of the service's connections named `application` wait for a lock.
+async fn wait_for_lock_waiters(url: &str, application: &str, count: i64) {
+    let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
+    for _ in 0..500 {
+        let waiting: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM pg_stat_activity \
+             WHERE datname = current_database() AND application_name = $1 \
+               AND wait_event_type = 'Lock'",
+        )
+        .bind(application)
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+        if waiting >= count {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("{count} statements of {application} never waited for the lock");
+}
+
+async fn response(stream: &mut TcpStream) -> String {
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap();
+    response
+}
+
+/// Waits for the process to exit; its exit status and its log.
+async fn exit_and_log(mut child: std::process::Child) -> (std::process::ExitStatus, String) {
+    tokio::task::spawn_blocking(move || {
+        let status = child.wait().unwrap();
+        let mut log = String::new();
+        use std::io::Read;
+        child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut log)
+            .unwrap();
+        (status, log)
+    })
+    .await
+    .unwrap()
+}
+
+fn serve_on_two_workers(url: &str, port: u16) -> Command {
+    let mut command = calltrail(&["serve"]);
+    command
+        .env("DATABASE_URL", url)
+        .env("CALLTRAIL_ENVIRONMENT", "production")
+        .env("CALLTRAIL__SERVER__PORT", port.to_string())
+        .env("CALLTRAIL__SERVER__HOST", "127.0.0.1")
+        .env("CALLTRAIL__SERVER__WORKERS", "2")
+        .env("CALLTRAIL__AUTH__QUERY_SECRET__ENABLED", "true")
+        .env(
+            "CALLTRAIL__AUTH__QUERY_SECRET__SECRETS",
+            "cli-secret-0123456789",
+        )
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    command
+}
+
+/// A worker with nothing in flight stops at once on SIGTERM while the other finishes its requests.
+/// Database connections opened while that worker served readiness probes must still carry the
+/// commits of the other worker's requests.
+#[tokio::test]
+async fn sigterm_lets_commits_in_progress_finish_whichever_worker_served_the_probes() {
+    const PROBES: usize = 10;
+    // One writer per delivery, each committing on a connection of its own: more connections than
+    // the service opens for itself.
+    const DELIVERIES: usize = 4;
+    let url = fresh_database().await;
+    let port = free_port();
+    let child = serve_on_two_workers(&url, port)
+        .env("CALLTRAIL__INGEST__WRITERS", DELIVERIES.to_string())
+        .env("CALLTRAIL__PROJECTION__ENABLED", "false")
+        .spawn()
+        .unwrap();
+    wait_ready(port).await;
+    let (mut probes, mut deliveries) = connections_by_worker(port, PROBES, DELIVERIES).await;
+
+    // Readiness probes held up together: each has a connection opened for it.
+    let migrations = lock_table(&url, "_sqlx_migrations", "ACCESS EXCLUSIVE").await;
+    for probe in &mut probes {
+        probe
+            .write_all(b"GET /readyz HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n")
+            .await
+            .unwrap();
+    }
+    wait_for_lock_waiters(&url, "calltrail", PROBES as i64).await;
+    unlock(migrations).await;
+    for probe in &mut probes {
+        let answer = response(probe).await;
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    }
+
+    // Deliveries on the other worker, each held up in its commit.
+    let dedup = lock_table(&url, "event_dedup", "EXCLUSIVE").await;
+    for (i, delivery) in deliveries.iter_mut().enumerate() {
+        let body = format!(
+            r#"[{{"id":"held-{i}","source":"s","type":"Microsoft.Communication.CallConnected","specversion":"1.0","time":"2024-01-01T00:00:00Z","data":{{"callConnectionId":"c-held"}}}}]"#
+        );
+        let request = format!(
+            "POST /api/callbacks?secret=cli-secret-0123456789 HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        delivery.write_all(request.as_bytes()).await.unwrap();
+        wait_for_lock_waiters(&url, "calltrail", i as i64 + 1).await;
+    }
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    unlock(dedup).await;
+    let mut answers = Vec::new();
+    for delivery in &mut deliveries {
+        answers.push(response(delivery).await);
+    }
+
+    let (status, log) = exit_and_log(child).await;
+    for answer in &answers {
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}\n{log}");
+    }
+    assert!(
+        status.success(),
+        "clean exit after the signal: {status}\n{log}"
+    );
+    let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
+    let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM events")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(stored, DELIVERIES as i64);
+}
+
+/// The same for reporting queries: those of the worker that stops first must not have opened the
+/// connections of the other worker's queries still running.
+#[tokio::test]
+async fn sigterm_lets_reporting_queries_in_progress_finish_whichever_worker_ran_the_others() {
+    const EARLIER: usize = 4;
+    const IN_PROGRESS: usize = 2;
+    let token = "cli-api-token-0123456789";
+    let url = fresh_database().await;
+    let port = free_port();
+    let child = serve_on_two_workers(&url, port)
+        .env(
+            "CALLTRAIL__API__TOKENS",
+            calltrail::api::auth::hash_token(token),
+        )
+        .spawn()
+        .unwrap();
+    wait_ready(port).await;
+    let (mut earlier, mut in_progress) = connections_by_worker(port, EARLIER, IN_PROGRESS).await;
+    let request = format!(
+        "GET /api/v1/calls HTTP/1.1\r\nhost: x\r\nauthorization: Bearer {token}\r\nconnection: close\r\n\r\n"
+    );
+
+    // Queries held up together: each has a connection opened for it.
+    let calls = lock_table(&url, "calls", "ACCESS EXCLUSIVE").await;
+    for query in &mut earlier {
+        query.write_all(request.as_bytes()).await.unwrap();
+    }
+    wait_for_lock_waiters(&url, "calltrail-api", EARLIER as i64).await;
+    unlock(calls).await;
+    for query in &mut earlier {
+        let answer = response(query).await;
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    }
+
+    let calls = lock_table(&url, "calls", "ACCESS EXCLUSIVE").await;
+    for query in &mut in_progress {
+        query.write_all(request.as_bytes()).await.unwrap();
+    }
+    wait_for_lock_waiters(&url, "calltrail-api", IN_PROGRESS as i64).await;
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    unlock(calls).await;
+    let mut answers = Vec::new();
+    for query in &mut in_progress {
+        answers.push(response(query).await);
+    }
+
+    let (status, log) = exit_and_log(child).await;
+    for answer in &answers {
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}\n{log}");
+    }
+    assert!(
+        status.success(),
+        "clean exit after the signal: {status}\n{log}"
+    );
 }
 
 #[tokio::test]

@@ -14,7 +14,13 @@ pub async fn healthz() -> HttpResponse {
 
 /// The database answers and the schema is current: safe to route deliveries here.
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
-    match crate::store::readiness(&state.pool).await {
+    let pool = state.pool.clone();
+    let ready = state
+        .pool_runtime
+        .run(async move { crate::store::readiness(&pool).await })
+        .await
+        .unwrap_or_else(|| Err("shutting down".to_owned()));
+    match ready {
         Ok(()) => HttpResponse::Ok().json(serde_json::json!({ "status": "ready" })),
         Err(reason) => HttpResponse::ServiceUnavailable().json(ErrorBody {
             code: "not_ready",

@@ -9,6 +9,9 @@
 //! A request's events always travel together, so a POST is stored whole or not at all. If a shared
 //! transaction fails, each request in it is retried alone so that one bad request cannot fail its
 //! neighbours.
+//!
+//! At shutdown ([`IngestWriters::stop`]) the queue closes, the writers write what it still holds, and
+//! they end.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -16,7 +19,8 @@ use std::time::{Duration, Instant};
 
 use sqlx::pool::PoolConnection;
 use sqlx::{PgConnection, PgPool, Postgres};
-use tokio::sync::{mpsc, oneshot, Mutex};
+use tokio::sync::{mpsc, oneshot, watch, Mutex};
+use tokio::task::JoinHandle;
 
 use crate::config::IngestSettings;
 use crate::events::ParsedEvent;
@@ -124,27 +128,55 @@ impl OverloadLog {
     }
 }
 
+/// The writer tasks, to stop them.
+pub struct IngestWriters {
+    stop: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl IngestWriters {
+    /// Closes the queue (a request submitted from now on is refused as unavailable), lets the
+    /// writers write every request already queued, and waits for them to end.
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        for task in self.tasks {
+            if let Err(error) = task.await {
+                tracing::error!(%error, "ingest writer failed");
+            }
+        }
+    }
+}
+
 impl IngestQueue {
     /// Starts `settings.writers` writer tasks on the current runtime; each rings `projection`
     /// after committing new events.
-    pub fn start(pool: PgPool, settings: &IngestSettings, projection: Wakeup) -> IngestQueue {
+    pub fn start(
+        pool: PgPool,
+        settings: &IngestSettings,
+        projection: Wakeup,
+    ) -> (IngestQueue, IngestWriters) {
         let (sender, receiver) = mpsc::channel(settings.queue_capacity);
         let receiver = Arc::new(Mutex::new(receiver));
-        for _ in 0..settings.writers {
-            let writer = Writer {
-                pool: pool.clone(),
-                conn: None,
-                receiver: receiver.clone(),
-                max_events: settings.batch_max_events,
-                max_wait: Duration::from_micros(settings.batch_max_wait_us),
-                projection: projection.clone(),
-            };
-            tokio::spawn(writer.run());
-        }
-        IngestQueue {
+        let (stop, stopped) = watch::channel(false);
+        let tasks = (0..settings.writers)
+            .map(|_| {
+                let writer = Writer {
+                    pool: pool.clone(),
+                    conn: None,
+                    receiver: receiver.clone(),
+                    stopped: stopped.clone(),
+                    max_events: settings.batch_max_events,
+                    max_wait: Duration::from_micros(settings.batch_max_wait_us),
+                    projection: projection.clone(),
+                };
+                tokio::spawn(writer.run())
+            })
+            .collect();
+        let queue = IngestQueue {
             sender,
             overload: Arc::new(OverloadLog::new()),
-        }
+        };
+        (queue, IngestWriters { stop, tasks })
     }
 
     /// Whether a request would be refused right now. Checked before a delivery is authenticated
@@ -197,6 +229,7 @@ struct Writer {
     /// still apply.
     conn: Option<(PoolConnection<Postgres>, Instant)>,
     receiver: Arc<Mutex<mpsc::Receiver<Job>>>,
+    stopped: watch::Receiver<bool>,
     max_events: usize,
     max_wait: Duration,
     projection: Wakeup,
@@ -249,10 +282,23 @@ impl Writer {
 
     /// Waits for a first job, then gathers more until the batch is full or the wait is over.
     /// Holding the receiver lock while gathering keeps batches whole; the next writer gathers
-    /// while this one commits.
-    async fn gather(&self) -> Option<Vec<Job>> {
+    /// while this one commits. `None` once the writers are stopping and the queue is empty.
+    async fn gather(&mut self) -> Option<Vec<Job>> {
         let mut receiver = self.receiver.lock().await;
-        let first = receiver.recv().await?;
+        let stopping = async {
+            if self.stopped.wait_for(|stop| *stop).await.is_err() {
+                // The handle was dropped without a stop: run until the queue's senders are gone.
+                std::future::pending::<()>().await;
+            }
+        };
+        let first = tokio::select! {
+            job = receiver.recv() => job,
+            () = stopping => {
+                // What is already queued is still received.
+                receiver.close();
+                receiver.recv().await
+            }
+        }?;
         let mut events = first.events.len();
         let mut batch = vec![first];
         let deadline = tokio::time::Instant::now() + self.max_wait;

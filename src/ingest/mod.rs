@@ -4,4 +4,4 @@
 
 mod group_commit;
 
-pub use group_commit::{IngestQueue, SubmitError, WriteSummary};
+pub use group_commit::{IngestQueue, IngestWriters, SubmitError, WriteSummary};
