@@ -184,11 +184,7 @@ async fn sigterm_finishes_in_flight_requests_then_exits() {
     );
     stream.write_all(request.as_bytes()).await.unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let killed = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
+    sigterm(&child);
     tokio::time::sleep(Duration::from_millis(300)).await;
     // New connections are refused once the server stops accepting.
     assert!(reqwest::get(format!("http://127.0.0.1:{port}/healthz"))
@@ -265,6 +261,61 @@ async fn wait_for_lock_waiters(url: &str, application: &str, count: i64) {
     panic!("{count} statements of {application} never waited for the lock");
 }
 
+/// Where requests are held up: a table locked against the service's connections of one pool
+/// (`application_name`).
+struct Held<'a> {
+    url: &'a str,
+    table: &'a str,
+    application: &'a str,
+}
+
+/// Sends `request` on every stream while `held.table` is locked, so that each waits on a database
+/// connection of its own, then releases them and expects 200 for each.
+async fn held_together_then_answered(held: Held<'_>, streams: &mut [TcpStream], request: &str) {
+    let lock = lock_table(held.url, held.table, "ACCESS EXCLUSIVE").await;
+    for stream in streams.iter_mut() {
+        stream.write_all(request.as_bytes()).await.unwrap();
+    }
+    wait_for_lock_waiters(held.url, held.application, streams.len() as i64).await;
+    unlock(lock).await;
+    for stream in streams {
+        let answer = response(stream).await;
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    }
+}
+
+fn sigterm(child: &std::process::Child) {
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+}
+
+/// Sends SIGTERM while `held` (a lock) keeps the requests on `streams` waiting, releases them 300 ms
+/// later, and checks that each is answered 200 and that the process then exits cleanly.
+async fn sigterm_then_release(
+    child: std::process::Child,
+    held: sqlx::PgConnection,
+    streams: &mut [TcpStream],
+) {
+    sigterm(&child);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    unlock(held).await;
+    let mut answers = Vec::new();
+    for stream in streams {
+        answers.push(response(stream).await);
+    }
+    let (status, log) = exit_and_log(child).await;
+    for answer in &answers {
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}\n{log}");
+    }
+    assert!(
+        status.success(),
+        "clean exit after the signal: {status}\n{log}"
+    );
+}
+
 async fn response(stream: &mut TcpStream) -> String {
     let mut response = String::new();
     stream.read_to_string(&mut response).await.unwrap();
@@ -327,19 +378,13 @@ async fn sigterm_lets_commits_in_progress_finish_whichever_worker_served_the_pro
     let (mut probes, mut deliveries) = connections_by_worker(port, PROBES, DELIVERIES).await;
 
     // Readiness probes held up together: each has a connection opened for it.
-    let migrations = lock_table(&url, "_sqlx_migrations", "ACCESS EXCLUSIVE").await;
-    for probe in &mut probes {
-        probe
-            .write_all(b"GET /readyz HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n")
-            .await
-            .unwrap();
-    }
-    wait_for_lock_waiters(&url, "calltrail", PROBES as i64).await;
-    unlock(migrations).await;
-    for probe in &mut probes {
-        let answer = response(probe).await;
-        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
-    }
+    let probe = "GET /readyz HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n";
+    let held = Held {
+        url: &url,
+        table: "_sqlx_migrations",
+        application: "calltrail",
+    };
+    held_together_then_answered(held, &mut probes, probe).await;
 
     // Deliveries on the other worker, each held up in its commit.
     let dedup = lock_table(&url, "event_dedup", "EXCLUSIVE").await;
@@ -354,26 +399,7 @@ async fn sigterm_lets_commits_in_progress_finish_whichever_worker_served_the_pro
         delivery.write_all(request.as_bytes()).await.unwrap();
         wait_for_lock_waiters(&url, "calltrail", i as i64 + 1).await;
     }
-    let killed = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    unlock(dedup).await;
-    let mut answers = Vec::new();
-    for delivery in &mut deliveries {
-        answers.push(response(delivery).await);
-    }
-
-    let (status, log) = exit_and_log(child).await;
-    for answer in &answers {
-        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}\n{log}");
-    }
-    assert!(
-        status.success(),
-        "clean exit after the signal: {status}\n{log}"
-    );
+    sigterm_then_release(child, dedup, &mut deliveries).await;
     let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
     let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM events")
         .fetch_one(&mut conn)
@@ -405,42 +431,19 @@ async fn sigterm_lets_reporting_queries_in_progress_finish_whichever_worker_ran_
     );
 
     // Queries held up together: each has a connection opened for it.
-    let calls = lock_table(&url, "calls", "ACCESS EXCLUSIVE").await;
-    for query in &mut earlier {
-        query.write_all(request.as_bytes()).await.unwrap();
-    }
-    wait_for_lock_waiters(&url, "calltrail-api", EARLIER as i64).await;
-    unlock(calls).await;
-    for query in &mut earlier {
-        let answer = response(query).await;
-        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
-    }
+    let held = Held {
+        url: &url,
+        table: "calls",
+        application: "calltrail-api",
+    };
+    held_together_then_answered(held, &mut earlier, &request).await;
 
     let calls = lock_table(&url, "calls", "ACCESS EXCLUSIVE").await;
     for query in &mut in_progress {
         query.write_all(request.as_bytes()).await.unwrap();
     }
     wait_for_lock_waiters(&url, "calltrail-api", IN_PROGRESS as i64).await;
-    let killed = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    unlock(calls).await;
-    let mut answers = Vec::new();
-    for query in &mut in_progress {
-        answers.push(response(query).await);
-    }
-
-    let (status, log) = exit_and_log(child).await;
-    for answer in &answers {
-        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}\n{log}");
-    }
-    assert!(
-        status.success(),
-        "clean exit after the signal: {status}\n{log}"
-    );
+    sigterm_then_release(child, calls, &mut in_progress).await;
 }
 
 #[tokio::test]
