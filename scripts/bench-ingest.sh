@@ -14,6 +14,11 @@
 #   BENCH_SETUP_SQL [none]     SQL run on each calltrail run's database once it is migrated, e.g.
 #                              'DROP INDEX events_operation_context' to measure what an index costs
 #   BENCH_PROFILE [0]          1: sample every process's CPU (perf) during the group run
+#   BENCH_FLAMEGRAPH [0]       1: record calltrail's call stacks for up to 8 s of the group run
+#                              (perf, DWARF unwinding) and write calltrail.folded (folded stacks),
+#                              calltrail.svg when inferno-flamegraph is installed (`cargo install
+#                              inferno`), and calltrail-breakdown.txt: its CPU by task, and within
+#                              the HTTP workers by stage of a request (scripts/perf-breakdown.py)
 #   BENCH_STATEMENTS [0]       1: load pg_stat_statements and print, after the group run, the
 #                              statements that took PostgreSQL's time (total, per call, per row)
 #   BENCH_PG_SETTINGS [none]   extra PostgreSQL settings, space-separated name=value, for diagnosis
@@ -33,6 +38,7 @@ overload_senders=${BENCH_OVERLOAD_SENDERS:-512}
 overload_queue=${BENCH_OVERLOAD_QUEUE:-128}
 overload_duration=${BENCH_OVERLOAD_DURATION:-10}
 profile=${BENCH_PROFILE:-0}
+flamegraph=${BENCH_FLAMEGRAPH:-0}
 statements=${BENCH_STATEMENTS:-0}
 out=${BENCH_OUT:-$repo/.data/bench}
 mkdir -p "$out"
@@ -164,6 +170,17 @@ run_calltrail() {
       >"$out/perf.log" 2>&1 &
     perf_pid=$!
   fi
+  local stacks_pid=""
+  if [ "$flamegraph" = 1 ] && [ "$label" = group ]; then
+    if command -v perf >/dev/null; then
+      local stack_secs=$((secs < 8 ? secs : 8))
+      (sleep "$warmup" && exec perf record -q -F 499 --call-graph dwarf,16384 -p "$server_pid" \
+        -o "$out/calltrail.perf.data" -- sleep "$stack_secs") >"$out/calltrail-perf.log" 2>&1 &
+      stacks_pid=$!
+    else
+      log "BENCH_FLAMEGRAPH=1 needs perf (Debian: apt-get install linux-perf): no call stacks this time"
+    fi
+  fi
   loadgen --label "$label" --url "http://127.0.0.1:$port/api/callbacks" --senders "$n" \
     --duration-secs "$secs" --server-pid "$server_pid" --postgres-pid "$postmaster" \
     --database-url "postgres://postgres@127.0.0.1:$pg_port/$db" \
@@ -171,6 +188,10 @@ run_calltrail() {
   if [ -n "$perf_pid" ]; then
     wait "$perf_pid" || true
     summarise_profile
+  fi
+  if [ -n "$stacks_pid" ]; then
+    wait "$stacks_pid" || true
+    summarise_stacks
   fi
   stop_server
   if [ "$statements" = 1 ] && [ "$label" = group ]; then
@@ -194,6 +215,19 @@ summarise_statements() {
       left(regexp_replace(query, '\s+', ' ', 'g'), 90) AS statement
     FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
     ORDER BY total_exec_time DESC LIMIT 15" | tee "$out/statements.txt"
+}
+
+# calltrail's call stacks during the group run: folded, as a flame graph when a renderer is
+# installed, and summed by task and by stage of a request.
+summarise_stacks() {
+  perf script -i "$out/calltrail.perf.data" -F comm,tid,ip,sym 2>/dev/null |
+    python3 "$repo/scripts/perf-breakdown.py" "$out/calltrail.folded" | tee "$out/calltrail-breakdown.txt"
+  if command -v inferno-flamegraph >/dev/null; then
+    inferno-flamegraph --minwidth 1 --title "calltrail, group commit run" <"$out/calltrail.folded" >"$out/calltrail.svg"
+    log "flame graph: $out/calltrail.svg"
+  else
+    log "folded stacks: $out/calltrail.folded (cargo install inferno, then inferno-flamegraph <it >calltrail.svg)"
+  fi
 }
 
 # Where the CPU went during the group run: by process, then the hottest functions of calltrail
