@@ -111,3 +111,37 @@ pub fn is_unavailable(error: &sqlx::Error) -> bool {
         _ => false,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::MIGRATOR;
+
+    /// Every migration as it was released: SHA-384 of its file, as sqlx records it in
+    /// `_sqlx_migrations`. A deployed database refuses to start once an applied migration's file
+    /// has changed, so a schema change is always a new migration; a new one is added here with
+    /// the checksum this test prints.
+    const RELEASED: &[(i64, &str)] = &[
+        (20261121000001, "3f824387936bf300961f874a1d80a716698f7ed11ff8c070e0dff89339d2d1d14503837c6e126937ac3c67f09541f69d"),
+        (20261121000002, "4342a8cbab725dff0b9d2849652fdf8d4036fe2db427652c78c786b00129fbc1241fda388731ac3ecce29f3e28b8634e"),
+        (20261122000001, "967b5db8d8f3c3c3d5adbfaac3c4b7650798630e3c13a312cf88de910dcea7b7c4b20d086d86dce873fc5e4a42e8b599"),
+        (20261123000001, "d56c64c335d61c661d853ad076931af73b2559e493e8ddffe5812eee810ea23a058c5d20ca1c322d4a51f76908c929a9"),
+        (20261124000001, "d20ec250970d2c339463c8f26d543f8cc744608dd46c6cc519c733e62a32601b5c22280c00cd18f4cea4ce3b1bb939c6"),
+    ];
+
+    #[test]
+    fn released_migrations_are_never_edited() {
+        let embedded: Vec<(i64, String)> = MIGRATOR
+            .iter()
+            .map(|m| (m.version, hex::encode(&m.checksum)))
+            .collect();
+        let released: Vec<(i64, String)> = RELEASED
+            .iter()
+            .map(|(version, checksum)| (*version, (*checksum).to_owned()))
+            .collect();
+        assert_eq!(
+            embedded, released,
+            "a released migration was edited, or a new one is missing from RELEASED \
+             (write schema changes as a new migration; add a new one with the checksum shown)"
+        );
+    }
+}
