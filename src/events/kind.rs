@@ -169,16 +169,7 @@ impl EventFamily {
     }
 }
 
-const _: () = {
-    let mut i = 0;
-    while i < EventFamily::ALL.len() {
-        assert!(
-            EventFamily::ALL[i] as usize == i,
-            "EventFamily::ALL out of order"
-        );
-        i += 1;
-    }
-};
+all_in_declaration_order!(EventFamily);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]

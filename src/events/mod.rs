@@ -8,6 +8,23 @@
 //! Each event keeps the exact bytes it arrived as, because those are what
 //! gets stored and what any later re-interpretation must start from.
 
+/// Checks at compile time that `$ty::ALL` lists every variant in declaration order, so that
+/// `value as usize` is its index there (the metrics keep one counter per value in such arrays).
+macro_rules! all_in_declaration_order {
+    ($ty:ident) => {
+        const _: () = {
+            let mut i = 0;
+            while i < $ty::ALL.len() {
+                assert!(
+                    $ty::ALL[i] as usize == i,
+                    concat!(stringify!($ty), "::ALL out of order")
+                );
+                i += 1;
+            }
+        };
+    };
+}
+
 mod canonical;
 mod common;
 mod data;
@@ -74,16 +91,7 @@ impl WireFormat {
     }
 }
 
-const _: () = {
-    let mut i = 0;
-    while i < WireFormat::ALL.len() {
-        assert!(
-            WireFormat::ALL[i] as usize == i,
-            "WireFormat::ALL out of order"
-        );
-        i += 1;
-    }
-};
+all_in_declaration_order!(WireFormat);
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct ParsedEvent {
