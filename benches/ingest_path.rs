@@ -1,10 +1,11 @@
 //! Request-path microbenchmark: what calltrail spends per ingested event between the body being read
 //! and the events being handed to the ingest queue, without a server, a database or a network.
 //!
-//! It builds a fixed set of realistic deliveries (the ingest benchmark's traffic: GA arrays of one
-//! to three CloudEvents, public-preview single CloudEvents, private-preview PascalCase objects with
-//! null ids; about 1 kB per event), signs each one with Standard Webhooks HMAC-SHA256, then times
-//! each stage over every delivery, many times, and prints nanoseconds per event:
+//! It takes a fixed set of realistic deliveries from the ingest benchmark's own traffic generator
+//! (GA arrays of one to three CloudEvents, public-preview single CloudEvents, private-preview
+//! PascalCase objects with null ids; about 1 kB per event), signs each one with Standard Webhooks
+//! HMAC-SHA256, then times each stage over every delivery, many times, and prints nanoseconds per
+//! event:
 //!
 //! - `verify`: the authentication of the raw bytes (`Authenticator::verify`);
 //! - `parse`: `parse_callback_body`, bytes to typed events with their dedup keys;
@@ -21,7 +22,6 @@
 //! `cargo bench --bench ingest_path -- [rounds]` (default 200 rounds over 2,000 deliveries);
 //! `scripts/bench-ingest-path.sh` runs it, and counts instructions with `--instructions`.
 
-use std::fmt::Write as _;
 use std::hint::black_box;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -46,6 +46,13 @@ use calltrail::ingest::{IngestQueue, WriteSummary};
 use calltrail::projection::Wakeup;
 use calltrail::startup::AppState;
 use calltrail::store::pool_runtime::PoolRuntime;
+
+// The load generator's own traffic, so that this measures what the ingest benchmark sends. Only
+// part of the module is used here.
+#[allow(dead_code, unused_imports)]
+#[path = "../src/bin/calltrail-loadgen/traffic.rs"]
+mod traffic;
+use traffic::{CallStart, Traffic};
 
 const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 const DELIVERIES: usize = 2_000;
@@ -260,15 +267,19 @@ struct Signed {
     events: usize,
 }
 
+/// The load generator's traffic (one sender, its default mix), every call starting ten minutes
+/// before `now`.
 fn signed_deliveries(count: usize, now: DateTime<Utc>) -> Vec<Signed> {
-    let mut traffic = Traffic::new(now);
-    let mut rng = Rng::new(99);
+    let mix = "b=60,a2=20,a1=20".parse().expect("a valid mix");
+    let start = (now - chrono::Duration::seconds(600))
+        .timestamp_nanos_opt()
+        .expect("in range");
+    let mut traffic = Traffic::new(0, 0, mix, CallStart::At(start));
     (0..count)
         .map(|_| {
-            let (body, events) = traffic.next_post();
-            let mut webhook_id = String::from("msg_");
-            rng.push_b64(24, &mut webhook_id);
-            sign(bytes::Bytes::from(body), webhook_id, now, events)
+            let d = traffic.next_delivery();
+            let webhook_id = String::from_utf8(d.webhook_id.as_bytes().to_vec()).expect("ASCII");
+            sign(bytes::Bytes::from(d.body), webhook_id, now, d.tokens.len())
         })
         .collect()
 }
@@ -337,441 +348,4 @@ fn request(
     let delivery = edge::hand_off(Endpoint::Callbacks, req, verified, &parsed, now);
     black_box(&delivery);
     parsed.len()
-}
-
-// ---- Traffic: the ingest benchmark's generator, with a fixed clock ----
-
-/// xorshift64*: reproducible ids and padding.
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64) -> Rng {
-        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
-    }
-
-    fn next_u64(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.0 = x;
-        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next_u64() % n
-    }
-
-    fn uuid(&mut self) -> String {
-        let a = self.next_u64();
-        let b = self.next_u64();
-        format!(
-            "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
-            a >> 32,
-            (a >> 16) & 0xffff,
-            a & 0xfff,
-            0x8000 | ((b >> 48) & 0x3fff),
-            b & 0xffff_ffff_ffff
-        )
-    }
-
-    fn push_b64(&mut self, n: usize, out: &mut String) {
-        const ALPHABET: &[u8; 64] =
-            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-        let mut left = n;
-        while left > 0 {
-            let mut bits = self.next_u64();
-            for _ in 0..left.min(10) {
-                out.push(ALPHABET[(bits & 63) as usize] as char);
-                bits >>= 6;
-            }
-            left -= left.min(10);
-        }
-    }
-
-    fn b64(&mut self, n: usize) -> String {
-        let mut s = String::with_capacity(n);
-        self.push_b64(n, &mut s);
-        s
-    }
-}
-
-/// Whole calls, 60 % GA, 20 % public preview, 20 % private preview, one POST at a time.
-struct Traffic {
-    rng: Rng,
-    resource: String,
-    clock: DateTime<Utc>,
-    pending: std::collections::VecDeque<(String, usize)>,
-}
-
-impl Traffic {
-    fn new(clock: DateTime<Utc>) -> Traffic {
-        let mut rng = Rng::new(0x5eed);
-        let resource = rng.uuid();
-        Traffic {
-            rng,
-            resource,
-            clock: clock - chrono::Duration::seconds(600),
-            pending: Default::default(),
-        }
-    }
-
-    fn next_post(&mut self) -> (String, usize) {
-        loop {
-            if let Some(post) = self.pending.pop_front() {
-                return post;
-            }
-            let pick = self.rng.below(10);
-            let mut call = Call::new(&mut self.rng, &self.resource, self.clock);
-            let posts = match pick {
-                0..=5 => call.script_b(&mut self.rng),
-                6 | 7 => call.script_a2(&mut self.rng),
-                _ => call.script_a1(&mut self.rng),
-            };
-            self.pending.extend(posts);
-        }
-    }
-}
-
-#[derive(Clone)]
-struct Party {
-    raw_id: String,
-    phone: Option<String>,
-    participant_id: String,
-}
-
-struct Call {
-    id: String,
-    server_call_id: String,
-    correlation_id: String,
-    clock: DateTime<Utc>,
-    bot: Party,
-    caller: Party,
-    agent: Party,
-    context_prefix: String,
-}
-
-type Post = (String, usize);
-
-impl Call {
-    fn new(rng: &mut Rng, resource: &str, clock: DateTime<Utc>) -> Call {
-        let id = rng.uuid();
-        let server_call_id = format!(
-            "aHR0cHM6Ly9hcGkuZmxpZ2h0cHJveHkuc2t5cGUuY29tL2FwaS92Mi9jcC9jb252LXVzZWEyLTAxLXByb2QtYWtzLmNvbnYuc2t5cGUuY29tL2NvbnYv{}",
-            rng.b64(22)
-        );
-        let acs = |rng: &mut Rng| Party {
-            raw_id: format!("8:acs:{resource}_{}", rng.uuid()),
-            phone: None,
-            participant_id: rng.uuid(),
-        };
-        let number = format!("+1425555{:04}", rng.below(10_000));
-        let caller = Party {
-            raw_id: format!("4:{number}"),
-            phone: Some(number),
-            participant_id: rng.uuid(),
-        };
-        let bot = acs(rng);
-        let agent = acs(rng);
-        let campaign = rng.below(40);
-        Call {
-            id,
-            server_call_id,
-            correlation_id: rng.uuid(),
-            clock,
-            bot,
-            caller,
-            agent,
-            context_prefix: format!(
-                "tenant=contoso-emergency;campaign=wildfire-alert-2024-{campaign:02};region=westus2;flow=evacuation-notice;locale=en-US;state="
-            ),
-        }
-    }
-
-    fn tick(&mut self, rng: &mut Rng, zone: &str) -> String {
-        use chrono::Timelike;
-        self.clock += chrono::Duration::milliseconds(50 + rng.below(3000) as i64);
-        format!(
-            "{}.{:07}{zone}",
-            self.clock.format("%Y-%m-%dT%H:%M:%S"),
-            self.clock.nanosecond() / 100
-        )
-    }
-
-    fn context(&self, rng: &mut Rng, step: &str) -> String {
-        let mut s = String::with_capacity(self.context_prefix.len() + 500);
-        s.push_str(&self.context_prefix);
-        s.push_str(step);
-        s.push('.');
-        let n = 80 + rng.below(200) as usize;
-        rng.push_b64(n, &mut s);
-        s
-    }
-
-    // GA: arrays of CloudEvents, camelCase.
-
-    fn b_event(&mut self, rng: &mut Rng, event_type: &str, extra: &str) -> String {
-        let id = rng.uuid();
-        let time = self.tick(rng, "+00:00");
-        let cid = &self.id;
-        format!(
-            r#"{{"id":"{id}","source":"calling/callConnections/{cid}","type":"Microsoft.Communication.{event_type}","data":{{"callConnectionId":"{cid}","serverCallId":"{}","correlationId":"{}"{extra}}},"time":"{time}","specversion":"1.0","datacontenttype":"application/json","subject":"calling/callConnections/{cid}"}}"#,
-            self.server_call_id, self.correlation_id
-        )
-    }
-
-    fn b_result(
-        &mut self,
-        rng: &mut Rng,
-        event_type: &str,
-        step: &str,
-        code: u32,
-        sub: u32,
-        message: &str,
-    ) -> String {
-        let ctx = self.context(rng, step);
-        let extra = format!(
-            r#","operationContext":"{ctx}","resultInformation":{{"code":{code},"subCode":{sub},"message":"{message}"}}"#
-        );
-        self.b_event(rng, event_type, &extra)
-    }
-
-    fn b_participants(&mut self, rng: &mut Rng, seq: u32, who: &[(&Party, bool, bool)]) -> String {
-        let mut list = String::new();
-        for (i, (p, muted, hold)) in who.iter().enumerate() {
-            if i > 0 {
-                list.push(',');
-            }
-            let identifier = match &p.phone {
-                None => format!(
-                    r#"{{"kind":"communicationUser","rawId":"{0}","communicationUser":{{"id":"{0}"}}}}"#,
-                    p.raw_id
-                ),
-                Some(n) => format!(
-                    r#"{{"kind":"phoneNumber","rawId":"{}","phoneNumber":{{"value":"{n}"}}}}"#,
-                    p.raw_id
-                ),
-            };
-            let _ = write!(
-                list,
-                r#"{{"identifier":{identifier},"isMuted":{muted},"isOnHold":{hold}}}"#
-            );
-        }
-        let extra = format!(
-            r#","sequenceNumber":{seq},"participants":[{list}],"resultInformation":{{"code":200,"subCode":0,"message":"ok"}}"#
-        );
-        self.b_event(rng, "ParticipantsUpdated", &extra)
-    }
-
-    fn b_tone(&mut self, rng: &mut Rng, seq: u32) -> String {
-        const TONES: [&str; 12] = [
-            "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
-            "asterisk", "pound",
-        ];
-        let tone = TONES[rng.below(12) as usize];
-        let ctx = self.context(rng, "dtmf");
-        let extra = format!(
-            r#","sequenceId":{seq},"tone":"{tone}","operationContext":"{ctx}","resultInformation":{{"code":200,"subCode":0,"message":"DTMF tone received successfully."}}"#
-        );
-        self.b_event(rng, "ContinuousDtmfRecognitionToneReceived", &extra)
-    }
-
-    /// 14 events in 7 POSTs of one to three events.
-    fn script_b(&mut self, rng: &mut Rng) -> Vec<Post> {
-        fn post(events: Vec<String>) -> Post {
-            (format!("[{}]", events.join(",")), events.len())
-        }
-        let (bot, caller, agent) = (self.bot.clone(), self.caller.clone(), self.agent.clone());
-        let ok = "Action completed successfully.";
-        let mut posts = Vec::with_capacity(7);
-        let e = self.b_result(rng, "CallConnected", "answer", 200, 0, "ok");
-        let p = self.b_participants(rng, 1, &[(&bot, false, false), (&caller, false, false)]);
-        posts.push(post(vec![e, p]));
-        posts.push(post(vec![self.b_result(
-            rng,
-            "PlayStarted",
-            "prompt",
-            200,
-            0,
-            ok,
-        )]));
-        let e = self.b_result(rng, "PlayCompleted", "prompt", 200, 0, ok);
-        let everyone = [
-            (&bot, false, false),
-            (&caller, false, false),
-            (&agent, false, false),
-        ];
-        let p = self.b_participants(rng, 2, &everyone);
-        posts.push(post(vec![e, p]));
-        let tones = (1..=3).map(|s| self.b_tone(rng, s)).collect();
-        posts.push(post(tones));
-        let p = self.b_participants(
-            rng,
-            3,
-            &[
-                (&bot, false, false),
-                (&caller, false, true),
-                (&agent, true, false),
-            ],
-        );
-        let e = self.b_result(rng, "PlayStarted", "hold-music", 200, 0, ok);
-        posts.push(post(vec![p, e]));
-        let e = self.b_result(
-            rng,
-            "PlayCanceled",
-            "hold-music",
-            400,
-            8508,
-            "Action falied, the operation was cancelled.",
-        );
-        let p = self.b_participants(rng, 4, &everyone);
-        posts.push(post(vec![e, p]));
-        let p = self.b_participants(rng, 5, &[(&bot, false, false), (&agent, false, false)]);
-        let e = self.b_result(rng, "CallDisconnected", "hangup", 200, 0, "ok");
-        posts.push(post(vec![p, e]));
-        posts
-    }
-
-    // Public preview: one CloudEvent per POST, camelCase.
-
-    fn a2_event(&mut self, rng: &mut Rng, event_type: &str, data: &str) -> Post {
-        let id = rng.uuid();
-        let time = self.tick(rng, "+00:00");
-        let cid = &self.id;
-        (
-            format!(
-                r#"{{"id":"{id}","source":"callConnection/{cid}","type":"Microsoft.Communication.{event_type}","subject":"callConnection/{cid}","time":"{time}","specversion":"1.0","datacontenttype":"application/json","data":{{{data},"callConnectionId":"{cid}"}}}}"#
-            ),
-            1,
-        )
-    }
-
-    fn a2_participants(&mut self, rng: &mut Rng, who: &[(&Party, bool)]) -> Post {
-        let mut list = String::new();
-        for (i, (p, muted)) in who.iter().enumerate() {
-            if i > 0 {
-                list.push(',');
-            }
-            let identifier = match &p.phone {
-                None => format!(
-                    r#"{{"rawId":"{0}","communicationUser":{{"id":"{0}"}}}}"#,
-                    p.raw_id
-                ),
-                Some(n) => format!(
-                    r#"{{"rawId":"{}","phoneNumber":{{"value":"{n}"}}}}"#,
-                    p.raw_id
-                ),
-            };
-            let _ = write!(
-                list,
-                r#"{{"identifier":{identifier},"participantId":"{}","isMuted":{muted}}}"#,
-                p.participant_id
-            );
-        }
-        self.a2_event(
-            rng,
-            "ParticipantsUpdated",
-            &format!(r#""participants":[{list}]"#),
-        )
-    }
-
-    fn a2_state(&mut self, rng: &mut Rng, state: &str) -> Post {
-        let ctx = self.context(rng, state);
-        let data = format!(
-            r#""serverCallId":"{}","callConnectionState":"{state}","operationContext":"{ctx}""#,
-            self.server_call_id
-        );
-        self.a2_event(rng, "CallConnectionStateChanged", &data)
-    }
-
-    /// 7 POSTs of one event each.
-    fn script_a2(&mut self, rng: &mut Rng) -> Vec<Post> {
-        let (bot, caller, agent) = (self.bot.clone(), self.caller.clone(), self.agent.clone());
-        let mut posts = Vec::with_capacity(7);
-        posts.push(self.a2_state(rng, "connected"));
-        posts.push(self.a2_participants(rng, &[(&bot, false), (&caller, false)]));
-        for seq in 1..=2 {
-            let ctx = self.context(rng, "menu");
-            let tone = format!("tone{}", rng.below(10));
-            let data = format!(
-                r#""toneInfo":{{"sequenceId":{seq},"tone":"{tone}"}},"operationContext":"{ctx}""#
-            );
-            posts.push(self.a2_event(rng, "ToneReceived", &data));
-        }
-        let ctx = self.context(rng, "prompt");
-        let data = format!(
-            r#""resultInfo":{{"code":200,"subcode":0,"message":"Action completed successfully."}},"operationContext":"{ctx}","status":"completed""#
-        );
-        posts.push(self.a2_event(rng, "PlayAudioResult", &data));
-        posts.push(self.a2_participants(rng, &[(&bot, false), (&caller, true), (&agent, false)]));
-        posts.push(self.a2_state(rng, "disconnected"));
-        posts
-    }
-
-    // Private preview: one Event Grid-like object per POST, PascalCase data, null id.
-
-    fn a1_event(&mut self, rng: &mut Rng, event_type: &str, what: &str, data: &str) -> Post {
-        let time = self.tick(rng, "Z");
-        let leg = &self.id;
-        let nonce = rng.next_u64();
-        (
-            format!(
-                r#"{{"id":null,"topic":null,"subject":"callLeg/{leg}/{what}-{nonce:016x}","data":{{{data},"CallLegId":"{leg}"}},"eventType":"Microsoft.Communication.{event_type}","eventTime":"{time}","metadataVersion":null,"dataVersion":null}}"#
-            ),
-            1,
-        )
-    }
-
-    fn a1_participants(&mut self, rng: &mut Rng, who: &[(&Party, bool)]) -> Post {
-        let mut list = String::new();
-        for (i, (p, muted)) in who.iter().enumerate() {
-            if i > 0 {
-                list.push(',');
-            }
-            let _ = write!(
-                list,
-                r#"{{"Identifier":{{"RawId":"{}"}},"ParticipantId":"{}","IsMuted":{muted}}}"#,
-                p.raw_id, p.participant_id
-            );
-        }
-        self.a1_event(
-            rng,
-            "ParticipantsUpdated",
-            "participants",
-            &format!(r#""Participants":[{list}]"#),
-        )
-    }
-
-    fn a1_state(&mut self, rng: &mut Rng, state: &str) -> Post {
-        let ctx = self.context(rng, state);
-        let data = format!(
-            r#""ConversationId":"{}","CallState":"{state}","OperationContext":"{ctx}""#,
-            self.correlation_id
-        );
-        self.a1_event(rng, "CallLegStateChanged", "callState", &data)
-    }
-
-    /// 7 POSTs of one event each.
-    fn script_a1(&mut self, rng: &mut Rng) -> Vec<Post> {
-        let (bot, caller, agent) = (self.bot.clone(), self.caller.clone(), self.agent.clone());
-        let mut posts = Vec::with_capacity(7);
-        posts.push(self.a1_state(rng, "Established"));
-        posts.push(self.a1_participants(rng, &[(&bot, false), (&caller, false)]));
-        for seq in 1..=2 {
-            let ctx = self.context(rng, "menu");
-            let tone = format!("Tone{}", rng.below(10));
-            let data = format!(
-                r#""ToneInfo":{{"SequenceId":{seq},"Tone":"{tone}"}},"OperationContext":"{ctx}""#
-            );
-            posts.push(self.a1_event(rng, "DtmfReceived", "dtmf", &data));
-        }
-        let ctx = self.context(rng, "prompt");
-        let data = format!(
-            r#""ResultInfo":{{"Code":200,"Subcode":0,"Message":"Action completed successfully."}},"OperationContext":"{ctx}","Status":"completed""#
-        );
-        posts.push(self.a1_event(rng, "PlayAudioResult", "playAudio", &data));
-        posts.push(self.a1_participants(rng, &[(&bot, false), (&caller, true), (&agent, false)]));
-        posts.push(self.a1_state(rng, "Terminated"));
-        posts
-    }
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::client::Connection;
-use crate::traffic::{Delivery, Mix, Rng, Traffic};
+use crate::traffic::{CallStart, Delivery, Mix, Rng, Traffic};
 use crate::wire::RequestWriter;
 
 /// Where to send: `http://host:port/path` split up.
@@ -122,7 +122,7 @@ fn unix_seconds() -> u64 {
 
 pub async fn run(index: u16, config: Arc<SenderConfig>, shared: Arc<Shared>) -> SenderOutcome {
     let mut outcome = SenderOutcome::default();
-    let mut traffic = Traffic::new(index, config.seed, config.mix);
+    let mut traffic = Traffic::new(index, config.seed, config.mix, CallStart::TenMinutesAgo);
     let mut rng = Rng::new(config.seed ^ u64::from(index).rotate_left(17) ^ 0xd0_0b1e);
     let mut conn = match Connection::open(&config.target.address()).await {
         Ok(c) => c,
