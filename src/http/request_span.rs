@@ -3,7 +3,6 @@
 //!
 //! The span records the route pattern, never the query string: callback URLs carry `?secret=…`.
 
-use std::cell::Cell;
 use std::sync::{OnceLock, RwLock};
 use std::time::Instant;
 
@@ -37,31 +36,14 @@ fn incoming_request_id(req: &ServiceRequest) -> Option<String> {
     ok.then(|| value.to_owned())
 }
 
-/// A random (version 4) uuid. The bits come from a generator seeded once per thread from the
-/// operating system, rather than a system call per request: a request id only has to be unique.
+/// A random (version 4) uuid, lower-case. Its bits come from a generator seeded per thread (uuid's
+/// `fast-rng`), not from a system call per request: a request id only has to be unique.
 fn new_request_id() -> String {
-    thread_local! {
-        // Two 64-bit streams, so that ids are as unlikely to repeat as 128 random bits.
-        static STATE: Cell<(u64, u64)> = Cell::new(Uuid::new_v4().as_u64_pair());
-    }
-    // wyrand: 64 well-mixed bits from each step of a 64-bit counter.
-    fn mix(s: u64) -> u64 {
-        let t = u128::from(s) * u128::from(s ^ 0xe703_7ed1_a0b4_28db);
-        ((t >> 64) as u64) ^ (t as u64)
-    }
-    let (high, low) = STATE.with(|state| {
-        let (a, b) = state.get();
-        let next = (
-            a.wrapping_add(0xa076_1d64_78bd_642f),
-            b.wrapping_add(0xa076_1d64_78bd_642f),
-        );
-        state.set(next);
-        (mix(next.0), mix(next.1))
-    });
-    let bits = (u128::from(high) << 64) | u128::from(low);
-    let uuid = uuid::Builder::from_random_bytes(bits.to_le_bytes()).into_uuid();
     let mut text = [0u8; uuid::fmt::Hyphenated::LENGTH];
-    uuid.hyphenated().encode_lower(&mut text).to_owned()
+    Uuid::new_v4()
+        .hyphenated()
+        .encode_lower(&mut text)
+        .to_owned()
 }
 
 /// The latency histograms by method, route and status, each registered once: a `histogram!` with
