@@ -486,6 +486,66 @@ async fn large_events_are_compressed_with_lz4_in_current_and_future_partitions()
 }
 
 #[tokio::test]
+async fn analyze_skips_the_large_columns_in_current_and_future_partitions() {
+    let app = TestApp::spawn().await;
+    let t = "2024-03-12T09:15:40Z";
+    let body = json!([
+        b_tone("st-1", "c-st", 1, "one", t),
+        b_tone("st-2", "c-st", 2, "two", t)
+    ]);
+    post_ok(&app, &body).await;
+    sqlx::query("SELECT calltrail_ensure_event_partitions('2031-02-01', 1)")
+        .execute(&app.pool)
+        .await
+        .expect("a new partition");
+    sqlx::query("ANALYZE events")
+        .execute(&app.pool)
+        .await
+        .expect("analyze");
+    // Statistics for every column but the two large ones, in the partition holding the events.
+    let analyzed: Vec<String> = sqlx::query_scalar(
+        "SELECT s.attname::text FROM pg_stats s JOIN pg_inherits i \
+           ON i.inhrelid = format('%I.%I', s.schemaname, s.tablename)::regclass \
+         WHERE i.inhparent = 'events'::regclass AND s.tablename <> 'events' \
+         ORDER BY 1",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .expect("statistics");
+    for expected in ["call_id", "event_type", "received_at"] {
+        assert!(
+            analyzed.iter().any(|c| c == expected),
+            "{expected} in {analyzed:?}"
+        );
+    }
+    for skipped in ["details", "raw"] {
+        assert!(
+            !analyzed.iter().any(|c| c == skipped),
+            "{skipped} in {analyzed:?}"
+        );
+    }
+    // Every partition, the one just created included, has the setting.
+    let targets: Vec<(String, String, i32)> = sqlx::query_as(
+        "SELECT c.relname::text, a.attname::text, coalesce(a.attstattarget::int, -1) \
+         FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid \
+         JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname IN ('raw', 'details') \
+         WHERE i.inhparent = 'events'::regclass ORDER BY 1, 2",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .expect("the partitions' columns");
+    assert!(
+        targets.iter().any(|(p, _, _)| p == "events_y2031m02"),
+        "{targets:?}"
+    );
+    let with_statistics: Vec<&(String, String, i32)> = targets
+        .iter()
+        .filter(|(_, _, target)| *target != 0)
+        .collect();
+    assert!(with_statistics.is_empty(), "{with_statistics:?}");
+}
+
+#[tokio::test]
 async fn a_full_queue_answers_503_at_once_and_the_queued_requests_are_stored_after() {
     let app = TestApp::spawn_with(|s| {
         s.ingest.writers = 1;
