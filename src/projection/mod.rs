@@ -1,28 +1,63 @@
 //! The call model: `calls`, `call_participants`, `participant_changes`, `dtmf_tones` and
 //! `media_operations`, derived from the event log, which stays the source of truth.
 //!
-//! Each call's rows are recomputed from all of its events whenever new ones arrive ([`model`] is
-//! the pure computation), so the result is the same whatever the delivery order, whichever
-//! instance does the work, and after a [`rebuild`]. Appending events queues their calls in
-//! `projection_queue` in the same transaction; the [`Projector`] of any instance drains it.
+//! Appending events queues their calls and the new events in `projection_queue` in the same
+//! transaction; the [`Projector`] of any instance drains it. A pass folds each call's new events
+//! into the state stored with the call ([`fold`]), so a long call costs its new events, not its
+//! whole log again at every pass. When new events do not come after everything folded (late or
+//! out-of-order delivery), or the call has no state yet, the call is recomputed from all of its
+//! events instead. Both ways give the same rows ([`model`] is the pure function they implement),
+//! so the result is the same whatever the delivery order, whichever instance does the work, and
+//! after a [`rebuild`].
 
+mod fold;
 mod load;
 pub mod model;
 mod rebuild;
 mod worker;
 mod write;
 
+use std::collections::HashSet;
+
 use sqlx::PgConnection;
 
+use crate::metrics as m;
 pub use rebuild::{rebuild, RebuildSummary};
 pub use worker::{Projector, Wakeup};
 
-/// Recomputes and replaces the rows of `call_ids` inside the caller's transaction; the number of
-/// distinct calls. Each call is locked first, then read whole, so two transactions projecting one
-/// call run one after the other and the later one sees every event the earlier one saw.
-pub(crate) async fn project_calls(
+/// Recomputes the rows of `call_ids` from their whole log inside the caller's transaction; the
+/// number of distinct calls.
+pub(crate) async fn recompute_calls(
+    conn: &mut PgConnection,
+    call_ids: Vec<String>,
+) -> Result<usize, sqlx::Error> {
+    let whole = call_ids.clone();
+    project(conn, call_ids, &[], whole).await
+}
+
+/// Projects what a pass claimed from the queue inside the caller's transaction; the number of
+/// distinct calls.
+pub(crate) async fn project_claimed(
+    conn: &mut PgConnection,
+    claimed: load::Claimed,
+) -> Result<usize, sqlx::Error> {
+    project(
+        conn,
+        claimed.call_ids,
+        &claimed.event_seqs,
+        claimed.recompute,
+    )
+    .await
+}
+
+/// Each call is locked first, then read, so two transactions projecting one call run one after
+/// the other and the later one sees everything the earlier one wrote. Calls in `recompute`, and any
+/// whose new events cannot be folded in, are recomputed from their log.
+async fn project(
     conn: &mut PgConnection,
     mut call_ids: Vec<String>,
+    new_event_seqs: &[i64],
+    recompute: Vec<String>,
 ) -> Result<usize, sqlx::Error> {
     call_ids.sort_unstable();
     call_ids.dedup();
@@ -39,11 +74,62 @@ pub(crate) async fn project_calls(
         .execute(&mut *conn)
         .await?;
     load::lock_calls(conn, &call_ids).await?;
-    let mut events = load::events_of(conn, &call_ids).await?;
-    let projections: Vec<model::CallProjection> = call_ids
+
+    let recompute: HashSet<String> = recompute.into_iter().collect();
+    let candidates: Vec<String> = call_ids
         .iter()
-        .filter_map(|id| model::project(id, events.remove(id).as_deref().unwrap_or_default()))
+        .filter(|id| !recompute.contains(*id))
+        .cloned()
         .collect();
-    write::replace(conn, &call_ids, &projections).await?;
+    let mut folds = if candidates.is_empty() || new_event_seqs.is_empty() {
+        Default::default()
+    } else {
+        load::folds(conn, &candidates).await?
+    };
+    let folded_ids: Vec<String> = candidates
+        .into_iter()
+        .filter(|id| folds.contains_key(id))
+        .collect();
+    let mut new_events = if folded_ids.is_empty() {
+        Default::default()
+    } else {
+        load::new_events(conn, &folded_ids, new_event_seqs).await?
+    };
+
+    let mut passes = Vec::new();
+    let mut whole = Vec::new();
+    for id in &call_ids {
+        let pass = match (folds.remove(id), new_events.remove(id)) {
+            (Some(mut state), Some(events)) => state
+                .extend(id, &events)
+                .ok()
+                .map(|pass| (pass, fold_json(&state))),
+            // No state yet, or its events are gone (dropped with their partition).
+            _ => None,
+        };
+        match pass {
+            Some(pass) => passes.push(pass),
+            None => whole.push(id.clone()),
+        }
+    }
+
+    let mut events = if whole.is_empty() {
+        Default::default()
+    } else {
+        load::events_of(conn, &whole).await?
+    };
+    let projections: Vec<_> = whole
+        .iter()
+        .filter_map(|id| fold::full(id, events.remove(id).as_deref().unwrap_or_default()))
+        .map(|(state, projection)| (projection, fold_json(&state)))
+        .collect();
+    write::replace(conn, &whole, &projections).await?;
+    write::apply(conn, &passes).await?;
+    metrics::counter!(m::PROJECTION_CALLS, "way" => "folded").increment(passes.len() as u64);
+    metrics::counter!(m::PROJECTION_CALLS, "way" => "recomputed").increment(whole.len() as u64);
     Ok(call_ids.len())
+}
+
+fn fold_json(state: &fold::Fold) -> write::FoldJson {
+    serde_json::to_string(state).expect("a fold state always serialises")
 }

@@ -2,7 +2,7 @@
 
 use sqlx::PgPool;
 
-use crate::projection::project_calls;
+use crate::projection::recompute_calls;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RebuildSummary {
@@ -45,7 +45,7 @@ pub async fn rebuild(pool: &PgPool, batch_calls: usize) -> Result<RebuildSummary
             break;
         };
         let mut tx = pool.begin().await?;
-        rebuilt += project_calls(&mut tx, page).await?;
+        rebuilt += recompute_calls(&mut tx, page).await?;
         tx.commit().await?;
         after = Some(last);
     }
@@ -65,7 +65,7 @@ pub async fn rebuild(pool: &PgPool, batch_calls: usize) -> Result<RebuildSummary
         }
         let mut tx = pool.begin().await?;
         // Projecting a call without events removes its rows (unless events arrived meanwhile).
-        removed += project_calls(&mut tx, orphans).await?;
+        removed += recompute_calls(&mut tx, orphans).await?;
         tx.commit().await?;
     }
     Ok(RebuildSummary { rebuilt, removed })

@@ -1,9 +1,9 @@
 //! The projector: a background task that drains `projection_queue`.
 //!
 //! Several instances may share one database: `FOR UPDATE SKIP LOCKED` splits the queue between
-//! them, the per-call advisory lock serialises two of them on one call, and recomputing from the
-//! whole log means the last to commit is right. A failed batch rolls back, so its queue rows come
-//! back and are retried after a pause.
+//! them, and the per-call advisory lock serialises two of them on one call, so each reads the state
+//! the other committed. A failed batch rolls back, so its queue rows come back and are retried
+//! after a pause.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -14,7 +14,7 @@ use tokio::task::JoinHandle;
 
 use crate::config::ProjectionSettings;
 use crate::metrics as m;
-use crate::projection::{load, project_calls};
+use crate::projection::{load, project_claimed};
 
 /// Rings the projector after this process committed new events, so they are projected at once
 /// instead of at the next poll. Cheap to clone.
@@ -124,15 +124,14 @@ impl Worker {
     /// they named (repeats included): `batch_calls` or more means more is probably waiting.
     async fn drain_once(&self) -> Result<usize, sqlx::Error> {
         let mut tx = self.pool.begin().await?;
-        let calls = load::claim(&mut tx, self.batch_calls).await?;
-        if calls.is_empty() {
+        let claimed = load::claim(&mut tx, self.batch_calls).await?;
+        if claimed.call_ids.is_empty() {
             return Ok(0);
         }
-        let claimed = calls.len();
-        let projected = project_calls(&mut tx, calls).await?;
+        let named = claimed.call_ids.len();
+        project_claimed(&mut tx, claimed).await?;
         tx.commit().await?;
-        metrics::counter!(m::PROJECTION_CALLS).increment(projected as u64);
-        Ok(claimed)
+        Ok(named)
     }
 
     async fn sample_queue(&self) {

@@ -1,9 +1,13 @@
-//! Replacing a set of calls' rows in the call-model tables: delete, then one multi-row insert per
-//! table, whatever the number of calls.
+//! Writing the call-model tables: a recomputed call's rows are replaced (delete, then one
+//! multi-row insert per table, whatever the number of calls); a folded call gets its new row and
+//! only the detail rows its new events created or changed.
 
 use sqlx::PgConnection;
 
-use crate::projection::model::{CallProjection, CallRow};
+use crate::projection::fold::Pass;
+use crate::projection::model::{
+    CallProjection, CallRow, DtmfTone, MediaOperation, ParticipantChange, ParticipantInterval,
+};
 
 const TABLES: &[&str] = &[
     "calls",
@@ -13,43 +17,159 @@ const TABLES: &[&str] = &[
     "media_operations",
 ];
 
+/// A call's fold state, serialised for `calls.fold`.
+pub(crate) type FoldJson = String;
+
+/// Rows to insert, from any number of calls: each detail row with its call's row.
+#[derive(Default)]
+struct Rows<'a> {
+    calls: Vec<(&'a CallRow, &'a str)>,
+    participants: Vec<(&'a CallRow, &'a ParticipantInterval)>,
+    changes: Vec<(&'a CallRow, &'a ParticipantChange)>,
+    tones: Vec<(&'a CallRow, &'a DtmfTone)>,
+    media: Vec<(&'a CallRow, &'a MediaOperation)>,
+}
+
+impl<'a> Rows<'a> {
+    async fn insert(&self, conn: &mut PgConnection) -> Result<(), sqlx::Error> {
+        insert_calls(conn, &self.calls).await?;
+        insert_participants(conn, &self.participants).await?;
+        insert_changes(conn, &self.changes).await?;
+        insert_tones(conn, &self.tones).await?;
+        insert_media(conn, &self.media).await?;
+        Ok(())
+    }
+}
+
+async fn delete(
+    conn: &mut PgConnection,
+    table: &str,
+    call_ids: &[&str],
+) -> Result<(), sqlx::Error> {
+    if call_ids.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(&format!("DELETE FROM {table} WHERE call_id = ANY($1)"))
+        .bind(call_ids)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 /// Removes every row of `call_ids` and inserts `projections` (calls without events have none).
 pub(crate) async fn replace(
     conn: &mut PgConnection,
     call_ids: &[String],
-    projections: &[CallProjection],
+    projections: &[(CallProjection, FoldJson)],
 ) -> Result<(), sqlx::Error> {
+    let ids: Vec<&str> = call_ids.iter().map(String::as_str).collect();
     for table in TABLES {
-        sqlx::query(&format!("DELETE FROM {table} WHERE call_id = ANY($1)"))
-            .bind(call_ids)
-            .execute(&mut *conn)
-            .await?;
+        delete(conn, table, &ids).await?;
     }
-    if projections.is_empty() {
+    let mut rows = Rows::default();
+    for (p, fold) in projections {
+        let call = &p.call;
+        rows.calls.push((call, fold));
+        rows.participants
+            .extend(p.participants.iter().map(|r| (call, r)));
+        rows.changes.extend(p.changes.iter().map(|r| (call, r)));
+        rows.tones.extend(p.tones.iter().map(|r| (call, r)));
+        rows.media.extend(p.media.iter().map(|r| (call, r)));
+    }
+    rows.insert(conn).await
+}
+
+/// Writes folded passes: each call's new row, the intervals, changes and key presses its new
+/// events added, the new ends of intervals stored before, and its media operations when one changed.
+pub(crate) async fn apply(
+    conn: &mut PgConnection,
+    passes: &[(Pass, FoldJson)],
+) -> Result<(), sqlx::Error> {
+    if passes.is_empty() {
         return Ok(());
     }
-    insert_calls(conn, projections).await?;
-    insert_participants(conn, projections).await?;
-    insert_changes(conn, projections).await?;
-    insert_tones(conn, projections).await?;
-    insert_media(conn, projections).await?;
+    let ids: Vec<&str> = passes
+        .iter()
+        .map(|(p, _)| p.call.call_id.as_str())
+        .collect();
+    delete(conn, "calls", &ids).await?;
+    let media_ids: Vec<&str> = passes
+        .iter()
+        .filter(|(p, _)| p.media.is_some())
+        .map(|(p, _)| p.call.call_id.as_str())
+        .collect();
+    delete(conn, "media_operations", &media_ids).await?;
+    end_intervals(conn, passes).await?;
+    let mut rows = Rows::default();
+    for (p, fold) in passes {
+        let call = &p.call;
+        rows.calls.push((call, fold));
+        rows.participants
+            .extend(p.delta.opened.iter().map(|r| (call, r)));
+        rows.changes
+            .extend(p.delta.changes.iter().map(|r| (call, r)));
+        rows.tones.extend(p.delta.tones.iter().map(|r| (call, r)));
+        rows.media
+            .extend(p.media.iter().flatten().map(|r| (call, r)));
+    }
+    rows.insert(conn).await
+}
+
+/// Intervals stored by an earlier pass that this one ended.
+async fn end_intervals(
+    conn: &mut PgConnection,
+    passes: &[(Pass, FoldJson)],
+) -> Result<(), sqlx::Error> {
+    let ends: Vec<(&str, &str, i32, _, Option<i64>)> = passes
+        .iter()
+        .flat_map(|(p, _)| {
+            p.delta.ended.iter().map(|((raw_id, no), (at, sequence))| {
+                (
+                    p.call.call_id.as_str(),
+                    raw_id.as_str(),
+                    *no,
+                    *at,
+                    *sequence,
+                )
+            })
+        })
+        .collect();
+    if ends.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "UPDATE call_participants p SET left_at = e.left_at, left_sequence = e.left_sequence \
+         FROM unnest($1::text[], $2::text[], $3::int[], $4::timestamptz[], $5::bigint[]) \
+           AS e(call_id, raw_id, interval_no, left_at, left_sequence) \
+         WHERE p.call_id = e.call_id AND p.raw_id = e.raw_id AND p.interval_no = e.interval_no",
+    )
+    .bind(col(&ends, |e| e.0))
+    .bind(col(&ends, |e| e.1))
+    .bind(col(&ends, |e| e.2))
+    .bind(col(&ends, |e| e.3))
+    .bind(col(&ends, |e| e.4))
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
 async fn insert_calls(
     conn: &mut PgConnection,
-    projections: &[CallProjection],
+    rows: &[(&CallRow, &str)],
 ) -> Result<(), sqlx::Error> {
-    let calls: Vec<&CallRow> = projections.iter().map(|p| &p.call).collect();
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let calls: Vec<&CallRow> = rows.iter().map(|(c, _)| *c).collect();
     sqlx::query(
         "INSERT INTO calls (call_id, server_call_id, correlation_id, state, first_event_at, \
            last_event_at, connected_at, disconnected_at, duration_ms, participant_count, \
            peak_participants, outcome, failure_code, failure_sub_code, failure_message, \
-           event_count, dtmf_count, media_total, media_succeeded, last_event_seq) \
+           event_count, dtmf_count, media_total, media_succeeded, last_event_seq, fold) \
          SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], \
            $6::timestamptz[], $7::timestamptz[], $8::timestamptz[], $9::bigint[], $10::int[], \
            $11::int[], $12::text[], $13::bigint[], $14::bigint[], $15::text[], $16::int[], \
-           $17::int[], $18::int[], $19::int[], $20::bigint[])",
+           $17::int[], $18::int[], $19::int[], $20::bigint[], $21::jsonb[])",
     )
     .bind(col(&calls, |c| c.call_id.as_str()))
     .bind(col(&calls, |c| c.server_call_id.as_deref()))
@@ -71,6 +191,7 @@ async fn insert_calls(
     .bind(col(&calls, |c| c.media_total))
     .bind(col(&calls, |c| c.media_succeeded))
     .bind(col(&calls, |c| c.last_event_seq))
+    .bind(col(rows, |(_, fold)| *fold))
     .execute(conn)
     .await?;
     Ok(())
@@ -83,12 +204,8 @@ fn col<'a, T, U>(rows: &'a [T], f: impl Fn(&'a T) -> U) -> Vec<U> {
 
 async fn insert_participants(
     conn: &mut PgConnection,
-    projections: &[CallProjection],
+    rows: &[(&CallRow, &ParticipantInterval)],
 ) -> Result<(), sqlx::Error> {
-    let rows: Vec<_> = projections
-        .iter()
-        .flat_map(|p| p.participants.iter().map(move |r| (&p.call, r)))
-        .collect();
     if rows.is_empty() {
         return Ok(());
     }
@@ -98,16 +215,16 @@ async fn insert_participants(
          SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::text[], \
            $6::timestamptz[], $7::timestamptz[], $8::bigint[], $9::bigint[], $10::timestamptz[])",
     )
-    .bind(col(&rows, |(c, _)| c.call_id.as_str()))
-    .bind(col(&rows, |(_, r)| r.raw_id.as_str()))
-    .bind(col(&rows, |(_, r)| r.interval_no))
-    .bind(col(&rows, |(_, r)| r.kind.as_str()))
-    .bind(col(&rows, |(_, r)| r.display_id.as_str()))
-    .bind(col(&rows, |(_, r)| r.joined_at))
-    .bind(col(&rows, |(_, r)| r.left_at))
-    .bind(col(&rows, |(_, r)| r.joined_sequence))
-    .bind(col(&rows, |(_, r)| r.left_sequence))
-    .bind(col(&rows, |(c, _)| c.first_event_at))
+    .bind(col(rows, |(c, _)| c.call_id.as_str()))
+    .bind(col(rows, |(_, r)| r.raw_id.as_str()))
+    .bind(col(rows, |(_, r)| r.interval_no))
+    .bind(col(rows, |(_, r)| r.kind.as_str()))
+    .bind(col(rows, |(_, r)| r.display_id.as_str()))
+    .bind(col(rows, |(_, r)| r.joined_at))
+    .bind(col(rows, |(_, r)| r.left_at))
+    .bind(col(rows, |(_, r)| r.joined_sequence))
+    .bind(col(rows, |(_, r)| r.left_sequence))
+    .bind(col(rows, |(c, _)| c.first_event_at))
     .execute(conn)
     .await?;
     Ok(())
@@ -115,12 +232,8 @@ async fn insert_participants(
 
 async fn insert_changes(
     conn: &mut PgConnection,
-    projections: &[CallProjection],
+    rows: &[(&CallRow, &ParticipantChange)],
 ) -> Result<(), sqlx::Error> {
-    let rows: Vec<_> = projections
-        .iter()
-        .flat_map(|p| p.changes.iter().map(move |r| (&p.call.call_id, r)))
-        .collect();
     if rows.is_empty() {
         return Ok(());
     }
@@ -130,13 +243,13 @@ async fn insert_changes(
          SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::timestamptz[], \
            $5::bigint[], $6::boolean[], $7::boolean[])",
     )
-    .bind(col(&rows, |(c, _)| c.as_str()))
-    .bind(col(&rows, |(_, r)| r.raw_id.as_str()))
-    .bind(col(&rows, |(_, r)| r.ordinal))
-    .bind(col(&rows, |(_, r)| r.at))
-    .bind(col(&rows, |(_, r)| r.sequence_number))
-    .bind(col(&rows, |(_, r)| r.is_muted))
-    .bind(col(&rows, |(_, r)| r.is_on_hold))
+    .bind(col(rows, |(c, _)| c.call_id.as_str()))
+    .bind(col(rows, |(_, r)| r.raw_id.as_str()))
+    .bind(col(rows, |(_, r)| r.ordinal))
+    .bind(col(rows, |(_, r)| r.at))
+    .bind(col(rows, |(_, r)| r.sequence_number))
+    .bind(col(rows, |(_, r)| r.is_muted))
+    .bind(col(rows, |(_, r)| r.is_on_hold))
     .execute(conn)
     .await?;
     Ok(())
@@ -144,12 +257,8 @@ async fn insert_changes(
 
 async fn insert_tones(
     conn: &mut PgConnection,
-    projections: &[CallProjection],
+    rows: &[(&CallRow, &DtmfTone)],
 ) -> Result<(), sqlx::Error> {
-    let rows: Vec<_> = projections
-        .iter()
-        .flat_map(|p| p.tones.iter().map(move |r| (&p.call.call_id, r)))
-        .collect();
     if rows.is_empty() {
         return Ok(());
     }
@@ -159,15 +268,15 @@ async fn insert_tones(
          SELECT * FROM unnest($1::text[], $2::int[], $3::bigint[], $4::text[], $5::timestamptz[], \
            $6::text[], $7::boolean[], $8::int[], $9::bigint[])",
     )
-    .bind(col(&rows, |(c, _)| c.as_str()))
-    .bind(col(&rows, |(_, r)| r.ordinal))
-    .bind(col(&rows, |(_, r)| r.sequence_id))
-    .bind(col(&rows, |(_, r)| r.tone.as_str()))
-    .bind(col(&rows, |(_, r)| r.at))
-    .bind(col(&rows, |(_, r)| r.participant_id.as_deref()))
-    .bind(col(&rows, |(_, r)| r.repeated))
-    .bind(col(&rows, |(_, r)| r.missing_before))
-    .bind(col(&rows, |(_, r)| r.event_seq))
+    .bind(col(rows, |(c, _)| c.call_id.as_str()))
+    .bind(col(rows, |(_, r)| r.ordinal))
+    .bind(col(rows, |(_, r)| r.sequence_id))
+    .bind(col(rows, |(_, r)| r.tone.as_str()))
+    .bind(col(rows, |(_, r)| r.at))
+    .bind(col(rows, |(_, r)| r.participant_id.as_deref()))
+    .bind(col(rows, |(_, r)| r.repeated))
+    .bind(col(rows, |(_, r)| r.missing_before))
+    .bind(col(rows, |(_, r)| r.event_seq))
     .execute(conn)
     .await?;
     Ok(())
@@ -175,12 +284,8 @@ async fn insert_tones(
 
 async fn insert_media(
     conn: &mut PgConnection,
-    projections: &[CallProjection],
+    rows: &[(&CallRow, &MediaOperation)],
 ) -> Result<(), sqlx::Error> {
-    let rows: Vec<_> = projections
-        .iter()
-        .flat_map(|p| p.media.iter().map(move |r| (&p.call.call_id, r)))
-        .collect();
     if rows.is_empty() {
         return Ok(());
     }
@@ -192,17 +297,17 @@ async fn insert_media(
            $6::bigint[], $7::text[], $8::timestamptz[], $9::timestamptz[], $10::bigint[], \
            $11::int[])",
     )
-    .bind(col(&rows, |(c, _)| c.as_str()))
-    .bind(col(&rows, |(_, r)| r.operation_context.as_str()))
-    .bind(col(&rows, |(_, r)| r.operation))
-    .bind(col(&rows, |(_, r)| r.outcome.as_str()))
-    .bind(col(&rows, |(_, r)| r.result_code))
-    .bind(col(&rows, |(_, r)| r.result_sub_code))
-    .bind(col(&rows, |(_, r)| r.result_message.as_deref()))
-    .bind(col(&rows, |(_, r)| r.started_at))
-    .bind(col(&rows, |(_, r)| r.finished_at))
-    .bind(col(&rows, |(_, r)| r.duration_ms))
-    .bind(col(&rows, |(_, r)| r.event_count))
+    .bind(col(rows, |(c, _)| c.call_id.as_str()))
+    .bind(col(rows, |(_, r)| r.operation_context.as_str()))
+    .bind(col(rows, |(_, r)| r.operation))
+    .bind(col(rows, |(_, r)| r.outcome.as_str()))
+    .bind(col(rows, |(_, r)| r.result_code))
+    .bind(col(rows, |(_, r)| r.result_sub_code))
+    .bind(col(rows, |(_, r)| r.result_message.as_deref()))
+    .bind(col(rows, |(_, r)| r.started_at))
+    .bind(col(rows, |(_, r)| r.finished_at))
+    .bind(col(rows, |(_, r)| r.duration_ms))
+    .bind(col(rows, |(_, r)| r.event_count))
     .execute(conn)
     .await?;
     Ok(())

@@ -9,7 +9,8 @@
 //! instances receive it at the same moment.
 //!
 //! The same statement queues the calls of the new events for the call model (one queue row naming
-//! them all), so a committed event always has its call queued and a duplicate queues nothing.
+//! them all, and the new events themselves), so a committed event always has its call queued and a
+//! duplicate queues nothing.
 
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
@@ -180,10 +181,10 @@ impl<'a> EventColumns<'a> {
                result_message, sequence_number, details, raw, ord) \
              WHERE dedup_key IN (SELECT dedup_key FROM claimed) \
              ORDER BY ord \
-             RETURNING dedup_key, call_id), \
+             RETURNING dedup_key, call_id, event_seq), \
            queued AS ( \
-             INSERT INTO projection_queue (call_ids) \
-             SELECT array_agg(DISTINCT call_id ORDER BY call_id) FROM stored \
+             INSERT INTO projection_queue (call_ids, event_seqs) \
+             SELECT array_agg(DISTINCT call_id ORDER BY call_id), array_agg(event_seq) FROM stored \
              WHERE call_id IS NOT NULL HAVING count(*) > 0) \
          SELECT dedup_key FROM stored",
         )

@@ -290,7 +290,8 @@ struct Dump(Vec<(&'static str, Vec<Value>)>);
 /// a tone row's event is named by its dedup key instead. `projected_at` is always left out.
 async fn dump(pool: &PgPool, portable: bool) -> Dump {
     let calls = if portable {
-        "SELECT to_jsonb(t) - 'projected_at' - 'last_event_seq' FROM calls t ORDER BY call_id"
+        // The fold state holds event_seq values too.
+        "SELECT to_jsonb(t) - 'projected_at' - 'last_event_seq' - 'fold' FROM calls t ORDER BY call_id"
     } else {
         "SELECT to_jsonb(t) - 'projected_at' FROM calls t ORDER BY call_id"
     };
@@ -962,4 +963,103 @@ async fn a_call_delivered_in_a_burst_waits_to_be_projected_in_one_pass() {
     assert_eq!(app.count_rows("calls").await, 0);
     app.wait_for_projections().await;
     assert_ga_rows(&app.pool, "burst-call").await;
+}
+
+#[tokio::test]
+async fn a_call_projected_post_by_post_is_folded_in_and_matches_a_rebuild() {
+    let app = TestApp::spawn_with(|s| s.projection.settle_ms = 0).await;
+    let posts = ga_call("staged-call");
+    let tone_rows = || async {
+        sqlx::query_as::<_, (i32, String)>(
+            "SELECT ordinal, xmin::text FROM dtmf_tones WHERE call_id = 'staged-call' \
+             ORDER BY ordinal",
+        )
+        .fetch_all(&app.pool)
+        .await
+        .unwrap()
+    };
+    // Each POST is projected before the next is sent, so every pass after the first has a stored
+    // call to fold its events into.
+    let mut first_tones = Vec::new();
+    for (n, post) in posts.iter().enumerate() {
+        post_all(&app, std::slice::from_ref(post)).await;
+        app.wait_for_projections().await;
+        if first_tones.is_empty() {
+            first_tones = tone_rows().await;
+        }
+        assert_eq!(app.count_rows("calls").await, 1, "after POST {n}");
+    }
+    assert_ga_rows(&app.pool, "staged-call").await;
+    // The key presses projected first were never rewritten by the passes that followed: those
+    // passes added rows, they did not recompute the call.
+    assert_eq!(first_tones.len(), 2);
+    assert_eq!(tone_rows().await[..2], first_tones[..]);
+
+    // The state stored with the call is the one a recompute from the log arrives at.
+    let before = dump(&app.pool, false).await;
+    let folds_before: Vec<Value> = sqlx::query_scalar("SELECT fold FROM calls")
+        .fetch_all(&app.pool)
+        .await
+        .unwrap();
+    calltrail::projection::rebuild(&app.pool, 10).await.unwrap();
+    assert_eq!(dump(&app.pool, false).await, before);
+    let folds_after: Vec<Value> = sqlx::query_scalar("SELECT fold FROM calls")
+        .fetch_all(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(folds_after, folds_before);
+    assert_ne!(
+        tone_rows().await[..2],
+        first_tones[..],
+        "a rebuild rewrites"
+    );
+}
+
+#[tokio::test]
+async fn events_delivered_late_make_the_call_be_recomputed() {
+    let app = TestApp::spawn_with(|s| s.projection.settle_ms = 0).await;
+    let mut posts = ga_call("late-call");
+    // The first POST (the connection) arrives last, after the rest was projected.
+    let first = posts.remove(0);
+    post_all(&app, &posts).await;
+    app.wait_for_projections().await;
+    post_all(&app, &[first]).await;
+    app.wait_for_projections().await;
+    assert_ga_rows(&app.pool, "late-call").await;
+}
+
+#[tokio::test]
+async fn calls_queued_by_an_older_version_are_recomputed() {
+    let app = TestApp::spawn_with(|s| s.projection.enabled = false).await;
+    post_all(&app, &ga_call("old-queue-call")).await;
+    // What an older version wrote: queue rows without their events, a call without a state.
+    sqlx::query("UPDATE projection_queue SET event_seqs = NULL")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let other = TestApp::spawn_on(&app.database_url, |s| s.projection.settle_ms = 0).await;
+    other.wait_for_projections().await;
+    assert_ga_rows(&app.pool, "old-queue-call").await;
+    sqlx::query("UPDATE calls SET fold = NULL")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    post_all(
+        &app,
+        &[json!([b_tone(
+            "old-queue-late",
+            "old-queue-call",
+            9,
+            "nine",
+            &at(30)
+        )])],
+    )
+    .await;
+    other.wait_for_projections().await;
+    let (dtmf_count, has_fold): (i32, bool) =
+        sqlx::query_as("SELECT dtmf_count, fold IS NOT NULL FROM calls")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!((dtmf_count, has_fold), (5, true));
 }

@@ -2,6 +2,7 @@ use chrono::{DateTime, Duration, Utc};
 
 use super::*;
 use crate::events::{EventKind, Identifier, Outcome, ParticipantState};
+use crate::projection::fold;
 
 fn t(secs: i64) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339("2024-03-12T09:00:00Z")
@@ -110,20 +111,99 @@ fn run(events: &[CallEvent]) -> CallProjection {
     project("call-1", events).expect("a call with events has a projection")
 }
 
-/// Every rotation and the reversal of `events` projects the same as `events`.
+/// Every rotation and the reversal of `events` projects the same as `events`, whether the call is
+/// recomputed whole or its events are folded in over several passes, in any of those orders.
 fn assert_order_independent(events: &[CallEvent]) {
     let expected = run(events);
+    let mut orders = vec![("as given".to_owned(), events.to_vec())];
     let mut reversed = events.to_vec();
     reversed.reverse();
-    assert_eq!(run(&reversed), expected, "reversed");
+    orders.push(("reversed".to_owned(), reversed));
     for k in 1..events.len() {
         let mut rotated = events.to_vec();
         rotated.rotate_left(k);
-        assert_eq!(run(&rotated), expected, "rotated by {k}");
+        orders.push((format!("rotated by {k}"), rotated));
     }
     let mut doubled = events.to_vec();
     doubled.extend(events.iter().cloned());
-    assert_eq!(run(&doubled), expected, "every event twice");
+    orders.push(("every event twice".to_owned(), doubled));
+    let mut sorted = events.to_vec();
+    sorted.sort_by_key(|e| (e.effective_time(), e.sequence_number, e.dedup_key.clone()));
+    orders.push(("in the model's order".to_owned(), sorted));
+
+    for (name, order) in &orders {
+        assert_eq!(run(order), expected, "{name}");
+        let one_by_one: Vec<&[CallEvent]> = order.chunks(1).collect();
+        assert_eq!(
+            project_in_passes(&one_by_one).0,
+            expected,
+            "{name}, one event per pass"
+        );
+        for k in 1..order.len() {
+            let (before, after) = order.split_at(k);
+            assert_eq!(
+                project_in_passes(&[before, after]).0,
+                expected,
+                "{name}, passes split after {k}"
+            );
+        }
+    }
+}
+
+/// Projects a call whose events arrive in `passes` as the projector does: each pass folds its
+/// events into the state stored with the call (kept here as JSON, as in the database), or
+/// recomputes the call from everything so far when the fold declines. The rows, and how many
+/// passes were folded in.
+fn project_in_passes(passes: &[&[CallEvent]]) -> (CallProjection, usize) {
+    let mut delivered: Vec<CallEvent> = Vec::new();
+    let mut stored: Option<(String, CallProjection)> = None;
+    let mut folded = 0;
+    for pass in passes {
+        delivered.extend(pass.iter().cloned());
+        let recomputed = |delivered: &[CallEvent]| {
+            let (fold, rows) = fold::full("call-1", delivered).expect("events were delivered");
+            (serde_json::to_string(&fold).unwrap(), rows)
+        };
+        stored = Some(match stored.take() {
+            None => recomputed(&delivered),
+            Some((state, mut rows)) => {
+                let mut fold: fold::Fold = serde_json::from_str(&state).unwrap();
+                match fold.extend("call-1", pass) {
+                    Ok(changes) => {
+                        folded += 1;
+                        apply(&mut rows, changes);
+                        (serde_json::to_string(&fold).unwrap(), rows)
+                    }
+                    Err(fold::OutOfOrder) => recomputed(&delivered),
+                }
+            }
+        });
+    }
+    (stored.expect("at least one pass").1, folded)
+}
+
+/// What the projector's writer does with a pass, on rows held in memory.
+fn apply(rows: &mut CallProjection, pass: fold::Pass) {
+    rows.call = pass.call;
+    rows.participants.extend(pass.delta.opened);
+    for ((raw_id, interval_no), (left_at, left_sequence)) in pass.delta.ended {
+        let interval = rows
+            .participants
+            .iter_mut()
+            .find(|i| i.raw_id == raw_id && i.interval_no == interval_no)
+            .expect("an interval ended in a later pass was stored before");
+        interval.left_at = Some(left_at);
+        interval.left_sequence = left_sequence;
+    }
+    rows.participants
+        .sort_by(|a, b| (&a.raw_id, a.interval_no).cmp(&(&b.raw_id, b.interval_no)));
+    rows.changes.extend(pass.delta.changes);
+    rows.changes
+        .sort_by(|a, b| (&a.raw_id, a.ordinal).cmp(&(&b.raw_id, b.ordinal)));
+    rows.tones.extend(pass.delta.tones);
+    if let Some(media) = pass.media {
+        rows.media = media;
+    }
 }
 
 #[test]
@@ -523,4 +603,80 @@ fn unreadable_details_still_count_as_events() {
     let p = run(&[odd, ev(2, 1, EventKind::Unknown)]);
     assert_eq!(p.call.event_count, 2);
     assert!(p.media.is_empty());
+}
+
+/// A call's events in the order they happened, each in its own pass: every pass after the first
+/// is folded into the stored call, none recomputes it, and the rows are those of a recompute.
+#[test]
+fn events_arriving_in_order_are_folded_in_without_recomputing() {
+    let u1 = "8:acs:user-1";
+    let u2 = "4:+14255550123";
+    let events = vec![
+        ev(1, 0, state("connected")),
+        seq(ev(2, 1, present(&[u1])), 1),
+        ctx(ev(3, 2, play(Outcome::Started)), "welcome"),
+        seq(ev(4, 3, present(&[u1, u2])), 2),
+        result(
+            ctx(ev(5, 4, play(Outcome::Completed)), "welcome"),
+            200,
+            0,
+            "ok",
+        ),
+        ev(6, 5, tone(Some(1), "1")),
+        ev(7, 6, tone(Some(3), "2")),
+        seq(
+            ev(
+                8,
+                7,
+                snapshot(&[(u1, Some(true), Some(false)), (u2, Some(false), None)]),
+            ),
+            3,
+        ),
+        seq(ev(9, 8, present(&[u1])), 4),
+        ctx(ev(10, 9, recognize(Outcome::Failed)), "menu"),
+        seq(ev(11, 10, present(&[u1, u2])), 5),
+        ev(12, 20, state("disconnected")),
+        // Sent at the moment of the hang-up: u2's leave is still recorded with its sequence.
+        seq(ev(13, 20, present(&[u1])), 6),
+    ];
+    let passes: Vec<&[CallEvent]> = events.chunks(1).collect();
+    let (rows, folded) = project_in_passes(&passes);
+    assert_eq!(folded, events.len() - 1);
+    assert_eq!(rows, run(&events));
+    let u2_intervals: Vec<_> = rows
+        .participants
+        .iter()
+        .filter(|i| i.raw_id == u2)
+        .map(|i| (i.joined_at, i.left_at, i.left_sequence))
+        .collect();
+    assert_eq!(
+        u2_intervals,
+        [(t(3), Some(t(8)), Some(4)), (t(10), Some(t(20)), Some(6))]
+    );
+    let u1_interval = rows.participants.iter().find(|i| i.raw_id == u1).unwrap();
+    assert_eq!(u1_interval.left_at, Some(t(20)), "u1 left with the call");
+    assert_order_independent(&events);
+}
+
+/// Folding declines an event that belongs before what it already holds, and one folded in
+/// already: the call is then recomputed, never double-counted.
+#[test]
+fn a_late_or_repeated_event_makes_the_fold_decline() {
+    let events = [
+        ev(1, 0, state("connected")),
+        ev(2, 5, tone(Some(2), "5")),
+        ev(3, 9, state("disconnected")),
+    ];
+    let (mut fold, _) = fold::full("call-1", &events[1..]).unwrap();
+    assert!(fold.extend("call-1", &events[..1]).is_err(), "a late event");
+    let (mut fold, _) = fold::full("call-1", &events).unwrap();
+    assert!(fold.extend("call-1", &events[2..]).is_err(), "a repeat");
+    let (mut fold, _) = fold::full("call-1", &events[..2]).unwrap();
+    assert!(
+        fold.extend("call-1", &[ev(4, 6, tone(Some(1), "4"))])
+            .is_err(),
+        "a lower sequence id after a higher one"
+    );
+    let (rows, folded) = project_in_passes(&[&events[1..], &events[..1]]);
+    assert_eq!((rows, folded), (run(&events), 0));
 }
