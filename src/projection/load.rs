@@ -71,26 +71,29 @@ pub(crate) async fn lock_calls(
     Ok(())
 }
 
-/// The fold state stored with each of these calls that has one. A state that cannot be read (an
-/// older shape) is left out: its call is recomputed, which stores a fresh one.
-pub(crate) async fn folds(
+/// The fold state stored with each of these calls that has a row: `None` when the row has none
+/// (projected by an older version) or it cannot be read (an older shape); such a call is
+/// recomputed, which stores a fresh one. Calls without a row are absent.
+pub(crate) async fn states(
     conn: &mut PgConnection,
     call_ids: &[String],
-) -> Result<HashMap<String, Fold>, sqlx::Error> {
-    let rows: Vec<(String, String)> = sqlx::query_as(
-        "SELECT call_id, fold::text FROM calls WHERE call_id = ANY($1) AND fold IS NOT NULL",
-    )
-    .bind(call_ids)
-    .fetch_all(conn)
-    .await?;
+) -> Result<HashMap<String, Option<Fold>>, sqlx::Error> {
+    let rows: Vec<(String, Option<String>)> =
+        sqlx::query_as("SELECT call_id, fold::text FROM calls WHERE call_id = ANY($1)")
+            .bind(call_ids)
+            .fetch_all(conn)
+            .await?;
     Ok(rows
         .into_iter()
-        .filter_map(|(call_id, fold)| match serde_json::from_str(&fold) {
-            Ok(fold) => Some((call_id, fold)),
-            Err(error) => {
-                tracing::warn!(%error, "a stored call-model state is unreadable; recomputing the call");
-                None
-            }
+        .map(|(call_id, fold)| {
+            let state = fold.and_then(|fold| match serde_json::from_str(&fold) {
+                Ok(state) => Some(state),
+                Err(error) => {
+                    tracing::warn!(%error, "a stored call-model state is unreadable; recomputing the call");
+                    None
+                }
+            });
+            (call_id, state)
         })
         .collect())
 }

@@ -4,9 +4,9 @@
 //! Appending events queues their calls and the new events in `projection_queue` in the same
 //! transaction; the [`Projector`] of any instance drains it. A pass folds each call's new events
 //! into the state stored with the call ([`fold`]), so a long call costs its new events, not its
-//! whole log again at every pass. When new events do not come after everything folded (late or
-//! out-of-order delivery), or the call has no state yet, the call is recomputed from all of its
-//! events instead. Both ways give the same rows ([`model`] is the pure function they implement),
+//! whole log again at every pass; a call never projected before starts from an empty state. When
+//! new events do not come after everything folded (late or out-of-order delivery), or the call's
+//! row has no usable state, the call is recomputed from all of its events instead. Both ways give the same rows ([`model`] is the pure function they implement),
 //! so the result is the same whatever the delivery order, whichever instance does the work, and
 //! after a [`rebuild`].
 
@@ -81,30 +81,35 @@ async fn project(
         .filter(|id| !recompute.contains(*id))
         .cloned()
         .collect();
-    let mut folds = if candidates.is_empty() || new_event_seqs.is_empty() {
+    let mut states = if candidates.is_empty() || new_event_seqs.is_empty() {
         Default::default()
     } else {
-        load::folds(conn, &candidates).await?
+        load::states(conn, &candidates).await?
     };
-    let folded_ids: Vec<String> = candidates
-        .into_iter()
-        .filter(|id| folds.contains_key(id))
-        .collect();
-    let mut new_events = if folded_ids.is_empty() {
+    let mut new_events = if candidates.is_empty() || new_event_seqs.is_empty() {
         Default::default()
     } else {
-        load::new_events(conn, &folded_ids, new_event_seqs).await?
+        load::new_events(conn, &candidates, new_event_seqs).await?
     };
 
     let mut passes = Vec::new();
     let mut whole = Vec::new();
     for id in &call_ids {
-        let pass = match (folds.remove(id), new_events.remove(id)) {
+        let state = if recompute.contains(id) {
+            None
+        } else {
+            match states.remove(id) {
+                // Never projected: every event it has is new.
+                None => Some(fold::Fold::default()),
+                Some(state) => state,
+            }
+        };
+        let pass = match (state, new_events.remove(id)) {
             (Some(mut state), Some(events)) => state
                 .extend(id, &events)
                 .ok()
                 .map(|pass| (pass, fold_json(&state))),
-            // No state yet, or its events are gone (dropped with their partition).
+            // No usable state, or its new events are gone (dropped with their partition).
             _ => None,
         };
         match pass {

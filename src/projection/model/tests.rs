@@ -151,9 +151,9 @@ fn assert_order_independent(events: &[CallEvent]) {
 }
 
 /// Projects a call whose events arrive in `passes` as the projector does: each pass folds its
-/// events into the state stored with the call (kept here as JSON, as in the database), or
-/// recomputes the call from everything so far when the fold declines. The rows, and how many
-/// passes were folded in.
+/// events into the state stored with the call (kept here as JSON, as in the database; empty before
+/// the first pass), or recomputes the call from everything so far when the fold declines. The
+/// rows, and how many passes were folded in.
 fn project_in_passes(passes: &[&[CallEvent]]) -> (CallProjection, usize) {
     let mut delivered: Vec<CallEvent> = Vec::new();
     let mut stored: Option<(String, CallProjection)> = None;
@@ -164,19 +164,28 @@ fn project_in_passes(passes: &[&[CallEvent]]) -> (CallProjection, usize) {
             let (fold, rows) = fold::full("call-1", delivered).expect("events were delivered");
             (serde_json::to_string(&fold).unwrap(), rows)
         };
-        stored = Some(match stored.take() {
-            None => recomputed(&delivered),
-            Some((state, mut rows)) => {
-                let mut fold: fold::Fold = serde_json::from_str(&state).unwrap();
-                match fold.extend("call-1", pass) {
-                    Ok(changes) => {
-                        folded += 1;
-                        apply(&mut rows, changes);
-                        (serde_json::to_string(&fold).unwrap(), rows)
-                    }
-                    Err(fold::OutOfOrder) => recomputed(&delivered),
-                }
+        // A call never projected starts from an empty state and no rows.
+        let (state, mut rows) = stored.take().unwrap_or_else(|| {
+            let empty = CallProjection {
+                call: run(pass).call,
+                participants: vec![],
+                changes: vec![],
+                tones: vec![],
+                media: vec![],
+            };
+            (
+                serde_json::to_string(&fold::Fold::default()).unwrap(),
+                empty,
+            )
+        });
+        let mut fold: fold::Fold = serde_json::from_str(&state).unwrap();
+        stored = Some(match fold.extend("call-1", pass) {
+            Ok(changes) => {
+                folded += 1;
+                apply(&mut rows, changes);
+                (serde_json::to_string(&fold).unwrap(), rows)
             }
+            Err(fold::OutOfOrder) => recomputed(&delivered),
         });
     }
     (stored.expect("at least one pass").1, folded)
@@ -605,8 +614,8 @@ fn unreadable_details_still_count_as_events() {
     assert!(p.media.is_empty());
 }
 
-/// A call's events in the order they happened, each in its own pass: every pass after the first
-/// is folded into the stored call, none recomputes it, and the rows are those of a recompute.
+/// A call's events in the order they happened, each in its own pass: every pass is folded into the
+/// stored call, none recomputes it, and the rows are those of a recompute.
 #[test]
 fn events_arriving_in_order_are_folded_in_without_recomputing() {
     let u1 = "8:acs:user-1";
@@ -641,7 +650,7 @@ fn events_arriving_in_order_are_folded_in_without_recomputing() {
     ];
     let passes: Vec<&[CallEvent]> = events.chunks(1).collect();
     let (rows, folded) = project_in_passes(&passes);
-    assert_eq!(folded, events.len() - 1);
+    assert_eq!(folded, events.len());
     assert_eq!(rows, run(&events));
     let u2_intervals: Vec<_> = rows
         .participants
@@ -678,5 +687,5 @@ fn a_late_or_repeated_event_makes_the_fold_decline() {
         "a lower sequence id after a higher one"
     );
     let (rows, folded) = project_in_passes(&[&events[1..], &events[..1]]);
-    assert_eq!((rows, folded), (run(&events), 0));
+    assert_eq!((rows, folded), (run(&events), 1));
 }
