@@ -6,6 +6,9 @@
 # Adjust with the environment (defaults in brackets):
 #   BENCH_DURATION [20]        seconds measured per run, after BENCH_WARMUP [3] seconds of warm-up
 #   BENCH_SENDERS [64]         concurrent senders
+#   BENCH_OPEN_CALLS [1]       calls each sender keeps open, sending their POSTs in turn: 16 spreads
+#                              each call's POSTs over seconds, as real calls are, so the call model
+#                              sees each call over many passes (1: each call's POSTs back to back)
 #   BENCH_RUNS [bare per-request group overload index-cost]   which runs, in order; index-cost
 #                              measures, on the group run's events, what each index and the
 #                              compression cost PostgreSQL per event (scripts/bench-index-cost.sql)
@@ -33,6 +36,7 @@ cd "$repo"
 duration=${BENCH_DURATION:-20}
 warmup=${BENCH_WARMUP:-3}
 senders=${BENCH_SENDERS:-64}
+open_calls=${BENCH_OPEN_CALLS:-1}
 runs=${BENCH_RUNS:-bare per-request group overload index-cost}
 overload_senders=${BENCH_OVERLOAD_SENDERS:-512}
 overload_queue=${BENCH_OVERLOAD_QUEUE:-128}
@@ -115,7 +119,7 @@ export CALLTRAIL_BENCH_METRICS_TOKEN
 metrics_token_hash=$(printf %s "$CALLTRAIL_BENCH_METRICS_TOKEN" | "$bin/calltrail" hash-token)
 
 loadgen() {
-  "$bin/calltrail-loadgen" run --warmup-secs "$warmup" --results "$results" "$@"
+  "$bin/calltrail-loadgen" run --warmup-secs "$warmup" --open-calls "$open_calls" --results "$results" "$@"
 }
 
 run_bare() {

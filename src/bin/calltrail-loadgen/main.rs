@@ -73,6 +73,10 @@ struct RunArgs {
     /// Share of deliveries sent a second time, as a retrying sender does.
     #[arg(long, default_value_t = 2.0)]
     duplicate_percent: f64,
+    /// Calls each sender keeps open at once, sending their POSTs in turn: more spreads each
+    /// call's POSTs over more time, as real calls are (1: each call's POSTs back to back).
+    #[arg(long, default_value_t = 1)]
+    open_calls: usize,
     /// Share of calls per wire format.
     #[arg(long, default_value = "b=60,a2=20,a1=20")]
     mix: Mix,
@@ -222,6 +226,7 @@ async fn run(args: &RunArgs) -> anyhow::Result<RunResult> {
         seed: args.seed,
         duplicate_percent: args.duplicate_percent,
         request_timeout: Duration::from_secs_f64(args.request_timeout_secs),
+        open_calls: args.open_calls,
     });
     let mut wal = match &args.database_url {
         Some(url) => Some(
@@ -335,6 +340,7 @@ async fn run(args: &RunArgs) -> anyhow::Result<RunResult> {
     Ok(RunResult {
         label: args.label.clone(),
         senders: usize::from(args.senders),
+        open_calls: args.open_calls,
         window_seconds: window,
         ok_requests,
         ok_events,

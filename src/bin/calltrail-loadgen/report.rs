@@ -9,6 +9,9 @@ use crate::verify::Check;
 pub struct RunResult {
     pub label: String,
     pub senders: usize,
+    /// Calls each sender kept open at once (results written before this existed had one).
+    #[serde(default = "one")]
+    pub open_calls: usize,
     pub window_seconds: f64,
     pub ok_requests: u64,
     pub ok_events: u64,
@@ -119,12 +122,17 @@ fn percent(v: Option<f64>) -> String {
         .unwrap_or_else(|| "-".to_owned())
 }
 
+fn one() -> usize {
+    1
+}
+
 /// One line for the end of a run.
 pub fn line(r: &RunResult) -> String {
     format!(
-        "{}: {} senders, {:.0} events/s ({:.0} requests/s), p50 {} ms, p95 {} ms, p99 {} ms, 503 overloaded {}",
+        "{}: {} senders ({} open calls each), {:.0} events/s ({:.0} requests/s), p50 {} ms, p95 {} ms, p99 {} ms, 503 overloaded {}",
         r.label,
         r.senders,
+        r.open_calls,
         r.events_per_second,
         r.requests_per_second,
         opt(r.p50_ms, 2),

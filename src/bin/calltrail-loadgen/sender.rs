@@ -57,6 +57,8 @@ pub struct SenderConfig {
     pub seed: u64,
     pub duplicate_percent: f64,
     pub request_timeout: Duration,
+    /// Calls each sender keeps open at once, taking turns.
+    pub open_calls: usize,
 }
 
 /// Counted only while the measurement window is open, so warm-up and the drain at the end do not
@@ -122,7 +124,8 @@ fn unix_seconds() -> u64 {
 
 pub async fn run(index: u16, config: Arc<SenderConfig>, shared: Arc<Shared>) -> SenderOutcome {
     let mut outcome = SenderOutcome::default();
-    let mut traffic = Traffic::new(index, config.seed, config.mix, CallStart::TenMinutesAgo);
+    let mut traffic = Traffic::new(index, config.seed, config.mix, CallStart::TenMinutesAgo)
+        .with_open_calls(config.open_calls);
     let mut rng = Rng::new(config.seed ^ u64::from(index).rotate_left(17) ^ 0xd0_0b1e);
     let mut conn = match Connection::open(&config.target.address()).await {
         Ok(c) => c,

@@ -302,7 +302,9 @@ pub enum CallStart {
     At(i64),
 }
 
-/// Endless traffic for one sender: call after call, each call's POSTs in order.
+/// Endless traffic for one sender: call after call, each call's POSTs in order. With several calls
+/// open at once, their POSTs take turns, so each call's POSTs are spread out in time as a real
+/// call's are (the call model then sees a call over many passes).
 pub struct Traffic {
     rng: Rng,
     sender: u16,
@@ -311,7 +313,9 @@ pub struct Traffic {
     /// The ACS resource all calls belong to.
     resource: Vec<u8>,
     start: CallStart,
-    pending: VecDeque<Delivery>,
+    /// The POSTs still to send of each open call, in turn order.
+    open: VecDeque<VecDeque<Delivery>>,
+    open_calls: usize,
     scratch: Scratch,
 }
 
@@ -326,17 +330,33 @@ impl Traffic {
             mix,
             resource,
             start,
-            pending: VecDeque::with_capacity(8),
+            open: VecDeque::new(),
+            open_calls: 1,
             scratch: Scratch::default(),
         }
     }
 
+    /// Keeps `n` calls open at once (at least one): their POSTs take turns. One gives each call's
+    /// POSTs back to back, and the same traffic as earlier versions for a seed.
+    pub fn with_open_calls(mut self, n: usize) -> Traffic {
+        self.open_calls = n.max(1);
+        self
+    }
+
     pub fn next_delivery(&mut self) -> Delivery {
         loop {
-            if let Some(d) = self.pending.pop_front() {
+            while self.open.len() < self.open_calls {
+                self.script_call();
+            }
+            let Some(mut call) = self.open.pop_front() else {
+                continue;
+            };
+            if let Some(d) = call.pop_front() {
+                if !call.is_empty() {
+                    self.open.push_back(call);
+                }
                 return d;
             }
-            self.script_call();
         }
     }
 
@@ -359,9 +379,9 @@ impl Traffic {
         let rng = &mut self.rng;
         let scratch = &mut self.scratch;
         let mut call = Call::new(rng, self.sender, call_no, &self.resource, clock);
-        let first = self.pending.len();
+        let mut posts = VecDeque::with_capacity(8);
         let mut add = |post: Post| {
-            self.pending.push_back(Delivery {
+            posts.push_back(Delivery {
                 body: post.body,
                 webhook_id: WebhookId([0; 28]),
                 tokens: post.tokens,
@@ -376,11 +396,12 @@ impl Traffic {
         }
         // Drawn once the whole call is scripted, in the order earlier versions drew them: a seed
         // still gives the same traffic.
-        for delivery in self.pending.range_mut(first..) {
+        for delivery in posts.iter_mut() {
             let id = &mut delivery.webhook_id.0;
             id[..4].copy_from_slice(b"msg_");
             self.rng.fill_b64(&mut id[4..]);
         }
+        self.open.push_back(posts);
     }
 }
 
@@ -946,10 +967,39 @@ mod tests {
     fn sample(mix: &str, calls: usize) -> Vec<Delivery> {
         let mut traffic = Traffic::new(7, 42, mix.parse().unwrap(), CallStart::TenMinutesAgo);
         let mut out = Vec::new();
-        while traffic.calls < calls as u32 || !traffic.pending.is_empty() {
+        while traffic.calls < calls as u32 || !traffic.open.is_empty() {
             out.push(traffic.next_delivery());
         }
         out
+    }
+
+    #[test]
+    fn open_calls_take_turns_and_keep_each_calls_posts_in_order() {
+        let mut traffic =
+            Traffic::new(3, 9, "b=1".parse().unwrap(), CallStart::TenMinutesAgo).with_open_calls(4);
+        let mut last_token: std::collections::HashMap<u64, u64> = Default::default();
+        let mut calls = Vec::new();
+        for _ in 0..40 {
+            let delivery = traffic.next_delivery();
+            for &token in delivery.tokens.as_slice() {
+                // The token holds the call's number above its event's.
+                let call = token >> 16;
+                if let Some(previous) = last_token.insert(call, token) {
+                    assert!(token > previous, "call {call}: {token} after {previous}");
+                }
+            }
+            calls.push(delivery.tokens.as_slice()[0] >> 16);
+        }
+        let first_four: HashSet<u64> = calls[..4].iter().copied().collect();
+        assert_eq!(first_four.len(), 4, "four calls open at once: {calls:?}");
+        assert!(calls.windows(2).all(|w| w[0] != w[1]), "{calls:?}");
+
+        // One open call is the traffic of earlier versions: each call's POSTs back to back.
+        let mut one = Traffic::new(3, 9, "b=1".parse().unwrap(), CallStart::TenMinutesAgo);
+        let first: Vec<u64> = (0..7)
+            .map(|_| one.next_delivery().tokens.as_slice()[0] >> 16)
+            .collect();
+        assert!(first.iter().all(|&c| c == first[0]), "{first:?}");
     }
 
     #[test]
