@@ -116,22 +116,27 @@ pub(crate) async fn events_of(
     by_call(rows)
 }
 
-/// The events among `event_seqs` that belong to these calls: a pass's new events. The call-id
-/// index holds both columns, so this reads exactly those rows.
+/// The events among `event_seqs` that belong to these calls: a pass's new events. They are
+/// looked up by `event_seq` alone, one primary-key probe each. Adding `call_id = ANY(…)` to the
+/// query made it slower by an order of magnitude on PostgreSQL 15 (108 ms instead of 9 for 5,000
+/// events of 2,000 calls): the planner either checks each row against the whole array or descends
+/// the call-id index once per pair of values. The queued events all belong to the claimed calls,
+/// so the few of calls not taken here are dropped in memory (`call_ids` is sorted).
 pub(crate) async fn new_events(
     conn: &mut PgConnection,
     call_ids: &[String],
     event_seqs: &[i64],
 ) -> Result<BTreeMap<String, Vec<CallEvent>>, sqlx::Error> {
     let rows: Vec<PgRow> = sqlx::query(&format!(
-        "SELECT {EVENT_COLUMNS} FROM events \
-         WHERE call_id = ANY($1) AND event_seq = ANY($2) ORDER BY call_id, event_seq"
+        "SELECT {EVENT_COLUMNS} FROM events WHERE event_seq = ANY($1) AND call_id IS NOT NULL \
+         ORDER BY call_id, event_seq"
     ))
-    .bind(call_ids)
     .bind(event_seqs)
     .fetch_all(conn)
     .await?;
-    by_call(rows)
+    let mut events = by_call(rows)?;
+    events.retain(|call_id, _| call_ids.binary_search(call_id).is_ok());
+    Ok(events)
 }
 
 /// Columns are read by position: decoding by name looks each name up in a hash map, thirteen
