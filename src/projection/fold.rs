@@ -17,6 +17,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 use crate::projection::model::{
     kind_name, CallEvent, CallOutcome, CallProjection, CallRow, Details, DtmfTone, MediaOperation,
@@ -126,13 +127,23 @@ struct Roster {
     order: Option<SnapshotOrder>,
     /// The last snapshot folded in, in `Sequence` order.
     last: Option<SnapshotKey>,
-    /// Raw id → number of its open interval.
-    open: BTreeMap<String, i32>,
-    /// Raw id → intervals so far.
-    intervals: BTreeMap<String, i32>,
-    /// Raw id → (muted, on hold) last recorded, and the changes recorded so far.
-    states: BTreeMap<String, (Option<bool>, Option<bool>, i32)>,
+    /// Everyone who has been in the call, by raw id.
+    people: BTreeMap<String, Person>,
     peak: i32,
+}
+
+/// One participant, as far as later snapshots need: one entry per raw id keeps the stored state
+/// small (raw ids are long).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+struct Person {
+    /// Number of the open interval, while in the call.
+    open: Option<i32>,
+    /// Intervals so far.
+    intervals: i32,
+    /// Mute and hold as last recorded, and the changes recorded so far.
+    muted: Option<bool>,
+    held: Option<bool>,
+    changes: i32,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -146,6 +157,8 @@ struct Tones {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct MediaGroup {
+    /// A hash of the operation context, which is the application's own state and often hundreds
+    /// of bytes: the events that update the group carry the context itself.
     context: String,
     operation: String,
     started_at: DateTime<Utc>,
@@ -174,8 +187,16 @@ pub struct Delta {
     pub ended: BTreeMap<(String, i32), (DateTime<Utc>, Option<i64>)>,
     pub changes: Vec<ParticipantChange>,
     pub tones: Vec<DtmfTone>,
-    /// A media operation changed: the call's media rows are to be rewritten.
-    pub media_changed: bool,
+    /// Media operations started or changed in this pass, as they stand at its end.
+    pub media: Vec<MediaChange>,
+    media_at: HashMap<usize, usize>,
+}
+
+#[derive(Debug)]
+pub struct MediaChange {
+    pub row: MediaOperation,
+    /// Started in this pass: its row is inserted, not updated.
+    pub is_new: bool,
 }
 
 impl Delta {
@@ -280,8 +301,6 @@ fn snapshot_key(e: &Event<'_>) -> Option<SnapshotKey> {
 pub struct Pass {
     pub call: CallRow,
     pub delta: Delta,
-    /// Every media operation of the call, when one changed.
-    pub media: Option<Vec<MediaOperation>>,
 }
 
 impl Fold {
@@ -322,11 +341,9 @@ impl Fold {
             .iter()
             .map(|e| e.event_seq)
             .fold(self.call.last_event_seq, i64::max);
-        let media = delta.media_changed.then(|| self.media_rows());
         Ok(Pass {
             call: self.call_row(call_id),
             delta,
-            media,
         })
     }
 
@@ -352,8 +369,10 @@ impl Fold {
                     call.disconnected_at = Some(at);
                     // Whoever is still in the call leaves with it; a snapshot at the same moment
                     // may still record a proper leave.
-                    for (raw_id, &no) in &self.roster.open {
-                        delta.end(raw_id, no, at, None);
+                    for (raw_id, person) in &self.roster.people {
+                        if let Some(no) = person.open {
+                            delta.end(raw_id, no, at, None);
+                        }
                     }
                 }
                 call.state = Some(state.clone());
@@ -379,26 +398,27 @@ impl Fold {
 
     /// Play and recognize operations, one per (operation context, operation).
     fn media_event(&mut self, e: &Event<'_>, operation: &str, outcome: &str, delta: &mut Delta) {
-        delta.media_changed = true;
         let context = e.stored.operation_context.as_deref().unwrap_or_default();
-        let group = match self
+        let key = context_key(context);
+        let (index, is_new) = match self
             .media
-            .iter_mut()
-            .position(|g| g.context == context && g.operation == operation)
+            .iter()
+            .position(|g| g.context == key && g.operation == operation)
         {
-            Some(i) => &mut self.media[i],
+            Some(i) => (i, false),
             None => {
                 self.media.push(MediaGroup {
-                    context: context.to_owned(),
+                    context: key,
                     operation: operation.to_owned(),
                     started_at: e.at(),
                     latest_outcome: String::new(),
                     terminal: None,
                     count: 0,
                 });
-                self.media.last_mut().expect("just pushed")
+                (self.media.len() - 1, true)
             }
         };
+        let group = &mut self.media[index];
         group.count = group.count.saturating_add(1);
         outcome.clone_into(&mut group.latest_outcome);
         if TERMINAL_MEDIA.contains(&outcome) {
@@ -410,37 +430,14 @@ impl Fold {
                 message: e.stored.result_message.clone(),
             });
         }
-    }
-
-    fn media_rows(&self) -> Vec<MediaOperation> {
-        let mut rows: Vec<MediaOperation> = self
-            .media
-            .iter()
-            .map(|g| {
-                let terminal = g.terminal.as_ref();
-                let finished_at = terminal.map(|t| t.at);
-                MediaOperation {
-                    operation_context: g.context.clone(),
-                    operation: if g.operation == "play" {
-                        "play"
-                    } else {
-                        "recognize"
-                    },
-                    outcome: terminal.map_or(&g.latest_outcome, |t| &t.outcome).clone(),
-                    result_code: terminal.and_then(|t| t.code),
-                    result_sub_code: terminal.and_then(|t| t.sub_code),
-                    result_message: terminal.and_then(|t| t.message.clone()),
-                    started_at: Some(g.started_at),
-                    finished_at,
-                    duration_ms: finished_at.map(|f| (f - g.started_at).num_milliseconds()),
-                    event_count: g.count,
-                }
-            })
-            .collect();
-        rows.sort_by(|a, b| {
-            (&a.operation_context, a.operation).cmp(&(&b.operation_context, b.operation))
-        });
-        rows
+        let row = group.row(context);
+        match delta.media_at.get(&index) {
+            Some(&at) => delta.media[at].row = row,
+            None => {
+                delta.media_at.insert(index, delta.media.len());
+                delta.media.push(MediaChange { row, is_new });
+            }
+        }
     }
 
     fn call_row(&self, call_id: &str) -> CallRow {
@@ -466,7 +463,7 @@ impl Fold {
                 (Some(start), Some(end)) => Some((end - start).num_milliseconds()),
                 _ => None,
             },
-            participant_count: count(self.roster.intervals.len()),
+            participant_count: count(self.roster.people.len()),
             peak_participants: self.roster.peak,
             outcome,
             failure_code: c.failure.as_ref().and_then(|f| f.code),
@@ -480,15 +477,51 @@ impl Fold {
         }
     }
 
+    /// The rows of a call folded from nothing, in one pass: every row is in the delta.
     fn projection_rows(&self, call_id: &str, delta: Delta) -> CallProjection {
+        let mut media: Vec<MediaOperation> = delta.media.into_iter().map(|m| m.row).collect();
+        media.sort_by(|a, b| {
+            (&a.operation_context, a.operation).cmp(&(&b.operation_context, b.operation))
+        });
         CallProjection {
             call: self.call_row(call_id),
             participants: delta.opened,
             changes: delta.changes,
             tones: delta.tones,
-            media: self.media_rows(),
+            media,
         }
     }
+}
+
+impl MediaGroup {
+    fn row(&self, context: &str) -> MediaOperation {
+        let terminal = self.terminal.as_ref();
+        let finished_at = terminal.map(|t| t.at);
+        MediaOperation {
+            operation_context: context.to_owned(),
+            operation: if self.operation == "play" {
+                "play"
+            } else {
+                "recognize"
+            },
+            outcome: terminal
+                .map_or(&self.latest_outcome, |t| &t.outcome)
+                .clone(),
+            result_code: terminal.and_then(|t| t.code),
+            result_sub_code: terminal.and_then(|t| t.sub_code),
+            result_message: terminal.and_then(|t| t.message.clone()),
+            started_at: Some(self.started_at),
+            finished_at,
+            duration_ms: finished_at.map(|f| (f - self.started_at).num_milliseconds()),
+            event_count: self.count,
+        }
+    }
+}
+
+/// 128 bits of SHA-256 of an operation context: stable across versions, unlike the standard
+/// library's hasher, because it is stored.
+fn context_key(context: &str) -> String {
+    hex::encode(&Sha256::digest(context.as_bytes())[..16])
 }
 
 impl Roster {
@@ -518,25 +551,26 @@ impl Roster {
         }
         self.peak = self.peak.max(count(now.len()));
 
-        let gone: Vec<String> = self
-            .open
-            .keys()
-            .filter(|raw| !now.contains_key(raw.as_str()))
-            .cloned()
+        let gone: Vec<(String, i32)> = self
+            .people
+            .iter()
+            .filter(|(raw, _)| !now.contains_key(raw.as_str()))
+            .filter_map(|(raw, person)| person.open.map(|no| (raw.clone(), no)))
             .collect();
-        for raw in gone {
-            if let Some(no) = self.open.remove(&raw) {
-                delta.end(&raw, no, at, sequence);
+        for (raw, no) in gone {
+            if let Some(person) = self.people.get_mut(&raw) {
+                person.open = None;
             }
+            delta.end(&raw, no, at, sequence);
         }
         for (raw, p) in now {
-            if !self.open.contains_key(raw) {
-                let n = self.intervals.entry(raw.to_owned()).or_insert(0);
+            let person = self.people.entry(raw.to_owned()).or_default();
+            if person.open.is_none() {
                 let identifier = p.identifier.identifier();
-                self.open.insert(raw.to_owned(), *n);
+                person.open = Some(person.intervals);
                 delta.open(ParticipantInterval {
                     raw_id: raw.to_owned(),
-                    interval_no: *n,
+                    interval_no: person.intervals,
                     kind: kind_name(identifier.kind),
                     display_id: identifier.display_safe(),
                     joined_at: at,
@@ -545,22 +579,21 @@ impl Roster {
                     joined_sequence: sequence,
                     left_sequence: None,
                 });
-                *n += 1;
+                person.intervals += 1;
             }
             let (muted, held) = (p.is_muted, p.is_on_hold);
-            let recorded = self.states.get(raw);
-            if recorded.map(|&(m, h, _)| (m, h)) != Some((muted, held)) {
-                let ordinal = recorded.map_or(0, |&(_, _, n)| n);
-                self.states
-                    .insert(raw.to_owned(), (muted, held, ordinal.saturating_add(1)));
+            // The first appearance is always recorded.
+            if person.changes == 0 || (person.muted, person.held) != (muted, held) {
+                (person.muted, person.held) = (muted, held);
                 delta.changes.push(ParticipantChange {
                     raw_id: raw.to_owned(),
-                    ordinal,
+                    ordinal: person.changes,
                     at,
                     sequence_number: sequence,
                     is_muted: muted,
                     is_on_hold: held,
                 });
+                person.changes = person.changes.saturating_add(1);
             }
         }
         Ok(())

@@ -79,7 +79,7 @@ pub(crate) async fn states(
     call_ids: &[String],
 ) -> Result<HashMap<String, Option<Fold>>, sqlx::Error> {
     let rows: Vec<(String, Option<String>)> =
-        sqlx::query_as("SELECT call_id, fold::text FROM calls WHERE call_id = ANY($1)")
+        sqlx::query_as("SELECT call_id, fold FROM calls WHERE call_id = ANY($1)")
             .bind(call_ids)
             .fetch_all(conn)
             .await?;

@@ -1,6 +1,7 @@
 //! Writing the call-model tables: a recomputed call's rows are replaced (delete, then one
-//! multi-row insert per table, whatever the number of calls); a folded call gets its new row and
-//! only the detail rows its new events created or changed.
+//! multi-row insert per table, whatever the number of calls); a folded call's row is updated in
+//! place (an upsert, so unchanged indexed columns allow a HOT update) and only the detail rows its
+//! new events created or changed are written.
 
 use sqlx::PgConnection;
 
@@ -80,7 +81,8 @@ pub(crate) async fn replace(
 }
 
 /// Writes folded passes: each call's new row, the intervals, changes and key presses its new
-/// events added, the new ends of intervals stored before, and its media operations when one changed.
+/// events added, the new ends of intervals stored before, and the media operations they started or
+/// changed.
 pub(crate) async fn apply(
     conn: &mut PgConnection,
     passes: &[(Pass, FoldJson)],
@@ -88,18 +90,8 @@ pub(crate) async fn apply(
     if passes.is_empty() {
         return Ok(());
     }
-    let ids: Vec<&str> = passes
-        .iter()
-        .map(|(p, _)| p.call.call_id.as_str())
-        .collect();
-    delete(conn, "calls", &ids).await?;
-    let media_ids: Vec<&str> = passes
-        .iter()
-        .filter(|(p, _)| p.media.is_some())
-        .map(|(p, _)| p.call.call_id.as_str())
-        .collect();
-    delete(conn, "media_operations", &media_ids).await?;
     end_intervals(conn, passes).await?;
+    update_media(conn, passes).await?;
     let mut rows = Rows::default();
     for (p, fold) in passes {
         let call = &p.call;
@@ -109,10 +101,61 @@ pub(crate) async fn apply(
         rows.changes
             .extend(p.delta.changes.iter().map(|r| (call, r)));
         rows.tones.extend(p.delta.tones.iter().map(|r| (call, r)));
-        rows.media
-            .extend(p.media.iter().flatten().map(|r| (call, r)));
+        rows.media.extend(
+            p.delta
+                .media
+                .iter()
+                .filter(|m| m.is_new)
+                .map(|m| (call, &m.row)),
+        );
     }
     rows.insert(conn).await
+}
+
+/// Media operations stored by an earlier pass that this one changed.
+async fn update_media(
+    conn: &mut PgConnection,
+    passes: &[(Pass, FoldJson)],
+) -> Result<(), sqlx::Error> {
+    let rows: Vec<(&CallRow, &MediaOperation)> = passes
+        .iter()
+        .flat_map(|(p, _)| {
+            p.delta
+                .media
+                .iter()
+                .filter(|m| !m.is_new)
+                .map(move |m| (&p.call, &m.row))
+        })
+        .collect();
+    if rows.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "UPDATE media_operations m SET outcome = u.outcome, result_code = u.result_code, \
+           result_sub_code = u.result_sub_code, result_message = u.result_message, \
+           started_at = u.started_at, finished_at = u.finished_at, duration_ms = u.duration_ms, \
+           event_count = u.event_count \
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], \
+           $7::text[], $8::timestamptz[], $9::timestamptz[], $10::bigint[], $11::int[]) \
+           AS u(call_id, operation_context, operation, outcome, result_code, result_sub_code, \
+           result_message, started_at, finished_at, duration_ms, event_count) \
+         WHERE m.call_id = u.call_id AND m.operation = u.operation \
+           AND m.operation_context = u.operation_context",
+    )
+    .bind(col(&rows, |(c, _)| c.call_id.as_str()))
+    .bind(col(&rows, |(_, r)| r.operation_context.as_str()))
+    .bind(col(&rows, |(_, r)| r.operation))
+    .bind(col(&rows, |(_, r)| r.outcome.as_str()))
+    .bind(col(&rows, |(_, r)| r.result_code))
+    .bind(col(&rows, |(_, r)| r.result_sub_code))
+    .bind(col(&rows, |(_, r)| r.result_message.as_deref()))
+    .bind(col(&rows, |(_, r)| r.started_at))
+    .bind(col(&rows, |(_, r)| r.finished_at))
+    .bind(col(&rows, |(_, r)| r.duration_ms))
+    .bind(col(&rows, |(_, r)| r.event_count))
+    .execute(conn)
+    .await?;
+    Ok(())
 }
 
 /// Intervals stored by an earlier pass that this one ended.
@@ -169,7 +212,18 @@ async fn insert_calls(
          SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], \
            $6::timestamptz[], $7::timestamptz[], $8::timestamptz[], $9::bigint[], $10::int[], \
            $11::int[], $12::text[], $13::bigint[], $14::bigint[], $15::text[], $16::int[], \
-           $17::int[], $18::int[], $19::int[], $20::bigint[], $21::jsonb[])",
+           $17::int[], $18::int[], $19::int[], $20::bigint[], $21::text[]) \
+         ON CONFLICT (call_id) DO UPDATE SET server_call_id = EXCLUDED.server_call_id, \
+           correlation_id = EXCLUDED.correlation_id, state = EXCLUDED.state, \
+           first_event_at = EXCLUDED.first_event_at, last_event_at = EXCLUDED.last_event_at, \
+           connected_at = EXCLUDED.connected_at, disconnected_at = EXCLUDED.disconnected_at, \
+           duration_ms = EXCLUDED.duration_ms, participant_count = EXCLUDED.participant_count, \
+           peak_participants = EXCLUDED.peak_participants, outcome = EXCLUDED.outcome, \
+           failure_code = EXCLUDED.failure_code, failure_sub_code = EXCLUDED.failure_sub_code, \
+           failure_message = EXCLUDED.failure_message, event_count = EXCLUDED.event_count, \
+           dtmf_count = EXCLUDED.dtmf_count, media_total = EXCLUDED.media_total, \
+           media_succeeded = EXCLUDED.media_succeeded, last_event_seq = EXCLUDED.last_event_seq, \
+           fold = EXCLUDED.fold, projected_at = now()",
     )
     .bind(col(&calls, |c| c.call_id.as_str()))
     .bind(col(&calls, |c| c.server_call_id.as_deref()))

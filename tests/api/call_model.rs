@@ -997,13 +997,13 @@ async fn a_call_projected_post_by_post_is_folded_in_and_matches_a_rebuild() {
 
     // The state stored with the call is the one a recompute from the log arrives at.
     let before = dump(&app.pool, false).await;
-    let folds_before: Vec<Value> = sqlx::query_scalar("SELECT fold FROM calls")
+    let folds_before: Vec<Value> = sqlx::query_scalar("SELECT fold::jsonb FROM calls")
         .fetch_all(&app.pool)
         .await
         .unwrap();
     calltrail::projection::rebuild(&app.pool, 10).await.unwrap();
     assert_eq!(dump(&app.pool, false).await, before);
-    let folds_after: Vec<Value> = sqlx::query_scalar("SELECT fold FROM calls")
+    let folds_after: Vec<Value> = sqlx::query_scalar("SELECT fold::jsonb FROM calls")
         .fetch_all(&app.pool)
         .await
         .unwrap();

@@ -210,9 +210,24 @@ fn apply(rows: &mut CallProjection, pass: fold::Pass) {
     rows.changes
         .sort_by(|a, b| (&a.raw_id, a.ordinal).cmp(&(&b.raw_id, b.ordinal)));
     rows.tones.extend(pass.delta.tones);
-    if let Some(media) = pass.media {
-        rows.media = media;
+    for change in pass.delta.media {
+        let row = change.row;
+        match rows.media.iter_mut().find(|m| {
+            (&m.operation_context, m.operation) == (&row.operation_context, row.operation)
+        }) {
+            Some(stored) => {
+                assert!(!change.is_new, "an update of a stored operation");
+                *stored = row;
+            }
+            None => {
+                assert!(change.is_new, "an insert of a new operation");
+                rows.media.push(row);
+            }
+        }
     }
+    rows.media.sort_by(|a, b| {
+        (&a.operation_context, a.operation).cmp(&(&b.operation_context, b.operation))
+    });
 }
 
 #[test]
