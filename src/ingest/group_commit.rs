@@ -1,8 +1,10 @@
 //! Group commit.
 //!
 //! Requests put their parsed events on a bounded queue and wait on a one-shot reply. Each writer task
-//! takes the first waiting request, then keeps taking more until the batch holds
-//! `batch_max_events` events or `batch_max_wait` has passed, and writes them all in one transaction.
+//! takes the first waiting request, then keeps taking the ones waiting until the batch holds
+//! `batch_max_events` events, and writes them all in one transaction. When the queue runs dry it
+//! waits for more (until `batch_max_wait`) only while every other writer is committing: an idle
+//! writer would take the next requests at once, and overlapping commits hide each other's WAL flush.
 //! While one writer commits, another gathers the next batch. A full queue is answered at once with
 //! [`SubmitError::Overloaded`] (503 + Retry-After) so that latency and memory stay bounded.
 //!
@@ -13,7 +15,7 @@
 //! At shutdown ([`IngestWriters::stop`]) the queue closes, the writers write what it still holds, and
 //! they end.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -158,12 +160,15 @@ impl IngestQueue {
         let (sender, receiver) = mpsc::channel(settings.queue_capacity);
         let receiver = Arc::new(Mutex::new(receiver));
         let (stop, stopped) = watch::channel(false);
+        let committing = Arc::new(AtomicUsize::new(0));
         let tasks = (0..settings.writers)
             .map(|_| {
                 let writer = Writer {
                     pool: pool.clone(),
                     conn: None,
                     receiver: receiver.clone(),
+                    writers: settings.writers,
+                    committing: committing.clone(),
                     stopped: stopped.clone(),
                     max_events: settings.batch_max_events,
                     max_wait: Duration::from_micros(settings.batch_max_wait_us),
@@ -229,6 +234,9 @@ struct Writer {
     /// still apply.
     conn: Option<(PoolConnection<Postgres>, Instant)>,
     receiver: Arc<Mutex<mpsc::Receiver<Job>>>,
+    writers: usize,
+    /// Writers between the end of their gathering and the end of their commit.
+    committing: Arc<AtomicUsize>,
     stopped: watch::Receiver<bool>,
     max_events: usize,
     max_wait: Duration,
@@ -240,7 +248,9 @@ const KEEP_CONNECTION: Duration = Duration::from_secs(60);
 impl Writer {
     async fn run(mut self) {
         while let Some(batch) = self.gather().await {
+            self.committing.fetch_add(1, Ordering::Relaxed);
             self.write(batch).await;
+            self.committing.fetch_sub(1, Ordering::Relaxed);
             if self
                 .conn
                 .as_ref()
@@ -307,7 +317,11 @@ impl Writer {
                 Ok(job) => job,
                 Err(mpsc::error::TryRecvError::Disconnected) => break,
                 Err(mpsc::error::TryRecvError::Empty) => {
-                    if self.max_wait.is_zero() {
+                    // Waiting for more only pays while every other writer is committing: an idle
+                    // one would take the next requests at once, and its commit would overlap
+                    // this one's. Under a flood the queue never runs dry, so batches stay large.
+                    let others_busy = self.committing.load(Ordering::Relaxed) + 1 >= self.writers;
+                    if self.max_wait.is_zero() || !others_busy {
                         break;
                     }
                     match tokio::time::timeout_at(deadline, receiver.recv()).await {

@@ -683,3 +683,36 @@ async fn ids_too_long_to_index_are_refused_as_invalid() {
     assert!(message.contains("rawId"), "{message}");
     assert_eq!(app.event_count().await, 0);
 }
+
+#[tokio::test]
+async fn a_writer_waits_for_company_only_while_every_other_writer_is_committing() {
+    // A batch window far longer than any commit. With one writer, a lone request waits it out in
+    // case others arrive to share its transaction; with two, the other is idle and could take any
+    // request arriving meanwhile, so waiting gains nothing and the request is committed at once.
+    for (writers, waits) in [(1, true), (2, false)] {
+        let app = TestApp::spawn_with(|s| {
+            s.ingest.batch_max_wait_us = 5_000_000;
+            s.ingest.writers = writers;
+        })
+        .await;
+        let started = std::time::Instant::now();
+        post_ok(
+            &app,
+            &json!([b_tone(
+                "alone-1",
+                "c-alone",
+                1,
+                "one",
+                "2024-03-12T09:15:40Z"
+            )]),
+        )
+        .await;
+        let took = started.elapsed();
+        if waits {
+            assert!(took >= std::time::Duration::from_millis(4_900), "{took:?}");
+        } else {
+            assert!(took < std::time::Duration::from_millis(2_500), "{took:?}");
+        }
+        assert_eq!(app.event_count().await, 1);
+    }
+}
