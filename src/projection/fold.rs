@@ -264,12 +264,14 @@ pub fn full(call_id: &str, stored: &[CallEvent]) -> Option<(Fold, CallProjection
         .filter(|e| disconnected_at.map_or(true, |d| e.at() <= d))
         .collect();
     // With none yet, the first snapshot folded in later decides.
-    if snapshots.is_empty() {
-    } else if snapshots.iter().all(|e| e.stored.sequence_number.is_some()) {
-        snapshots.sort_by_key(|e| snapshot_key(e));
-        fold.roster.order = Some(SnapshotOrder::Sequence);
-    } else {
-        fold.roster.order = Some(SnapshotOrder::Time);
+    if !snapshots.is_empty() {
+        if snapshots.iter().all(|e| e.stored.sequence_number.is_some()) {
+            // Keys are distinct (the dedup key is unique), so the fold never declines these.
+            snapshots.sort_by_key(|e| snapshot_key(e));
+            fold.roster.order = Some(SnapshotOrder::Sequence);
+        } else {
+            fold.roster.order = Some(SnapshotOrder::Time);
+        }
     }
     for e in snapshots {
         fold.roster

@@ -128,8 +128,7 @@ async fn project(
         .filter_map(|id| fold::full(id, events.remove(id).as_deref().unwrap_or_default()))
         .map(|(state, projection)| (projection, fold_json(&state)))
         .collect();
-    write::replace(conn, &whole, &projections).await?;
-    write::apply(conn, &passes).await?;
+    write::write(conn, &whole, &projections, &passes).await?;
     metrics::counter!(m::PROJECTION_CALLS, "way" => "folded").increment(passes.len() as u64);
     metrics::counter!(m::PROJECTION_CALLS, "way" => "recomputed").increment(whole.len() as u64);
     Ok(call_ids.len())

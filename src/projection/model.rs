@@ -1,4 +1,5 @@
-//! The call model as a pure function of one call's events.
+//! The call model: its rows, the stored events they are derived from, and [`project`], the model as
+//! a pure function of one call's events (computed by the fold in `fold.rs`).
 //!
 //! Delivery order is meaningless (ACS sends out of order and at least once), so nothing here looks
 //! at `event_seq` or `received_at` to order events: they are sorted by a key derived from their

@@ -57,16 +57,24 @@ async fn delete(
     Ok(())
 }
 
-/// Removes every row of `call_ids` and inserts `projections` (calls without events have none).
-pub(crate) async fn replace(
+/// Writes one pass's results. Recomputed calls (`recomputed`, with `projections` for those that
+/// still have events) have all their rows deleted and inserted again. Folded calls (`folded`) get
+/// their row upserted, the intervals, changes and key presses their new events added, the new ends
+/// of intervals stored before, and the media operations those events started or changed. All
+/// inserts of a table go in one statement, whatever the number of calls.
+pub(crate) async fn write(
     conn: &mut PgConnection,
-    call_ids: &[String],
+    recomputed: &[String],
     projections: &[(CallProjection, FoldJson)],
+    folded: &[(Pass, FoldJson)],
 ) -> Result<(), sqlx::Error> {
-    let ids: Vec<&str> = call_ids.iter().map(String::as_str).collect();
+    let ids: Vec<&str> = recomputed.iter().map(String::as_str).collect();
     for table in TABLES {
         delete(conn, table, &ids).await?;
     }
+    end_intervals(conn, folded).await?;
+    update_media(conn, folded).await?;
+
     let mut rows = Rows::default();
     for (p, fold) in projections {
         let call = &p.call;
@@ -77,23 +85,7 @@ pub(crate) async fn replace(
         rows.tones.extend(p.tones.iter().map(|r| (call, r)));
         rows.media.extend(p.media.iter().map(|r| (call, r)));
     }
-    rows.insert(conn).await
-}
-
-/// Writes folded passes: each call's new row, the intervals, changes and key presses its new
-/// events added, the new ends of intervals stored before, and the media operations they started or
-/// changed.
-pub(crate) async fn apply(
-    conn: &mut PgConnection,
-    passes: &[(Pass, FoldJson)],
-) -> Result<(), sqlx::Error> {
-    if passes.is_empty() {
-        return Ok(());
-    }
-    end_intervals(conn, passes).await?;
-    update_media(conn, passes).await?;
-    let mut rows = Rows::default();
-    for (p, fold) in passes {
+    for (p, fold) in folded {
         let call = &p.call;
         rows.calls.push((call, fold));
         rows.participants
