@@ -57,6 +57,9 @@ pub struct ServerMetrics {
     pub mean_batch_events: Option<f64>,
     pub mean_commit_ms: Option<f64>,
     pub projection_lag_seconds: Option<f64>,
+    /// Calls the projector folded new events into, and calls it recomputed from their log.
+    pub calls_folded: Option<f64>,
+    pub calls_recomputed: Option<f64>,
 }
 
 impl ServerMetrics {
@@ -73,18 +76,27 @@ impl ServerMetrics {
             mean_batch_events: mean("calltrail_ingest_batch_events"),
             mean_commit_ms: mean("calltrail_ingest_commit_duration_seconds").map(|s| s * 1000.0),
             projection_lag_seconds: lag,
+            calls_folded: sum_with(text, PROJECTION_CALLS, "way=\"folded\""),
+            calls_recomputed: sum_with(text, PROJECTION_CALLS, "way=\"recomputed\""),
         }
     }
 }
 
+const PROJECTION_CALLS: &str = "calltrail_projection_calls_total";
+
 /// The sum over every label set of the samples named exactly `name`.
 fn sum_of(text: &str, name: &str) -> Option<f64> {
+    sum_with(text, name, "")
+}
+
+/// The sum of the samples named exactly `name` whose line contains `label` (a `key="value"`).
+fn sum_with(text: &str, name: &str, label: &str) -> Option<f64> {
     let mut found = None;
     for line in text.lines().filter(|l| !l.starts_with('#')) {
         let Some(rest) = line.strip_prefix(name) else {
             continue;
         };
-        if !(rest.starts_with(' ') || rest.starts_with('{')) {
+        if !(rest.starts_with(' ') || rest.starts_with('{')) || !rest.contains(label) {
             continue;
         }
         if let Some(v) = rest.rsplit(' ').next().and_then(|v| v.parse::<f64>().ok()) {
@@ -332,6 +344,19 @@ pub fn goals(results: &[RunResult]) -> String {
         if let Some(lag) = r.metrics.as_ref().and_then(|m| m.projection_lag_seconds) {
             let _ = writeln!(out, "      projection lag ({}): {lag:.3} s", r.label);
         }
+        if let Some((folded, recomputed)) = r
+            .metrics
+            .as_ref()
+            .and_then(|m| Some((m.calls_folded?, m.calls_recomputed?)))
+            .filter(|(f, r)| f + r > 0.0)
+        {
+            let _ = writeln!(
+                out,
+                "      call passes ({}): {folded:.0} folded, {recomputed:.0} recomputed ({:.1} % folded)",
+                r.label,
+                100.0 * folded / (folded + recomputed)
+            );
+        }
     }
     out
 }
@@ -351,6 +376,15 @@ mod tests {
         assert_eq!(m.mean_batch_events, Some(30.0));
         assert_eq!(m.mean_commit_ms, None);
         assert_eq!(m.projection_lag_seconds, Some(0.25));
+        assert_eq!((m.calls_folded, m.calls_recomputed), (None, None));
+
+        let text = "calltrail_projection_calls_total{way=\"folded\"} 90\n\
+            calltrail_projection_calls_total{way=\"recomputed\"} 10\n";
+        let m = ServerMetrics::from_text(text);
+        assert_eq!(
+            (m.calls_folded, m.calls_recomputed),
+            (Some(90.0), Some(10.0))
+        );
     }
 
     #[test]
