@@ -14,6 +14,10 @@
 #                              compression cost PostgreSQL per event (scripts/bench-index-cost.sql)
 #   BENCH_OVERLOAD_SENDERS [512], BENCH_OVERLOAD_QUEUE [128], BENCH_OVERLOAD_DURATION [10]
 #       the overload run: more senders than the ingest queue holds, so it stays full
+#   BENCH_PREFILL_CALLS [0]    calls (ten events each, over the last 30 days) loaded into each
+#                              calltrail run's database before it starts (scripts/bench-data.sql):
+#                              100000 gives a million events, the event log of a busy month, so
+#                              inserts pay for indexes of that size instead of empty ones
 #   BENCH_SETUP_SQL [none]     SQL run on each calltrail run's database once it is migrated, e.g.
 #                              'DROP INDEX events_operation_context' to measure what an index costs
 #   BENCH_PROFILE [0]          1: sample every process's CPU (perf) during the group run
@@ -37,6 +41,7 @@ duration=${BENCH_DURATION:-20}
 warmup=${BENCH_WARMUP:-3}
 senders=${BENCH_SENDERS:-64}
 open_calls=${BENCH_OPEN_CALLS:-1}
+prefill_calls=${BENCH_PREFILL_CALLS:-0}
 runs=${BENCH_RUNS:-bare per-request group overload index-cost}
 overload_senders=${BENCH_OVERLOAD_SENDERS:-512}
 overload_queue=${BENCH_OVERLOAD_QUEUE:-128}
@@ -161,6 +166,15 @@ run_calltrail() {
   if [ "$statements" = 1 ]; then
     psql -X -q "postgres://postgres@127.0.0.1:$pg_port/$db" -c "CREATE EXTENSION IF NOT EXISTS pg_stat_statements"
   fi
+  local prefilled_seq=0
+  if [ "$prefill_calls" -gt 0 ]; then
+    log "$label: loading $prefill_calls calls ($((prefill_calls * 10)) events) before the run"
+    psql -X -q "postgres://postgres@127.0.0.1:$pg_port/$db" -v calls="$prefill_calls" \
+      -f "$repo/scripts/bench-data.sql" >/dev/null
+    psql -X -q "postgres://postgres@127.0.0.1:$pg_port/$db" -c "VACUUM ANALYZE"
+    prefilled_seq=$(psql -X -tA "postgres://postgres@127.0.0.1:$pg_port/$db" \
+      -c "SELECT coalesce(max(event_seq), 0) FROM events")
+  fi
   if [ -n "${BENCH_SETUP_SQL:-}" ]; then
     psql -X -q "postgres://postgres@127.0.0.1:$pg_port/$db" -v ON_ERROR_STOP=1 -c "$BENCH_SETUP_SQL"
   fi
@@ -187,7 +201,7 @@ run_calltrail() {
   fi
   loadgen --label "$label" --url "http://127.0.0.1:$port/api/callbacks" --senders "$n" \
     --duration-secs "$secs" --server-pid "$server_pid" --postgres-pid "$postmaster" \
-    --database-url "postgres://postgres@127.0.0.1:$pg_port/$db" \
+    --database-url "postgres://postgres@127.0.0.1:$pg_port/$db" --check-after-seq "$prefilled_seq" \
     --metrics-url "http://127.0.0.1:$port/metrics"
   if [ -n "$perf_pid" ]; then
     wait "$perf_pid" || true

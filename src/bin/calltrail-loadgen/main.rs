@@ -99,6 +99,10 @@ struct RunArgs {
     /// Check afterwards that every acknowledged event is in this database, once.
     #[arg(long)]
     database_url: Option<String>,
+    /// Rows up to this `event_seq` were there before the run (a pre-filled database): the check
+    /// reads only the rows after it.
+    #[arg(long, default_value_t = 0)]
+    check_after_seq: i64,
     /// The server's /metrics, read after the run (batch size, commit time, projection lag), with
     /// the bearer token in CALLTRAIL_BENCH_METRICS_TOKEN if set.
     #[arg(long)]
@@ -329,7 +333,7 @@ async fn run(args: &RunArgs) -> anyhow::Result<RunResult> {
                 .collect();
             let stored: u64 = outcomes.iter().map(|o| o.stored).sum();
             Some(
-                verify::check(url, &acked, stored)
+                verify::check(url, args.check_after_seq, &acked, stored)
                     .await
                     .map_err(anyhow::Error::msg)?,
             )

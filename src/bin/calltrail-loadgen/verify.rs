@@ -26,6 +26,7 @@ pub struct Check {
 
 pub async fn check(
     database_url: &str,
+    after_seq: i64,
     acked: &HashSet<u64>,
     answered_stored: u64,
 ) -> Result<Check, String> {
@@ -38,8 +39,9 @@ pub async fn check(
     let mut unreadable = 0u64;
     {
         let mut stream = sqlx::query_as::<_, (Option<String>, Option<String>)>(
-            "SELECT event_id, subject FROM events",
+            "SELECT event_id, subject FROM events WHERE event_seq > $1",
         )
+        .bind(after_seq)
         .fetch(&mut conn);
         while let Some((event_id, subject)) = stream.try_next().await.map_err(|e| e.to_string())? {
             rows += 1;
