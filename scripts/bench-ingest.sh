@@ -171,7 +171,10 @@ run_calltrail() {
     log "$label: loading $prefill_calls calls ($((prefill_calls * 10)) events) before the run"
     psql -X -q "postgres://postgres@127.0.0.1:$pg_port/$db" -v calls="$prefill_calls" \
       -f "$repo/scripts/bench-data.sql" >/dev/null
-    psql -X -q "postgres://postgres@127.0.0.1:$pg_port/$db" -c "VACUUM ANALYZE"
+    # Vacuumed, checkpointed and synced, so that none of the loading's own writes are still
+    # being flushed to disk while the run measures commit latency.
+    psql -X -q "postgres://postgres@127.0.0.1:$pg_port/$db" -c "VACUUM ANALYZE" -c "CHECKPOINT"
+    sync
     prefilled_seq=$(psql -X -tA "postgres://postgres@127.0.0.1:$pg_port/$db" \
       -c "SELECT coalesce(max(event_seq), 0) FROM events")
   fi
