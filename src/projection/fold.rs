@@ -2,10 +2,10 @@
 //! moves forward, emitting the rows it creates or changes.
 //!
 //! The same fold serves both ways of projecting a call:
-//! - [`full`] sorts all of a call's events and folds them from nothing (a call seen for the first
-//!   time, a rebuild, or any case the incremental way cannot take);
-//! - [`Fold::extend`] folds a pass's new events into the state stored with the call, so a call's
-//!   cost is its new events, not its whole log again. It accepts new events only when every one of
+//! - [`full`] sorts all of a call's events and folds them from nothing (a rebuild, a call whose row
+//!   has no usable state, or any case the incremental way cannot take);
+//! - [`Fold::extend`] folds a pass's new events into the state stored with the call (an empty one
+//!   for a call never projected), so a call's cost is its new events, not its whole log again. It accepts new events only when every one of
 //!   them comes after everything folded so far (in each order the model uses); otherwise it
 //!   declines and the caller recomputes the call in full. Events delivered late or out of order
 //!   therefore cost a recompute, never a wrong row.
