@@ -6,9 +6,9 @@
 //! into the state stored with the call ([`fold`]), so a long call costs its new events, not its
 //! whole log again at every pass; a call never projected before starts from an empty state. When
 //! new events do not come after everything folded (late or out-of-order delivery), or the call's
-//! row has no usable state, the call is recomputed from all of its events instead. Both ways give the same rows ([`model`] is the pure function they implement),
-//! so the result is the same whatever the delivery order, whichever instance does the work, and
-//! after a [`rebuild`].
+//! row has no usable state, the call is recomputed from all of its events instead. Both ways give
+//! the same rows ([`model`] is the pure function they implement), so the result is the same
+//! whatever the delivery order, whichever instance does the work, and after a [`rebuild`].
 
 mod fold;
 mod load;
@@ -81,15 +81,13 @@ async fn project(
         .filter(|id| !recompute.contains(*id))
         .cloned()
         .collect();
-    let mut states = if candidates.is_empty() || new_event_seqs.is_empty() {
+    let (mut states, mut new_events) = if candidates.is_empty() || new_event_seqs.is_empty() {
         Default::default()
     } else {
-        load::states(conn, &candidates).await?
-    };
-    let mut new_events = if candidates.is_empty() || new_event_seqs.is_empty() {
-        Default::default()
-    } else {
-        load::new_events(conn, &candidates, new_event_seqs).await?
+        (
+            load::states(conn, &candidates).await?,
+            load::new_events(conn, &candidates, new_event_seqs).await?,
+        )
     };
 
     let mut passes = Vec::new();

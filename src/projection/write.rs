@@ -32,6 +32,24 @@ struct Rows<'a> {
 }
 
 impl<'a> Rows<'a> {
+    /// One call's row with the detail rows to insert for it.
+    fn add(
+        &mut self,
+        call: &'a CallRow,
+        fold: &'a str,
+        participants: &'a [ParticipantInterval],
+        changes: &'a [ParticipantChange],
+        tones: &'a [DtmfTone],
+        media: impl IntoIterator<Item = &'a MediaOperation>,
+    ) {
+        self.calls.push((call, fold));
+        self.participants
+            .extend(participants.iter().map(|r| (call, r)));
+        self.changes.extend(changes.iter().map(|r| (call, r)));
+        self.tones.extend(tones.iter().map(|r| (call, r)));
+        self.media.extend(media.into_iter().map(|r| (call, r)));
+    }
+
     async fn insert(&self, conn: &mut PgConnection) -> Result<(), sqlx::Error> {
         insert_calls(conn, &self.calls).await?;
         insert_participants(conn, &self.participants).await?;
@@ -77,29 +95,19 @@ pub(crate) async fn write(
 
     let mut rows = Rows::default();
     for (p, fold) in projections {
-        let call = &p.call;
-        rows.calls.push((call, fold));
-        rows.participants
-            .extend(p.participants.iter().map(|r| (call, r)));
-        rows.changes.extend(p.changes.iter().map(|r| (call, r)));
-        rows.tones.extend(p.tones.iter().map(|r| (call, r)));
-        rows.media.extend(p.media.iter().map(|r| (call, r)));
+        rows.add(
+            &p.call,
+            fold,
+            &p.participants,
+            &p.changes,
+            &p.tones,
+            &p.media,
+        );
     }
     for (p, fold) in folded {
-        let call = &p.call;
-        rows.calls.push((call, fold));
-        rows.participants
-            .extend(p.delta.opened.iter().map(|r| (call, r)));
-        rows.changes
-            .extend(p.delta.changes.iter().map(|r| (call, r)));
-        rows.tones.extend(p.delta.tones.iter().map(|r| (call, r)));
-        rows.media.extend(
-            p.delta
-                .media
-                .iter()
-                .filter(|m| m.is_new)
-                .map(|m| (call, &m.row)),
-        );
+        let d = &p.delta;
+        let started = d.media.iter().filter(|m| m.is_new).map(|m| &m.row);
+        rows.add(&p.call, fold, &d.opened, &d.changes, &d.tones, started);
     }
     rows.insert(conn).await
 }
@@ -119,35 +127,20 @@ async fn update_media(
                 .map(move |m| (&p.call, &m.row))
         })
         .collect();
-    if rows.is_empty() {
-        return Ok(());
-    }
-    sqlx::query(
-        "UPDATE media_operations m SET outcome = u.outcome, result_code = u.result_code, \
-           result_sub_code = u.result_sub_code, result_message = u.result_message, \
-           started_at = u.started_at, finished_at = u.finished_at, duration_ms = u.duration_ms, \
-           event_count = u.event_count \
-         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], \
-           $7::text[], $8::timestamptz[], $9::timestamptz[], $10::bigint[], $11::int[]) \
-           AS u(call_id, operation_context, operation, outcome, result_code, result_sub_code, \
-           result_message, started_at, finished_at, duration_ms, event_count) \
-         WHERE m.call_id = u.call_id AND m.operation = u.operation \
-           AND m.operation_context = u.operation_context",
+    execute_media(
+        conn,
+        &format!(
+            "UPDATE media_operations m SET outcome = u.outcome, result_code = u.result_code, \
+               result_sub_code = u.result_sub_code, result_message = u.result_message, \
+               started_at = u.started_at, finished_at = u.finished_at, \
+               duration_ms = u.duration_ms, event_count = u.event_count \
+             FROM {MEDIA_ARRAYS} AS u({MEDIA_COLUMNS}) \
+             WHERE m.call_id = u.call_id AND m.operation = u.operation \
+               AND m.operation_context = u.operation_context"
+        ),
+        &rows,
     )
-    .bind(col(&rows, |(c, _)| c.call_id.as_str()))
-    .bind(col(&rows, |(_, r)| r.operation_context.as_str()))
-    .bind(col(&rows, |(_, r)| r.operation))
-    .bind(col(&rows, |(_, r)| r.outcome.as_str()))
-    .bind(col(&rows, |(_, r)| r.result_code))
-    .bind(col(&rows, |(_, r)| r.result_sub_code))
-    .bind(col(&rows, |(_, r)| r.result_message.as_deref()))
-    .bind(col(&rows, |(_, r)| r.started_at))
-    .bind(col(&rows, |(_, r)| r.finished_at))
-    .bind(col(&rows, |(_, r)| r.duration_ms))
-    .bind(col(&rows, |(_, r)| r.event_count))
-    .execute(conn)
-    .await?;
-    Ok(())
+    .await
 }
 
 /// Intervals stored by an earlier pass that this one ended.
@@ -332,29 +325,43 @@ async fn insert_media(
     conn: &mut PgConnection,
     rows: &[(&CallRow, &MediaOperation)],
 ) -> Result<(), sqlx::Error> {
+    execute_media(
+        conn,
+        &format!("INSERT INTO media_operations ({MEDIA_COLUMNS}) SELECT * FROM {MEDIA_ARRAYS}"),
+        rows,
+    )
+    .await
+}
+
+/// The columns of a media operation row, in the order [`execute_media`] binds them.
+const MEDIA_COLUMNS: &str = "call_id, operation_context, operation, outcome, result_code, \
+    result_sub_code, result_message, started_at, finished_at, duration_ms, event_count";
+const MEDIA_ARRAYS: &str = "unnest($1::text[], $2::text[], $3::text[], $4::text[], \
+    $5::bigint[], $6::bigint[], $7::text[], $8::timestamptz[], $9::timestamptz[], $10::bigint[], \
+    $11::int[])";
+
+/// Runs `sql` (an insert or an update reading [`MEDIA_ARRAYS`]) with `rows` bound as its arrays.
+async fn execute_media(
+    conn: &mut PgConnection,
+    sql: &str,
+    rows: &[(&CallRow, &MediaOperation)],
+) -> Result<(), sqlx::Error> {
     if rows.is_empty() {
         return Ok(());
     }
-    sqlx::query(
-        "INSERT INTO media_operations (call_id, operation_context, operation, outcome, \
-           result_code, result_sub_code, result_message, started_at, finished_at, duration_ms, \
-           event_count) \
-         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], \
-           $6::bigint[], $7::text[], $8::timestamptz[], $9::timestamptz[], $10::bigint[], \
-           $11::int[])",
-    )
-    .bind(col(rows, |(c, _)| c.call_id.as_str()))
-    .bind(col(rows, |(_, r)| r.operation_context.as_str()))
-    .bind(col(rows, |(_, r)| r.operation))
-    .bind(col(rows, |(_, r)| r.outcome.as_str()))
-    .bind(col(rows, |(_, r)| r.result_code))
-    .bind(col(rows, |(_, r)| r.result_sub_code))
-    .bind(col(rows, |(_, r)| r.result_message.as_deref()))
-    .bind(col(rows, |(_, r)| r.started_at))
-    .bind(col(rows, |(_, r)| r.finished_at))
-    .bind(col(rows, |(_, r)| r.duration_ms))
-    .bind(col(rows, |(_, r)| r.event_count))
-    .execute(conn)
-    .await?;
+    sqlx::query(sql)
+        .bind(col(rows, |(c, _)| c.call_id.as_str()))
+        .bind(col(rows, |(_, r)| r.operation_context.as_str()))
+        .bind(col(rows, |(_, r)| r.operation))
+        .bind(col(rows, |(_, r)| r.outcome.as_str()))
+        .bind(col(rows, |(_, r)| r.result_code))
+        .bind(col(rows, |(_, r)| r.result_sub_code))
+        .bind(col(rows, |(_, r)| r.result_message.as_deref()))
+        .bind(col(rows, |(_, r)| r.started_at))
+        .bind(col(rows, |(_, r)| r.finished_at))
+        .bind(col(rows, |(_, r)| r.duration_ms))
+        .bind(col(rows, |(_, r)| r.event_count))
+        .execute(conn)
+        .await?;
     Ok(())
 }
