@@ -102,7 +102,7 @@ stop_server() {
 pg_port=$(free_port)
 pg_init_cluster "$tmp/data"
 pg_extra=()
-[ "$statements" = 1 ] && pg_extra=(shared_preload_libraries=pg_stat_statements pg_stat_statements.track=all)
+[ "$statements" = 1 ] && pg_extra=(shared_preload_libraries=pg_stat_statements pg_stat_statements.track=all pg_stat_statements.track_planning=on)
 # Diagnostics only (the goal's figures keep the durable defaults): e.g. synchronous_commit=off shows
 # how much of a commit's latency is the WAL flush.
 read -r -a pg_diag <<<"${BENCH_PG_SETTINGS:-}"
@@ -230,6 +230,7 @@ run_calltrail() {
 # Which statements took PostgreSQL's time during the group run (warm-up included), heaviest first.
 summarise_statements() {
   psql -X -q "$1" -c "SELECT round(total_exec_time::numeric, 0) AS total_ms,
+      round(total_plan_time::numeric, 0) AS plan_ms,
       round((100 * total_exec_time / sum(total_exec_time) OVER ())::numeric, 1) AS pct, calls,
       round((1000 * total_exec_time / greatest(calls, 1))::numeric, 0) AS us_per_call, rows,
       round((1000 * total_exec_time / greatest(rows, 1))::numeric, 1) AS us_per_row,
