@@ -43,7 +43,7 @@ use calltrail::events::parse_callback_body;
 use calltrail::http::body_budget::BodyBudget;
 use calltrail::http::{edge, request_span};
 use calltrail::ingest::{IngestQueue, WriteSummary};
-use calltrail::projection::Wakeup;
+use calltrail::projection::ProjectionFeed;
 use calltrail::startup::AppState;
 use calltrail::store::pool_runtime::PoolRuntime;
 
@@ -223,7 +223,8 @@ fn app_state() -> AppState {
     let mut settings = Settings::from_yaml("").expect("built-in defaults");
     settings.database.url = SecretString::from("postgres://calltrail@127.0.0.1:1/unused");
     let pool = calltrail::store::pool(&settings.database).expect("a valid URL");
-    let (ingest, _writers) = IngestQueue::start(pool.clone(), &settings.ingest, Wakeup::default());
+    let (ingest, _writers) =
+        IngestQueue::start(pool.clone(), &settings.ingest, ProjectionFeed::default());
     AppState {
         query_pool: pool.clone(),
         pool_runtime: PoolRuntime::current(),

@@ -102,6 +102,7 @@ pub struct ProjectionSettings {
     pub batch_calls: usize,
     pub poll_interval_ms: u64,
     pub settle_ms: u64,
+    pub handoff_events: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

@@ -20,6 +20,7 @@ pub const INGEST_COMMIT_SECONDS: &str = "calltrail_ingest_commit_duration_second
 pub const PROJECTION_LAG_SECONDS: &str = "calltrail_projection_lag_seconds";
 pub const PROJECTION_QUEUE_DEPTH: &str = "calltrail_projection_queue_depth";
 pub const PROJECTION_CALLS: &str = "calltrail_projection_calls_total";
+pub const PROJECTION_EVENTS: &str = "calltrail_projection_events_total";
 
 static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
 

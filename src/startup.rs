@@ -15,7 +15,7 @@ use crate::auth::Authenticator;
 use crate::config::Settings;
 use crate::http::body_budget::BodyBudget;
 use crate::ingest::{IngestQueue, IngestWriters};
-use crate::projection::{Projector, Wakeup};
+use crate::projection::{ProjectionFeed, Projector};
 use crate::store::pool_runtime::PoolRuntime;
 use crate::store::QueryPools;
 use crate::{http, store};
@@ -92,12 +92,16 @@ impl Application {
         let partition_keeper = store::maintenance::spawn_partition_keeper(pool.clone());
         // Install the recorder before the writers, the projector or a request records anything.
         crate::metrics::handle();
-        let wakeup = Wakeup::default();
-        let (ingest, writers) = IngestQueue::start(pool.clone(), &settings.ingest, wakeup.clone());
+        // Events are handed over only when this instance projects them.
+        let feed = match settings.projection.enabled {
+            true => ProjectionFeed::new(settings.projection.handoff_events),
+            false => ProjectionFeed::default(),
+        };
+        let (ingest, writers) = IngestQueue::start(pool.clone(), &settings.ingest, feed.clone());
         let projector = settings
             .projection
             .enabled
-            .then(|| Projector::start(pool.clone(), &settings.projection, wakeup));
+            .then(|| Projector::start(pool.clone(), &settings.projection, feed));
         let workers = match settings.server.workers {
             0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
             n => n,

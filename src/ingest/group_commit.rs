@@ -27,8 +27,8 @@ use tokio::task::JoinHandle;
 use crate::config::IngestSettings;
 use crate::events::ParsedEvent;
 use crate::metrics as m;
-use crate::projection::Wakeup;
-use crate::store::event_log::{self, Delivery, Stored};
+use crate::projection::{feed, ProjectionFeed};
+use crate::store::event_log::{self, Appended, Delivery, NewEvent, Stored};
 
 /// What happened to a request's events: the body of a 2xx answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -155,7 +155,7 @@ impl IngestQueue {
     pub fn start(
         pool: PgPool,
         settings: &IngestSettings,
-        projection: Wakeup,
+        projection: ProjectionFeed,
     ) -> (IngestQueue, IngestWriters) {
         let (sender, receiver) = mpsc::channel(settings.queue_capacity);
         let receiver = Arc::new(Mutex::new(receiver));
@@ -240,7 +240,7 @@ struct Writer {
     stopped: watch::Receiver<bool>,
     max_events: usize,
     max_wait: Duration,
-    projection: Wakeup,
+    projection: ProjectionFeed,
 }
 
 const KEEP_CONNECTION: Duration = Duration::from_secs(60);
@@ -271,6 +271,12 @@ impl Writer {
 
     /// Writes `batch` in one statement (one implicit transaction: committed when it returns).
     async fn commit(&mut self, batch: &[Job]) -> Result<Vec<Vec<Stored>>, CommitError> {
+        let appended = self.append(batch).await?;
+        self.hand_to_projection(batch, appended.new_events);
+        Ok(appended.outcome)
+    }
+
+    async fn append(&mut self, batch: &[Job]) -> Result<Appended, CommitError> {
         let deliveries: Vec<(&Delivery, &[ParsedEvent])> = batch
             .iter()
             .map(|j| (&j.delivery, j.events.as_slice()))
@@ -341,7 +347,6 @@ impl Writer {
         let event_count: usize = batch.iter().map(|j| j.events.len()).sum();
         match self.commit(&batch).await {
             Ok(outcomes) => {
-                self.wake_projection(&outcomes);
                 metrics::histogram!(m::INGEST_BATCH_EVENTS).record(event_count as f64);
                 metrics::histogram!(m::INGEST_COMMIT_SECONDS)
                     .record(started.elapsed().as_secs_f64());
@@ -359,7 +364,6 @@ impl Writer {
                     let result = self
                         .commit(std::slice::from_ref(&job))
                         .await
-                        .inspect(|o| self.wake_projection(o))
                         .map(|mut o| o.remove(0))
                         .map_err(classify);
                     job.answer(result);
@@ -370,10 +374,25 @@ impl Writer {
 }
 
 impl Writer {
-    fn wake_projection(&self, outcomes: &[Vec<Stored>]) {
-        if outcomes.iter().flatten().any(|s| *s == Stored::New) {
-            self.projection.ring();
+    /// Tells the projector of this process that `batch` stored new events, and hands them over
+    /// when it keeps them (so it need not read them back).
+    fn hand_to_projection(&self, batch: &[Job], new_events: Vec<NewEvent>) {
+        if new_events.is_empty() {
+            return;
         }
+        if self.projection.keeps_events() {
+            self.projection
+                .offer(new_events.into_iter().filter_map(|new| {
+                    let job = &batch[new.delivery];
+                    feed::committed(
+                        &job.delivery,
+                        &job.events[new.event],
+                        new.event_seq,
+                        new.details,
+                    )
+                }));
+        }
+        self.projection.ring();
     }
 }
 

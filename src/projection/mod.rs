@@ -10,6 +10,7 @@
 //! the same rows ([`model`] is the pure function they implement), so the result is the same
 //! whatever the delivery order, whichever instance does the work, and after a [`rebuild`].
 
+pub mod feed;
 mod fold;
 mod load;
 pub mod model;
@@ -17,13 +18,15 @@ mod rebuild;
 mod worker;
 mod write;
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 
 use sqlx::PgConnection;
 
 use crate::metrics as m;
+use crate::projection::model::CallEvent;
+pub use feed::ProjectionFeed;
 pub use rebuild::{rebuild, RebuildSummary};
-pub use worker::{Projector, Wakeup};
+pub use worker::Projector;
 
 /// Recomputes the rows of `call_ids` from their whole log inside the caller's transaction; the
 /// number of distinct calls.
@@ -32,7 +35,7 @@ pub(crate) async fn recompute_calls(
     call_ids: Vec<String>,
 ) -> Result<usize, sqlx::Error> {
     let whole = call_ids.clone();
-    project(conn, call_ids, &[], whole).await
+    project(conn, call_ids, &[], whole, &ProjectionFeed::default()).await
 }
 
 /// Projects what a pass claimed from the queue inside the caller's transaction; the number of
@@ -40,24 +43,28 @@ pub(crate) async fn recompute_calls(
 pub(crate) async fn project_claimed(
     conn: &mut PgConnection,
     claimed: load::Claimed,
+    feed: &ProjectionFeed,
 ) -> Result<usize, sqlx::Error> {
     project(
         conn,
         claimed.call_ids,
         &claimed.event_seqs,
         claimed.recompute,
+        feed,
     )
     .await
 }
 
 /// Each call is locked first, then read, so two transactions projecting one call run one after
 /// the other and the later one sees everything the earlier one wrote. Calls in `recompute`, and any
-/// whose new events cannot be folded in, are recomputed from their log.
+/// whose new events cannot be folded in, are recomputed from their log. New events handed over by
+/// this process's writers come from `feed`; the others are read from the event log.
 async fn project(
     conn: &mut PgConnection,
     mut call_ids: Vec<String>,
     new_event_seqs: &[i64],
     recompute: Vec<String>,
+    feed: &ProjectionFeed,
 ) -> Result<usize, sqlx::Error> {
     call_ids.sort_unstable();
     call_ids.dedup();
@@ -86,7 +93,7 @@ async fn project(
     } else {
         (
             load::states(conn, &candidates).await?,
-            load::new_events(conn, &candidates, new_event_seqs).await?,
+            new_events(conn, &candidates, new_event_seqs, feed).await?,
         )
     };
 
@@ -130,6 +137,35 @@ async fn project(
     metrics::counter!(m::PROJECTION_CALLS, "way" => "folded").increment(passes.len() as u64);
     metrics::counter!(m::PROJECTION_CALLS, "way" => "recomputed").increment(whole.len() as u64);
     Ok(call_ids.len())
+}
+
+/// The events among `event_seqs` of the `candidates` calls (sorted), by call in `event_seq` order:
+/// those handed over through `feed`, and the others read from the event log.
+async fn new_events(
+    conn: &mut PgConnection,
+    candidates: &[String],
+    event_seqs: &[i64],
+    feed: &ProjectionFeed,
+) -> Result<BTreeMap<String, Vec<CallEvent>>, sqlx::Error> {
+    let taken = feed.take(event_seqs);
+    let mut events = taken.found;
+    // The queued events all belong to the claimed calls; those of calls not taken here (being
+    // recomputed) are dropped, as the read below drops them.
+    events.retain(|call_id, _| candidates.binary_search(call_id).is_ok());
+    let handed: usize = events.values().map(Vec::len).sum();
+    metrics::counter!(m::PROJECTION_EVENTS, "from" => "memory").increment(handed as u64);
+    if taken.missing.is_empty() {
+        return Ok(events);
+    }
+    let read = load::new_events(conn, candidates, &taken.missing).await?;
+    let read_count: usize = read.values().map(Vec::len).sum();
+    metrics::counter!(m::PROJECTION_EVENTS, "from" => "database").increment(read_count as u64);
+    for (call_id, mut more) in read {
+        let all = events.entry(call_id).or_default();
+        all.append(&mut more);
+        all.sort_unstable_by_key(|e| e.event_seq);
+    }
+    Ok(events)
 }
 
 fn fold_json(state: &fold::Fold) -> write::FoldJson {

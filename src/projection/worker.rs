@@ -5,28 +5,15 @@
 //! the other committed. A failed batch rolls back, so its queue rows come back and are retried
 //! after a pause.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use sqlx::PgPool;
-use tokio::sync::{watch, Notify};
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::config::ProjectionSettings;
 use crate::metrics as m;
-use crate::projection::{load, project_claimed};
-
-/// Rings the projector after this process committed new events, so they are projected at once
-/// instead of at the next poll. Cheap to clone.
-#[derive(Clone, Default)]
-pub struct Wakeup(Arc<Notify>);
-
-impl Wakeup {
-    pub fn ring(&self) {
-        // Stores a permit when the projector is busy, so a commit during a batch is not missed.
-        self.0.notify_one();
-    }
-}
+use crate::projection::{load, project_claimed, ProjectionFeed};
 
 const MAX_BACKOFF: Duration = Duration::from_secs(10);
 const SAMPLE_EVERY: Duration = Duration::from_secs(1);
@@ -37,14 +24,14 @@ pub struct Projector {
 }
 
 impl Projector {
-    pub fn start(pool: PgPool, settings: &ProjectionSettings, wakeup: Wakeup) -> Projector {
+    pub fn start(pool: PgPool, settings: &ProjectionSettings, feed: ProjectionFeed) -> Projector {
         let (stop, stopped) = watch::channel(false);
         let worker = Worker {
             pool,
             batch_calls: settings.batch_calls,
             poll_interval: Duration::from_millis(settings.poll_interval_ms),
             settle: Duration::from_millis(settings.settle_ms),
-            wakeup,
+            feed,
         };
         Projector {
             stop,
@@ -66,7 +53,7 @@ struct Worker {
     batch_calls: usize,
     poll_interval: Duration,
     settle: Duration,
-    wakeup: Wakeup,
+    feed: ProjectionFeed,
 }
 
 impl Worker {
@@ -104,7 +91,7 @@ impl Worker {
                 continue;
             }
             let woken = tokio::select! {
-                _ = self.wakeup.0.notified(), if backoff.is_none() => true,
+                _ = self.feed.rung(), if backoff.is_none() => true,
                 _ = tokio::time::sleep(pause) => false,
                 // A dropped handle means the application is gone: stop too.
                 changed = stopped.changed() => if changed.is_err() { break } else { false },
@@ -129,7 +116,7 @@ impl Worker {
             return Ok(0);
         }
         let named = claimed.call_ids.len();
-        project_claimed(&mut tx, claimed).await?;
+        project_claimed(&mut tx, claimed, &self.feed).await?;
         tx.commit().await?;
         Ok(named)
     }

@@ -13,14 +13,13 @@
 //! duplicate queues nothing.
 
 use std::collections::hash_map::Entry;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use sqlx::types::Json;
 use sqlx::PgConnection;
 
 use crate::auth::Scheme;
-use crate::events::{EventKind, ParsedEvent};
+use crate::events::ParsedEvent;
 
 /// How a delivery reached us: stored beside each of its events.
 #[derive(Debug, Clone)]
@@ -39,54 +38,111 @@ pub enum Stored {
     Duplicate,
 }
 
+/// What one [`append`] stored.
+#[derive(Debug)]
+pub struct Appended {
+    /// Per delivery and event: whether it was stored or already present.
+    pub outcome: Vec<Vec<Stored>>,
+    /// Each event stored: where it was in the input, and what only the store knows of it.
+    pub new_events: Vec<NewEvent>,
+}
+
+#[derive(Debug)]
+pub struct NewEvent {
+    pub delivery: usize,
+    pub event: usize,
+    pub event_seq: i64,
+    /// The event's details, the JSON text that was bound for its `details` column.
+    pub details: String,
+}
+
 /// Appends the events of several deliveries in one statement, which is its own transaction: when
 /// it returns `Ok` the rows are committed. Says, per delivery and event, whether it was stored.
 pub async fn append(
     conn: &mut PgConnection,
     deliveries: &[(&Delivery, &[ParsedEvent])],
-) -> Result<Vec<Vec<Stored>>, sqlx::Error> {
+) -> Result<Appended, sqlx::Error> {
     // First occurrence of each key in the batch wins; later ones are duplicates of it.
     let mut outcome: Vec<Vec<Stored>> = deliveries
         .iter()
         .map(|(_, events)| vec![Stored::Duplicate; events.len()])
         .collect();
-    let mut first: HashMap<&[u8; 32], (usize, usize)> = HashMap::new();
-    let mut rows = EventColumns::default();
-    // Rows go in in delivery order, so `event_seq` follows the order the sender gave them.
-    for (d, (delivery, events)) in deliveries.iter().enumerate() {
+    let mut first: HashMap<&[u8; 32], usize> = HashMap::new();
+    let mut picked: Vec<(usize, usize)> = Vec::new();
+    for (d, (_, events)) in deliveries.iter().enumerate() {
         for (e, event) in events.iter().enumerate() {
             if let Entry::Vacant(slot) = first.entry(&event.dedup_key) {
-                slot.insert((d, e));
-                rows.push(delivery, event);
+                slot.insert(picked.len());
+                picked.push((d, e));
             }
         }
     }
-    if rows.is_empty() {
-        return Ok(outcome);
+    if picked.is_empty() {
+        return Ok(Appended {
+            outcome,
+            new_events: Vec::new(),
+        });
+    }
+    // Serialised once: the same text is bound for the insert and handed back for the projector.
+    let mut details: Vec<String> = picked
+        .iter()
+        .map(|&(d, e)| serde_json::to_string(&deliveries[d].1[e].kind))
+        .collect::<Result<_, _>>()
+        .map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+    // Rows go in in delivery order, so `event_seq` follows the order the sender gave them.
+    let mut rows = EventColumns::default();
+    for (&(d, e), details) in picked.iter().zip(&details) {
+        rows.push(deliveries[d].0, &deliveries[d].1[e], details);
     }
     // Sorted keys give every transaction the same lock order on the dedup index: no deadlocks
     // between concurrent batches that share events.
     let mut claims: Vec<(&[u8; 32], DateTime<Utc>)> = first
         .iter()
-        .map(|(key, (d, _))| (*key, deliveries[*d].0.received_at))
+        .map(|(key, i)| (*key, deliveries[picked[*i].0].0.received_at))
         .collect();
     claims.sort_unstable_by_key(|c| c.0);
     let keys: Vec<&[u8]> = claims.iter().map(|(k, _)| k.as_slice()).collect();
     let times: Vec<DateTime<Utc>> = claims.iter().map(|(_, t)| *t).collect();
 
-    let inserted: Vec<Vec<u8>> = rows.insert(conn, &keys, &times).await?;
-    let inserted: HashSet<&[u8]> = inserted.iter().map(Vec::as_slice).collect();
-    for (key, (d, e)) in &first {
-        if inserted.contains(key.as_slice()) {
-            outcome[*d][*e] = Stored::New;
-        }
+    let inserted: Vec<(Vec<u8>, i64)> = rows.insert(conn, &keys, &times).await?;
+    let mut new_events = Vec::with_capacity(inserted.len());
+    for (key, event_seq) in inserted {
+        let Some(&i) = <&[u8; 32]>::try_from(key.as_slice())
+            .ok()
+            .and_then(|k| first.get(k))
+        else {
+            continue;
+        };
+        let (delivery, event) = picked[i];
+        outcome[delivery][event] = Stored::New;
+        new_events.push(NewEvent {
+            delivery,
+            event,
+            event_seq,
+            details: std::mem::take(&mut details[i]),
+        });
     }
-    Ok(outcome)
+    Ok(Appended {
+        outcome,
+        new_events,
+    })
+}
+
+/// A timestamp as the event log keeps it: sqlx sends whole microseconds since 2000-01-01, cut
+/// towards that epoch (`TimeDelta::num_microseconds`), and PostgreSQL stores them as they come.
+/// What is handed on without a read-back must be cut the same way to equal what a read returns.
+pub fn as_stored(at: DateTime<Utc>) -> DateTime<Utc> {
+    let epoch =
+        DateTime::<Utc>::from_timestamp(946_684_800, 0).expect("2000-01-01 is a valid time");
+    match (at - epoch).num_microseconds() {
+        Some(micros) => epoch + chrono::TimeDelta::microseconds(micros),
+        None => at,
+    }
 }
 
 /// Column arrays for one multi-row `INSERT … SELECT FROM unnest(…)`.
-/// The arrays borrow from the parsed events (nothing is copied before the bind buffer) and
-/// `details` is serialised straight into it.
+/// The arrays borrow from the parsed events and their serialised details: nothing is copied
+/// before the bind buffer.
 #[derive(Default)]
 struct EventColumns<'a> {
     received_at: Vec<DateTime<Utc>>,
@@ -110,16 +166,12 @@ struct EventColumns<'a> {
     result_sub_code: Vec<Option<i64>>,
     result_message: Vec<Option<&'a str>>,
     sequence_number: Vec<Option<i64>>,
-    details: Vec<Json<&'a EventKind>>,
+    details: Vec<&'a str>,
     raw: Vec<&'a str>,
 }
 
 impl<'a> EventColumns<'a> {
-    fn is_empty(&self) -> bool {
-        self.raw.is_empty()
-    }
-
-    fn push(&mut self, delivery: &'a Delivery, event: &'a ParsedEvent) {
+    fn push(&mut self, delivery: &'a Delivery, event: &'a ParsedEvent, details: &'a str) {
         let c = &event.common;
         let result = c.result.as_ref();
         self.received_at.push(delivery.received_at);
@@ -144,19 +196,20 @@ impl<'a> EventColumns<'a> {
         self.result_message
             .push(result.and_then(|r| r.message.as_deref()));
         self.sequence_number.push(c.sequence_number);
-        self.details.push(Json(&event.kind));
+        self.details.push(details);
         self.raw.push(&event.raw);
     }
 
     /// Claims `keys` in `event_dedup`, inserts the rows whose key was claimed in the order they
-    /// were pushed, and queues their calls for the projector; returns the claimed keys.
+    /// were pushed, and queues their calls for the projector; returns the claimed keys with the
+    /// `event_seq` each row got.
     async fn insert(
         self,
         conn: &mut PgConnection,
         keys: &[&[u8]],
         times: &[DateTime<Utc>],
-    ) -> Result<Vec<Vec<u8>>, sqlx::Error> {
-        sqlx::query_scalar(
+    ) -> Result<Vec<(Vec<u8>, i64)>, sqlx::Error> {
+        sqlx::query_as(
             "WITH claimed AS ( \
                INSERT INTO event_dedup (dedup_key, first_received_at) \
                SELECT * FROM unnest($24::bytea[], $25::timestamptz[]) \
@@ -169,12 +222,12 @@ impl<'a> EventColumns<'a> {
              SELECT received_at, dedup_key, endpoint, format, auth_scheme, auth_principal, \
                request_id, event_id, source, event_type, subject, event_time, family, call_id, \
                server_call_id, correlation_id, operation_context, result_code, result_sub_code, \
-               result_message, sequence_number, details, raw \
+               result_message, sequence_number, details::jsonb, raw \
              FROM unnest($1::timestamptz[], $2::bytea[], $3::text[], $4::text[], \
                $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], \
                $11::text[], $12::timestamptz[], $13::text[], $14::text[], $15::text[], \
                $16::text[], $17::text[], $18::bigint[], $19::bigint[], $20::text[], \
-               $21::bigint[], $22::jsonb[], $23::text[]) WITH ORDINALITY \
+               $21::bigint[], $22::text[], $23::text[]) WITH ORDINALITY \
                AS e(received_at, dedup_key, endpoint, format, auth_scheme, auth_principal, \
                request_id, event_id, source, event_type, subject, event_time, family, call_id, \
                server_call_id, correlation_id, operation_context, result_code, result_sub_code, \
@@ -186,7 +239,7 @@ impl<'a> EventColumns<'a> {
              INSERT INTO projection_queue (call_ids, event_seqs) \
              SELECT array_agg(DISTINCT call_id ORDER BY call_id), array_agg(event_seq) FROM stored \
              WHERE call_id IS NOT NULL HAVING count(*) > 0) \
-         SELECT dedup_key FROM stored",
+         SELECT dedup_key, event_seq FROM stored",
         )
         .bind(self.received_at)
         .bind(self.dedup_key)

@@ -1063,3 +1063,121 @@ async fn calls_queued_by_an_older_version_are_recomputed() {
             .unwrap();
     assert_eq!((dtmf_count, has_fold), (5, true));
 }
+
+/// `posts` with every event time written to the tenth of a microsecond, as .NET writes them:
+/// finer than PostgreSQL keeps.
+fn finer_times(posts: Posts) -> Posts {
+    fn finer(value: &mut Value) {
+        match value {
+            Value::Array(items) => items.iter_mut().for_each(finer),
+            Value::Object(fields) => {
+                for (name, field) in fields.iter_mut() {
+                    match field {
+                        Value::String(time) if name == "time" || name == "eventTime" => {
+                            *time = time.replace(".500Z", ".5004567Z");
+                        }
+                        other => finer(other),
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    posts
+        .into_iter()
+        .map(|mut post| {
+            finer(&mut post);
+            post
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn events_handed_over_in_memory_project_as_the_event_log_reads_them() {
+    let app = TestApp::spawn_with(|s| s.projection.settle_ms = 0).await;
+    let mut posts = finer_times(every_format());
+    assert!(posts[0].to_string().contains(".5004567Z"));
+    // And one event without a time, which the model places by its receipt: the server's clock,
+    // in nanoseconds.
+    posts.push(json!([b_tone("no-time-tone", "ga-1", 9, "five", &at(40))]));
+    posts.last_mut().unwrap()[0]
+        .as_object_mut()
+        .unwrap()
+        .remove("time");
+    // Projected post by post, so that every pass folds events handed over by the writers.
+    for post in &posts {
+        post_all(&app, std::slice::from_ref(post)).await;
+        app.wait_for_projections().await;
+    }
+    let before = dump(&app.pool, false).await;
+    let folds = || async {
+        sqlx::query_scalar::<_, Value>("SELECT fold::jsonb FROM calls ORDER BY call_id")
+            .fetch_all(&app.pool)
+            .await
+            .unwrap()
+    };
+    let folds_before = folds().await;
+
+    // A rebuild reads every event back from the event log.
+    calltrail::projection::rebuild(&app.pool, 10).await.unwrap();
+    assert_eq!(dump(&app.pool, false).await, before);
+    assert_eq!(folds().await, folds_before);
+}
+
+#[tokio::test]
+async fn the_projector_folds_in_committed_events_without_reading_them_back() {
+    // The projector settles for longer than posting the call and deleting its events take.
+    let app = TestApp::spawn_with(|s| s.projection.settle_ms = 3_000).await;
+    post_all(&app, &ga_call("handed-call")).await;
+    // Gone from the event log before the pass: only what the writers handed over is left to fold.
+    sqlx::query("DELETE FROM events WHERE call_id = 'handed-call'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    app.wait_for_projections().await;
+    // The same call projected as usual, in a database of its own.
+    let reference = TestApp::spawn_with(|s| s.projection.settle_ms = 0).await;
+    post_all(&reference, &ga_call("handed-call")).await;
+    reference.wait_for_projections().await;
+    assert_ga_rows(&reference.pool, "handed-call").await;
+    assert_eq!(
+        dump(&app.pool, false).await,
+        dump(&reference.pool, false).await
+    );
+
+    // With nothing handed over, the pass reads the event log, and finds nothing to project.
+    let app = TestApp::spawn_with(|s| {
+        s.projection.settle_ms = 3_000;
+        s.projection.handoff_events = 0;
+    })
+    .await;
+    post_all(&app, &ga_call("read-call")).await;
+    sqlx::query("DELETE FROM events WHERE call_id = 'read-call'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    app.wait_for_projections().await;
+    assert_eq!(app.count_rows("calls").await, 0);
+}
+
+#[tokio::test]
+async fn timestamps_handed_over_are_cut_as_postgresql_keeps_them() {
+    let app = TestApp::spawn_with(|s| s.projection.enabled = false).await;
+    for time in [
+        "2024-03-12T09:15:00.123456789Z",
+        "2024-03-12T09:15:00.5004567Z",
+        "2000-01-01T00:00:00.000000999Z",
+        "1999-12-31T23:59:59.999999999Z",
+        "1969-07-20T20:17:40.0000015Z",
+    ] {
+        let at = DateTime::parse_from_rfc3339(time)
+            .unwrap()
+            .with_timezone(&Utc);
+        let kept: DateTime<Utc> = sqlx::query_scalar("SELECT $1::timestamptz")
+            .bind(at)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+        assert_eq!(calltrail::store::event_log::as_stored(at), kept, "{time}");
+    }
+}
