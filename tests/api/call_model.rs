@@ -937,6 +937,7 @@ async fn projection_metrics_are_exported() {
     let body = app.metrics_text().await;
     for name in [
         "calltrail_projection_calls_total",
+        "calltrail_projection_events_total",
         "calltrail_projection_queue_depth",
         "calltrail_projection_lag_seconds",
     ] {
