@@ -27,7 +27,8 @@
 #                              inferno`), and calltrail-breakdown.txt: its CPU by task, and within
 #                              the HTTP workers by stage of a request (scripts/perf-breakdown.py)
 #   BENCH_STATEMENTS [0]       1: load pg_stat_statements and print, after the group run, the
-#                              statements that took PostgreSQL's time (total, per call, per row)
+#                              statements that took PostgreSQL's time (total, per call, per row),
+#                              and the WAL flushes (how many, how long each: track_wal_io_timing)
 #   BENCH_PG_SETTINGS [none]   extra PostgreSQL settings, space-separated name=value, for diagnosis
 #                              only (e.g. synchronous_commit=off); the goal's figures use none
 #   BENCH_OUT [.data/bench]    where the results, logs and profile go (git-ignored)
@@ -102,7 +103,7 @@ stop_server() {
 pg_port=$(free_port)
 pg_init_cluster "$tmp/data"
 pg_extra=()
-[ "$statements" = 1 ] && pg_extra=(shared_preload_libraries=pg_stat_statements pg_stat_statements.track=all pg_stat_statements.track_planning=on)
+[ "$statements" = 1 ] && pg_extra=(shared_preload_libraries=pg_stat_statements pg_stat_statements.track=all pg_stat_statements.track_planning=on track_wal_io_timing=on)
 # Diagnostics only (the goal's figures keep the durable defaults): e.g. synchronous_commit=off shows
 # how much of a commit's latency is the WAL flush.
 read -r -a pg_diag <<<"${BENCH_PG_SETTINGS:-}"
@@ -237,6 +238,11 @@ summarise_statements() {
       left(regexp_replace(query, '\s+', ' ', 'g'), 90) AS statement
     FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
     ORDER BY total_exec_time DESC LIMIT 15" | tee "$out/statements.txt"
+  # The WAL flushes that commits wait for (the whole server since it started, the loading included).
+  psql -X -q "$1" -c "SELECT wal_records, pg_size_pretty(wal_bytes) AS wal, wal_write, wal_sync,
+      round((wal_sync_time / greatest(wal_sync, 1))::numeric, 3) AS ms_per_sync,
+      round((wal_write_time / greatest(wal_write, 1))::numeric, 3) AS ms_per_write
+    FROM pg_stat_wal" | tee -a "$out/statements.txt"
 }
 
 # calltrail's call stacks during the group run: folded, as a flame graph when a renderer is
