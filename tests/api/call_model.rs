@@ -1182,3 +1182,17 @@ async fn timestamps_handed_over_are_cut_as_postgresql_keeps_them() {
         assert_eq!(calltrail::store::event_log::as_stored(at), kept, "{time}");
     }
 }
+
+#[tokio::test]
+async fn the_fold_state_is_compressed_with_lz4() {
+    // The projector rewrites a call's row, state included, at every pass.
+    let app = TestApp::spawn_with(|s| s.projection.enabled = false).await;
+    let method: String = sqlx::query_scalar(
+        "SELECT attcompression::text FROM pg_attribute \
+         WHERE attrelid = 'calls'::regclass AND attname = 'fold'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(method, "l");
+}
