@@ -60,6 +60,9 @@ pub struct ServerMetrics {
     /// Calls the projector folded new events into, and calls it recomputed from their log.
     pub calls_folded: Option<f64>,
     pub calls_recomputed: Option<f64>,
+    /// New events the projector took from memory (handed over by the writers) and read back.
+    pub events_from_memory: Option<f64>,
+    pub events_read_back: Option<f64>,
 }
 
 impl ServerMetrics {
@@ -78,11 +81,14 @@ impl ServerMetrics {
             projection_lag_seconds: lag,
             calls_folded: sum_with(text, PROJECTION_CALLS, "way=\"folded\""),
             calls_recomputed: sum_with(text, PROJECTION_CALLS, "way=\"recomputed\""),
+            events_from_memory: sum_with(text, PROJECTION_EVENTS, "from=\"memory\""),
+            events_read_back: sum_with(text, PROJECTION_EVENTS, "from=\"database\""),
         }
     }
 }
 
 const PROJECTION_CALLS: &str = "calltrail_projection_calls_total";
+const PROJECTION_EVENTS: &str = "calltrail_projection_events_total";
 
 /// The sum over every label set of the samples named exactly `name`.
 fn sum_of(text: &str, name: &str) -> Option<f64> {
@@ -357,6 +363,18 @@ pub fn goals(results: &[RunResult]) -> String {
                 100.0 * folded / (folded + recomputed)
             );
         }
+        if let Some(metrics) = r.metrics.as_ref() {
+            let memory = metrics.events_from_memory.unwrap_or(0.0);
+            let read = metrics.events_read_back.unwrap_or(0.0);
+            if memory + read > 0.0 {
+                let _ = writeln!(
+                    out,
+                    "      new events folded ({}): {memory:.0} handed over in memory, {read:.0} read back ({:.1} % in memory)",
+                    r.label,
+                    100.0 * memory / (memory + read)
+                );
+            }
+        }
     }
     out
 }
@@ -379,11 +397,17 @@ mod tests {
         assert_eq!((m.calls_folded, m.calls_recomputed), (None, None));
 
         let text = "calltrail_projection_calls_total{way=\"folded\"} 90\n\
-            calltrail_projection_calls_total{way=\"recomputed\"} 10\n";
+            calltrail_projection_calls_total{way=\"recomputed\"} 10\n\
+            calltrail_projection_events_total{from=\"memory\"} 700\n\
+            calltrail_projection_events_total{from=\"database\"} 7\n";
         let m = ServerMetrics::from_text(text);
         assert_eq!(
             (m.calls_folded, m.calls_recomputed),
             (Some(90.0), Some(10.0))
+        );
+        assert_eq!(
+            (m.events_from_memory, m.events_read_back),
+            (Some(700.0), Some(7.0))
         );
     }
 
