@@ -150,8 +150,8 @@ impl IngestWriters {
 }
 
 impl IngestQueue {
-    /// Starts `settings.writers` writer tasks on the current runtime; each rings `projection`
-    /// after committing new events.
+    /// Starts `settings.writers` writer tasks on the current runtime; each hands the new events it
+    /// committed to `projection` and rings it.
     pub fn start(
         pool: PgPool,
         settings: &IngestSettings,
