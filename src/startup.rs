@@ -93,9 +93,10 @@ impl Application {
         // Install the recorder before the writers, the projector or a request records anything.
         crate::metrics::handle();
         // Events are handed over only when this instance projects them.
-        let feed = match settings.projection.enabled {
-            true => ProjectionFeed::new(settings.projection.handoff_events),
-            false => ProjectionFeed::default(),
+        let feed = if settings.projection.enabled {
+            ProjectionFeed::new(settings.projection.handoff_events)
+        } else {
+            ProjectionFeed::default()
         };
         let (ingest, writers) = IngestQueue::start(pool.clone(), &settings.ingest, feed.clone());
         let projector = settings

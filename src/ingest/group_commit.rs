@@ -375,23 +375,22 @@ impl Writer {
 
 impl Writer {
     /// Tells the projector of this process that `batch` stored new events, and hands them over
-    /// when it keeps them (so it need not read them back).
+    /// (so it need not read them back). The events are built only as the feed takes them: none
+    /// when it keeps none, none past its capacity.
     fn hand_to_projection(&self, batch: &[Job], new_events: Vec<NewEvent>) {
         if new_events.is_empty() {
             return;
         }
-        if self.projection.keeps_events() {
-            self.projection
-                .offer(new_events.into_iter().filter_map(|new| {
-                    let job = &batch[new.delivery];
-                    feed::committed(
-                        &job.delivery,
-                        &job.events[new.event],
-                        new.event_seq,
-                        new.details,
-                    )
-                }));
-        }
+        self.projection
+            .offer(new_events.into_iter().filter_map(|new| {
+                let job = &batch[new.delivery];
+                feed::committed(
+                    &job.delivery,
+                    &job.events[new.event],
+                    new.event_seq,
+                    new.details,
+                )
+            }));
         self.projection.ring();
     }
 }

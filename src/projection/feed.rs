@@ -75,7 +75,7 @@ impl ProjectionFeed {
     }
 
     /// Whether committed events are wanted at all (no projector in this process: no).
-    pub fn keeps_events(&self) -> bool {
+    fn keeps_events(&self) -> bool {
         self.0.capacity > 0
     }
 

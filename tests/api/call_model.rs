@@ -1125,17 +1125,28 @@ async fn events_handed_over_in_memory_project_as_the_event_log_reads_them() {
     assert_eq!(folds().await, folds_before);
 }
 
-#[tokio::test]
-async fn the_projector_folds_in_committed_events_without_reading_them_back() {
-    // The projector settles for longer than posting the call and deleting its events take.
-    let app = TestApp::spawn_with(|s| s.projection.settle_ms = 3_000).await;
-    post_all(&app, &ga_call("handed-call")).await;
-    // Gone from the event log before the pass: only what the writers handed over is left to fold.
-    sqlx::query("DELETE FROM events WHERE call_id = 'handed-call'")
+/// Posts a whole call to a fresh instance whose projector settles for longer than posting the call
+/// and deleting its events take, deletes the call's events from the event log before the pass, and
+/// waits for the pass: only what the writers handed over (`handoff_events` of them) is left to fold.
+async fn projected_after_its_events_are_deleted(call: &str, handoff_events: usize) -> TestApp {
+    let app = TestApp::spawn_with(|s| {
+        s.projection.settle_ms = 3_000;
+        s.projection.handoff_events = handoff_events;
+    })
+    .await;
+    post_all(&app, &ga_call(call)).await;
+    sqlx::query("DELETE FROM events WHERE call_id = $1")
+        .bind(call)
         .execute(&app.pool)
         .await
         .unwrap();
     app.wait_for_projections().await;
+    app
+}
+
+#[tokio::test]
+async fn the_projector_folds_in_committed_events_without_reading_them_back() {
+    let app = projected_after_its_events_are_deleted("handed-call", 8192).await;
     // The same call projected as usual, in a database of its own.
     let reference = TestApp::spawn_with(|s| s.projection.settle_ms = 0).await;
     post_all(&reference, &ga_call("handed-call")).await;
@@ -1147,17 +1158,7 @@ async fn the_projector_folds_in_committed_events_without_reading_them_back() {
     );
 
     // With nothing handed over, the pass reads the event log, and finds nothing to project.
-    let app = TestApp::spawn_with(|s| {
-        s.projection.settle_ms = 3_000;
-        s.projection.handoff_events = 0;
-    })
-    .await;
-    post_all(&app, &ga_call("read-call")).await;
-    sqlx::query("DELETE FROM events WHERE call_id = 'read-call'")
-        .execute(&app.pool)
-        .await
-        .unwrap();
-    app.wait_for_projections().await;
+    let app = projected_after_its_events_are_deleted("read-call", 0).await;
     assert_eq!(app.count_rows("calls").await, 0);
 }
 
