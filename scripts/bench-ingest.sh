@@ -206,7 +206,7 @@ run_calltrail() {
   loadgen --label "$label" --url "http://127.0.0.1:$port/api/callbacks" --senders "$n" \
     --duration-secs "$secs" --server-pid "$server_pid" --postgres-pid "$postmaster" \
     --database-url "postgres://postgres@127.0.0.1:$pg_port/$db" --check-after-seq "$prefilled_seq" \
-    --metrics-url "http://127.0.0.1:$port/metrics"
+    --metrics-url "http://127.0.0.1:$port/metrics" --metrics-out "$out/$label.metrics"
   if [ -n "$perf_pid" ]; then
     wait "$perf_pid" || true
     summarise_profile

@@ -107,6 +107,10 @@ struct RunArgs {
     /// the bearer token in CALLTRAIL_BENCH_METRICS_TOKEN if set.
     #[arg(long)]
     metrics_url: Option<String>,
+    /// Also write that /metrics text, as read, to this file (its histograms: commit time, batch
+    /// size, request duration by bucket).
+    #[arg(long)]
+    metrics_out: Option<PathBuf>,
     /// Append the result as a JSON line to this file.
     #[arg(long)]
     results: Option<PathBuf>,
@@ -305,11 +309,12 @@ async fn run(args: &RunArgs) -> anyhow::Result<RunResult> {
     };
 
     let metrics = match &args.metrics_url {
-        Some(url) => Some(
-            fetch_metrics(url)
-                .await
-                .map(|t| ServerMetrics::from_text(&t)),
-        ),
+        Some(url) => Some(fetch_metrics(url).await.and_then(|t| {
+            if let Some(path) = &args.metrics_out {
+                std::fs::write(path, &t).map_err(|e| format!("writing {}: {e}", path.display()))?;
+            }
+            Ok(ServerMetrics::from_text(&t))
+        })),
         None => None,
     };
     let mut failures: Vec<String> = outcomes
