@@ -11,7 +11,10 @@
 #                              sees each call over many passes (1: each call's POSTs back to back)
 #   BENCH_RUNS [bare per-request group overload index-cost]   which runs, in order; index-cost
 #                              measures, on the group run's events, what each index and the
-#                              compression cost PostgreSQL per event (scripts/bench-index-cost.sql)
+#                              compression cost PostgreSQL per event (scripts/bench-index-cost.sql);
+#                              catch-up (not in the default) ingests with the projector off, then
+#                              starts calltrail again with it on and times how fast it projects
+#                              that backlog from the database, alone on the machine
 #   BENCH_OVERLOAD_SENDERS [512], BENCH_OVERLOAD_QUEUE [128], BENCH_OVERLOAD_DURATION [10]
 #       the overload run: more senders than the ingest queue holds, so it stays full
 #   BENCH_PREFILL_CALLS [0]    calls (ten events each, over the last 30 days) loaded into each
@@ -53,6 +56,7 @@ statements=${BENCH_STATEMENTS:-0}
 out=${BENCH_OUT:-$repo/.data/bench}
 mkdir -p "$out"
 results="$out/results-$(date -u +%Y%m%dT%H%M%SZ).jsonl"
+rm -f "$out/catch-up.txt"
 
 pg_find_binaries
 pg_ensure_service_user
@@ -219,6 +223,9 @@ run_calltrail() {
   if [ "$statements" = 1 ] && [ "$label" = group ]; then
     summarise_statements "postgres://postgres@127.0.0.1:$pg_port/$db"
   fi
+  if [ "$label" = catch-up ]; then
+    catch_up "$db" "$@"
+  fi
   if [ "$label" = group ] && [[ " $runs " == *" index-cost "* ]]; then
     log "index-cost: what each index and the compression cost PostgreSQL per event"
     psql -X -q -v n="${BENCH_INDEX_COST_EVENTS:-20000}" "postgres://postgres@127.0.0.1:$pg_port/$db" \
@@ -226,6 +233,71 @@ run_calltrail() {
   fi
   stop_server
   psql_admin -c "DROP DATABASE IF EXISTS $db"
+}
+
+# CPU time, in clock ticks, of a process; of the postmaster with every child it has now or reaped.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
+postgres_ticks() {
+  local total child
+  total=$(awk '{print $14 + $15 + $16 + $17}' "/proc/$postmaster/stat")
+  for child in $(pgrep -P "$postmaster"); do total=$((total + $(cpu_ticks "$child"))); done
+  echo "$total"
+}
+
+# The catch-up run's second half: the projector alone on the backlog the first half left queued
+# (calltrail started again, projector on, no traffic), timed until the queue is empty; then the
+# call model is checked against the event log. Its figures go to catch-up.txt and the summary.
+catch_up() {
+  local db=$1 url="postgres://postgres@127.0.0.1:$pg_port/$1" port
+  shift
+  local events calls queued
+  events=$(psql -X -tA "$url" -c "SELECT count(*) FROM events WHERE call_id IS NOT NULL")
+  calls=$(psql -X -tA "$url" -c "SELECT count(DISTINCT call_id) FROM events WHERE call_id IS NOT NULL")
+  queued=$(psql -X -tA "$url" -c "SELECT count(*) FROM projection_queue")
+  if [ "$events" -eq 0 ]; then
+    echo "catch-up: FAILED: nothing was ingested, so there is nothing to project" | tee "$out/catch-up.txt"
+    return
+  fi
+  log "catch-up: projecting the backlog: $events events of $calls calls ($queued queued commits)"
+  port=$(free_port)
+  local pg_before started ended
+  pg_before=$(postgres_ticks)
+  started=$(date +%s.%N)
+  env CALLTRAIL_ENVIRONMENT=production \
+    CALLTRAIL_CONFIG_DIR="$repo/config" \
+    CALLTRAIL__LOG__LEVEL=warn \
+    CALLTRAIL__SERVER__HOST=127.0.0.1 \
+    CALLTRAIL__SERVER__PORT="$port" \
+    CALLTRAIL__DATABASE__URL="$url" \
+    CALLTRAIL__AUTH__QUERY_SECRET__ENABLED=false \
+    CALLTRAIL__AUTH__WEBHOOK_SIGNATURE__ENABLED=true \
+    CALLTRAIL__AUTH__WEBHOOK_SIGNATURE__SECRETS="$secret" \
+    CALLTRAIL__METRICS__TOKENS="$metrics_token_hash" \
+    "$@" CALLTRAIL__PROJECTION__ENABLED=true "$bin/calltrail" serve >"$out/catch-up-projector.log" 2>&1 &
+  server_pid=$!
+  local i
+  # Polled four times a second: each poll is a new connection, which costs PostgreSQL a backend.
+  for i in $(seq 1 2400); do
+    [ "$(psql -X -tA "$url" -c "SELECT NOT EXISTS (SELECT 1 FROM projection_queue)")" = t ] && break
+    sleep 0.25
+  done
+  ended=$(date +%s.%N)
+  local calltrail_ticks pg_ticks hz
+  calltrail_ticks=$(cpu_ticks "$server_pid")
+  pg_ticks=$(($(postgres_ticks) - pg_before))
+  hz=$(getconf CLK_TCK)
+  stop_server
+  local projected left
+  projected=$(psql -X -tA "$url" -c "SELECT count(*) FROM calls")
+  left=$(psql -X -tA "$url" -c "SELECT count(*) FROM projection_queue")
+  awk -v events="$events" -v calls="$calls" -v projected="$projected" -v left="$left" \
+    -v secs="$(echo "$ended $started" | awk '{print $1 - $2}')" -v ct="$calltrail_ticks" \
+    -v pg="$pg_ticks" -v hz="$hz" 'BEGIN {
+      check = (projected == calls && left == 0) ? "ok" : "FAILED"
+      printf "catch-up: the projector alone projected %d events of %d calls in %.1f s: %.0f events/s; ", events, calls, secs, events / secs
+      printf "CPU per event: calltrail %.1f µs, PostgreSQL %.1f µs; ", ct / hz * 1e6 / events, pg / hz * 1e6 / events
+      printf "check: %s (%d calls in the model, %d queued commits left)\n", check, projected, left
+    }' | tee "$out/catch-up.txt"
 }
 
 # Which statements took PostgreSQL's time during the group run (warm-up included), heaviest first.
@@ -286,7 +358,8 @@ for run in $runs; do
     overload) run_calltrail overload "$overload_senders" "$overload_duration" \
       CALLTRAIL__INGEST__QUEUE_CAPACITY="$overload_queue" ;;
     index-cost) [[ " $runs " == *" group "* ]] || log "index-cost needs the group run's events: add group" ;;
-    *) log "unknown run $run (bare, per-request, group, overload, index-cost)"; exit 2 ;;
+    catch-up) run_calltrail catch-up "$senders" "$duration" CALLTRAIL__PROJECTION__ENABLED=false ;;
+    *) log "unknown run $run (bare, per-request, group, overload, index-cost, catch-up)"; exit 2 ;;
   esac
 done
 
@@ -297,5 +370,6 @@ echo "PostgreSQL $pg_version: $durability"
 echo "CPU columns: percent of one core over the window (the machine has $(nproc) cores: $(( $(nproc) * 100 ))%)"
 echo
 "$bin/calltrail-loadgen" report "$results"
+[ -f "$out/catch-up.txt" ] && [[ " $runs " == *" catch-up "* ]] && { echo; cat "$out/catch-up.txt"; }
 echo
 echo "results: $results"
