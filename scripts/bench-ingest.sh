@@ -144,14 +144,12 @@ run_bare() {
   stop_server
 }
 
-# run_calltrail LABEL SENDERS DURATION [VAR=value ...]: a fresh database, calltrail configured by the
-# environment as in production (JSON logs at warn, HMAC-signed deliveries only).
-run_calltrail() {
-  local label=$1 n=$2 secs=$3 port db
+# start_calltrail LOG PORT DATABASE [VAR=value ...]: calltrail in the background (server_pid),
+# configured by the environment as in production (JSON logs at warn, HMAC-signed deliveries only);
+# later assignments win.
+start_calltrail() {
+  local logfile=$1 port=$2 db=$3
   shift 3
-  port=$(free_port)
-  db="bench_${label//-/_}"
-  psql_admin -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"
   env CALLTRAIL_ENVIRONMENT=production \
     CALLTRAIL_CONFIG_DIR="$repo/config" \
     CALLTRAIL__LOG__LEVEL=warn \
@@ -162,8 +160,18 @@ run_calltrail() {
     CALLTRAIL__AUTH__WEBHOOK_SIGNATURE__ENABLED=true \
     CALLTRAIL__AUTH__WEBHOOK_SIGNATURE__SECRETS="$secret" \
     CALLTRAIL__METRICS__TOKENS="$metrics_token_hash" \
-    "$@" "$bin/calltrail" serve >"$out/$label.log" 2>&1 &
+    "$@" "$bin/calltrail" serve >"$logfile" 2>&1 &
   server_pid=$!
+}
+
+# run_calltrail LABEL SENDERS DURATION [VAR=value ...]: a fresh database and calltrail on it.
+run_calltrail() {
+  local label=$1 n=$2 secs=$3 port db
+  shift 3
+  port=$(free_port)
+  db="bench_${label//-/_}"
+  psql_admin -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"
+  start_calltrail "$out/$label.log" "$port" "$db" "$@"
   wait_http_ok "$port" /readyz || {
     tail -n 20 "$out/$label.log" >&2
     return 1
@@ -263,18 +271,7 @@ catch_up() {
   local pg_before started ended
   pg_before=$(postgres_ticks)
   started=$(date +%s.%N)
-  env CALLTRAIL_ENVIRONMENT=production \
-    CALLTRAIL_CONFIG_DIR="$repo/config" \
-    CALLTRAIL__LOG__LEVEL=warn \
-    CALLTRAIL__SERVER__HOST=127.0.0.1 \
-    CALLTRAIL__SERVER__PORT="$port" \
-    CALLTRAIL__DATABASE__URL="$url" \
-    CALLTRAIL__AUTH__QUERY_SECRET__ENABLED=false \
-    CALLTRAIL__AUTH__WEBHOOK_SIGNATURE__ENABLED=true \
-    CALLTRAIL__AUTH__WEBHOOK_SIGNATURE__SECRETS="$secret" \
-    CALLTRAIL__METRICS__TOKENS="$metrics_token_hash" \
-    "$@" CALLTRAIL__PROJECTION__ENABLED=true "$bin/calltrail" serve >"$out/catch-up-projector.log" 2>&1 &
-  server_pid=$!
+  start_calltrail "$out/catch-up-projector.log" "$port" "$db" "$@" CALLTRAIL__PROJECTION__ENABLED=true
   local i
   # Polled four times a second: each poll is a new connection, which costs PostgreSQL a backend.
   for i in $(seq 1 2400); do
