@@ -40,7 +40,6 @@ if [ $# -lt 2 ]; then
   echo "bench-compare: give at least two variants (-h for help)" >&2
   exit 2
 fi
-command -v python3 >/dev/null || { echo "bench-compare: needs python3 for its summary" >&2; exit 2; }
 
 out="$repo/.data/compare/$(date -u +%Y%m%dT%H%M%SZ)"
 mkdir -p "$out"
@@ -58,6 +57,10 @@ for spec in "$@"; do
   setting=""
   [ "$head" != "$spec" ] && setting=${spec#*:}
   name=${head%%@*}
+  if ! [[ $name =~ ^[A-Za-z0-9._-]+$ ]]; then
+    echo "bench-compare: a variant's name is letters, digits, '.', '_' or '-': $name" >&2
+    exit 2
+  fi
   dir=$repo
   target=${CARGO_TARGET_DIR:-$repo/target}
   if [ "$name" != "$head" ]; then
@@ -73,6 +76,10 @@ for spec in "$@"; do
   names+=("$name") dirs+=("$dir") targets+=("$target") settings+=("$setting")
 done
 
+# The summary is printed by this tree's load generator, whatever the variants' revisions.
+cargo build --release --quiet --bin calltrail-loadgen
+compare_bin="${CARGO_TARGET_DIR:-$repo/target}/release/calltrail-loadgen"
+
 for round in $(seq 1 "$rounds"); do
   for i in "${!names[@]}"; do
     name=${names[$i]}
@@ -86,67 +93,14 @@ for round in $(seq 1 "$rounds"); do
       bash "${dirs[$i]}/scripts/bench-ingest.sh" >"$run_out/bench.log" 2>&1; then
       echo "[compare] $name, round $round: the benchmark failed; its log: $run_out/bench.log" >&2
     fi
-    cat "$run_out"/results-*.jsonl 2>/dev/null |
-      python3 -c 'import json,sys
-for line in sys.stdin:
-    r = json.loads(line)
-    if r.get("label") == "group":
-        r["variant"], r["round"] = sys.argv[1], int(sys.argv[2])
-        print(json.dumps(r))' "$name" "$round" >>"$out/runs.jsonl" || true
+    # The group run's result line, tagged with its variant and round.
+    cat "$run_out"/results-*.jsonl 2>/dev/null | grep '^{"label":"group",' |
+      sed "s/^{/{\"variant\":\"$name\",\"round\":$round,/" >>"$out/runs.jsonl" || true
   done
 done
 
 status=0
-python3 - "$out/runs.jsonl" "${names[@]}" <<'EOF' || status=$?
-import json, statistics, sys
-
-path, names = sys.argv[1], sys.argv[2:]
-try:
-    runs = [json.loads(line) for line in open(path)]
-except FileNotFoundError:
-    runs = []
-
-def per_event(r, key):
-    # CPU percent of one core over the window -> microseconds of CPU per stored event.
-    eps = r["events_per_second"]
-    return r[key] * 1e4 / eps if eps else float("nan")
-
-def check(r):
-    c = r.get("check") or {}
-    return "ok" if c.get("ok") else "FAILED"
-
-print("| round | variant | events/s | p50 ms | p99 ms | calltrail µs/event | postgres µs/event | machine CPU | check |")
-print("| ----- | ------- | -------- | ------ | ------ | ------------------ | ----------------- | ----------- | ----- |")
-for r in sorted(runs, key=lambda r: (r["round"], names.index(r["variant"]))):
-    print(f"| {r['round']} | {r['variant']} | {r['events_per_second']:.0f} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} "
-          f"| {per_event(r, 'server_cpu_percent'):.1f} | {per_event(r, 'postgres_cpu_percent'):.1f} "
-          f"| {r['machine_cpu_percent']:.0f}% | {check(r)} |")
-print()
-by = {n: [r for r in runs if r["variant"] == n] for n in names}
-base = names[0]
-print(f"| variant | runs | events/s median (min–max) | p99 ms median | calltrail µs/event | postgres µs/event | events/s against {base}, round by round |")
-print("| ------- | ---- | ------------------------- | ------------- | ------------------ | ----------------- | ------------------------------------- |")
-for n in names:
-    rs = by[n]
-    if not rs:
-        print(f"| {n} | 0 | - | - | - | - | - |")
-        continue
-    eps = [r["events_per_second"] for r in rs]
-    ratios = []
-    for r in rs:
-        b = [x for x in by[base] if x["round"] == r["round"]]
-        if b and n != base:
-            ratios.append(f"{r['events_per_second'] / b[0]['events_per_second']:.2f}")
-    print(f"| {n} | {len(rs)} | {statistics.median(eps):.0f} ({min(eps):.0f}–{max(eps):.0f}) "
-          f"| {statistics.median(r['p99_ms'] for r in rs):.2f} "
-          f"| {statistics.median(per_event(r, 'server_cpu_percent') for r in rs):.1f} "
-          f"| {statistics.median(per_event(r, 'postgres_cpu_percent') for r in rs):.1f} "
-          f"| {' '.join(ratios) if ratios else '-'} |")
-failed = [r for r in runs if check(r) != "ok"]
-if failed:
-    print(f"\n{len(failed)} run(s) failed the exactly-once check", file=sys.stderr)
-    sys.exit(1)
-EOF
+"$compare_bin" compare "$out/runs.jsonl" || status=$?
 runs_done=$(wc -l <"$out/runs.jsonl" 2>/dev/null || echo 0)
 echo "[compare] $runs_done of $((rounds * ${#names[@]})) runs measured; logs and results in $out" >&2
 [ "$status" -eq 0 ] && [ "$runs_done" -eq $((rounds * ${#names[@]})) ]

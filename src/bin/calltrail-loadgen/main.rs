@@ -16,7 +16,7 @@ mod wire;
 
 use std::collections::HashSet;
 use std::io::Write as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
 
-use crate::report::{percentile_ms, RunResult, ServerMetrics};
+use crate::report::{percentile_ms, ComparedRun, RunResult, ServerMetrics};
 use crate::sender::{SenderConfig, SenderOutcome, Shared, Target};
 use crate::traffic::Mix;
 
@@ -51,6 +51,10 @@ enum Command {
     Run(Box<RunArgs>),
     /// Print the table and the goal's ratios from a results file.
     Report { results: PathBuf },
+    /// Print a comparison's runs and each variant's summary from its runs file (group results
+    /// tagged with `variant` and `round`, as `scripts/bench-compare.sh` writes them); fails when a
+    /// run's exactly-once check did not pass.
+    Compare { runs: PathBuf },
 }
 
 #[derive(clap::Args)]
@@ -163,20 +167,32 @@ fn main() -> anyhow::Result<()> {
             }
         }
         Command::Report { results } => {
-            let text = std::fs::read_to_string(&results)
-                .with_context(|| format!("reading {}", results.display()))?;
-            let runs: Vec<RunResult> = text
-                .lines()
-                .filter(|l| !l.trim().is_empty())
-                .map(serde_json::from_str)
-                .collect::<Result<_, _>>()
-                .context("a line of the results file is not a run")?;
+            let runs: Vec<RunResult> = read_json_lines(&results)?;
             print!("{}", report::table(&runs));
             println!();
             print!("{}", report::goals(&runs));
         }
+        Command::Compare { runs } => {
+            let runs: Vec<ComparedRun> = read_json_lines(&runs)?;
+            print!("{}", report::comparison(&runs));
+            let failed = runs.iter().filter(|r| !r.checked_ok()).count();
+            if failed > 0 {
+                bail!("{failed} run(s) did not pass the exactly-once check");
+            }
+        }
     }
     Ok(())
+}
+
+/// A file of JSON lines (blank lines skipped), one value each.
+fn read_json_lines<T: serde::de::DeserializeOwned>(path: &Path) -> anyhow::Result<Vec<T>> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(serde_json::from_str)
+        .collect::<Result<_, _>>()
+        .with_context(|| format!("a line of {} is not a run", path.display()))
 }
 
 struct Snapshot {

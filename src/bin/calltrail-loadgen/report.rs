@@ -161,7 +161,6 @@ pub fn line(r: &RunResult) -> String {
 }
 
 pub fn table(results: &[RunResult]) -> String {
-    let mut out = String::new();
     let header = [
         "run",
         "senders",
@@ -211,14 +210,23 @@ pub fn table(results: &[RunResult]) -> String {
                 opt(r.wal_mb_per_second, 1),
                 opt(r.wal_bytes_per_event, 0),
                 opt(r.metrics.as_ref().and_then(|m| m.mean_batch_events), 1),
-                match &r.check {
-                    None => "-".to_owned(),
-                    Some(c) if c.ok => format!("ok {}", c.acknowledged),
-                    Some(c) => format!("FAILED missing {} doubled {}", c.missing, c.doubled),
-                },
+                check_cell(r.check.as_ref()),
             ]
         })
         .collect();
+    markdown(&header, rows)
+}
+
+fn check_cell(check: Option<&Check>) -> String {
+    match check {
+        None => "-".to_owned(),
+        Some(c) if c.ok => format!("ok {}", c.acknowledged),
+        Some(c) => format!("FAILED missing {} doubled {}", c.missing, c.doubled),
+    }
+}
+
+/// A Markdown table, each column padded to its widest cell.
+fn markdown(header: &[&str], rows: Vec<Vec<String>>) -> String {
     let widths: Vec<usize> = (0..header.len())
         .map(|i| {
             rows.iter()
@@ -228,6 +236,7 @@ pub fn table(results: &[RunResult]) -> String {
                 .unwrap_or(0)
         })
         .collect();
+    let mut out = String::new();
     let mut push_row = |cells: Vec<String>| {
         let line: Vec<String> = cells
             .iter()
@@ -242,6 +251,155 @@ pub fn table(results: &[RunResult]) -> String {
         push_row(row);
     }
     out
+}
+
+/// One group run of a comparison (`scripts/bench-compare.sh`): its result, tagged with the
+/// variant it measured and the round it ran in.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct ComparedRun {
+    pub variant: String,
+    pub round: u32,
+    #[serde(flatten)]
+    pub result: RunResult,
+}
+
+impl ComparedRun {
+    /// Whether every acknowledged event of the run was found stored exactly once.
+    pub fn checked_ok(&self) -> bool {
+        self.result.check.as_ref().is_some_and(|c| c.ok)
+    }
+}
+
+/// Every run of a comparison, round by round; then per variant (in the order they first ran) the
+/// median and range of events/s, the medians of p99 and CPU per event, and events/s against the
+/// first variant's run of the same round.
+pub fn comparison(runs: &[ComparedRun]) -> String {
+    let mut variants: Vec<&str> = Vec::new();
+    for run in runs {
+        if !variants.contains(&run.variant.as_str()) {
+            variants.push(&run.variant);
+        }
+    }
+    let position = |r: &ComparedRun| variants.iter().position(|v| *v == r.variant);
+    let mut ordered: Vec<&ComparedRun> = runs.iter().collect();
+    ordered.sort_by_key(|r| (r.round, position(r)));
+    let rows = ordered
+        .iter()
+        .map(|r| {
+            let x = &r.result;
+            vec![
+                r.round.to_string(),
+                r.variant.clone(),
+                format!("{:.0}", x.events_per_second),
+                opt(x.p50_ms, 2),
+                opt(x.p99_ms, 2),
+                opt(per_event_us(x.server_cpu_percent, x.events_per_second), 1),
+                opt(per_event_us(x.postgres_cpu_percent, x.events_per_second), 1),
+                percent(x.machine_cpu_percent),
+                check_cell(x.check.as_ref()),
+            ]
+        })
+        .collect();
+    let mut out = markdown(
+        &[
+            "round",
+            "variant",
+            "events/s",
+            "p50 ms",
+            "p99 ms",
+            "server µs/event",
+            "postgres µs/event",
+            "machine CPU",
+            "check",
+        ],
+        rows,
+    );
+    let Some(first) = variants.first() else {
+        return out;
+    };
+    let in_round = |variant: &str, round: u32| {
+        runs.iter()
+            .find(|r| r.variant == variant && r.round == round)
+    };
+    let rows = variants
+        .iter()
+        .map(|variant| {
+            let mine: Vec<&RunResult> = ordered
+                .iter()
+                .filter(|r| r.variant == *variant)
+                .map(|r| &r.result)
+                .collect();
+            let rates: Vec<f64> = mine.iter().map(|r| r.events_per_second).collect();
+            let range = match (median(&rates), rates.iter().copied().reduce(f64::min)) {
+                (Some(m), Some(low)) => {
+                    let high = rates.iter().copied().fold(low, f64::max);
+                    format!("{m:.0} ({low:.0}–{high:.0})")
+                }
+                _ => "-".to_owned(),
+            };
+            let cpu = |pick: fn(&RunResult) -> Option<f64>| {
+                let v: Vec<f64> = mine
+                    .iter()
+                    .filter_map(|r| per_event_us(pick(r), r.events_per_second))
+                    .collect();
+                opt(median(&v), 1)
+            };
+            let against: Vec<String> = ordered
+                .iter()
+                .filter(|r| r.variant == *variant && r.variant != *first)
+                .filter_map(|r| {
+                    let base = in_round(first, r.round)?;
+                    (base.result.events_per_second > 0.0).then(|| {
+                        format!(
+                            "{:.2}",
+                            r.result.events_per_second / base.result.events_per_second
+                        )
+                    })
+                })
+                .collect();
+            let p99: Vec<f64> = mine.iter().filter_map(|r| r.p99_ms).collect();
+            vec![
+                variant.to_string(),
+                mine.len().to_string(),
+                range,
+                opt(median(&p99), 2),
+                cpu(|r| r.server_cpu_percent),
+                cpu(|r| r.postgres_cpu_percent),
+                if against.is_empty() {
+                    "-".to_owned()
+                } else {
+                    against.join(" ")
+                },
+            ]
+        })
+        .collect();
+    let against_header = format!("events/s against {first}, round by round");
+    out.push('\n');
+    out.push_str(&markdown(
+        &[
+            "variant",
+            "runs",
+            "events/s median (min–max)",
+            "p99 ms median",
+            "server µs/event",
+            "postgres µs/event",
+            &against_header,
+        ],
+        rows,
+    ));
+    out
+}
+
+/// The middle value (the mean of the two middle ones for an even count); `None` when empty.
+fn median(values: &[f64]) -> Option<f64> {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let n = sorted.len();
+    match n {
+        0 => None,
+        _ if n % 2 == 1 => Some(sorted[n / 2]),
+        _ => Some((sorted[n / 2 - 1] + sorted[n / 2]) / 2.0),
+    }
 }
 
 /// The issue's goal, checked against the runs named `group`, `per-request` and `bare`.
@@ -419,6 +577,94 @@ mod tests {
         let columns: Vec<usize> = text.lines().map(|l| l.matches(" | ").count()).collect();
         assert!(columns.iter().all(|c| *c == columns[0]), "{text}");
         assert!(goals(&[]).contains("nothing to check"));
+    }
+
+    fn compared(variant: &str, round: u32, events_per_second: f64, ok: bool) -> ComparedRun {
+        let line = format!(
+            r#"{{"variant":"{variant}","round":{round},"label":"group","senders":64,"window_seconds":10.0,"ok_requests":10,"ok_events":16,"events_per_second":{events_per_second},"requests_per_second":0.5,"events_per_request":1.6,"median_event_bytes":1000,"p50_ms":1.0,"p95_ms":2.0,"p99_ms":{p99},"max_ms":4.0,"overloaded":0,"rejected_p50_ms":null,"rejected_p99_ms":null,"unavailable":0,"other_status":0,"io_errors":0,"resent":0,"duplicates_answered":0,"server_cpu_percent":50.0,"postgres_cpu_percent":100.0,"loadgen_cpu_percent":5.0,"machine_cpu_percent":150.0,"metrics":null,"check":{{"acknowledged":16,"answered_stored":16,"rows":16,"missing":{missing},"doubled":0,"unacknowledged":0,"ok":{ok}}},"failures":[]}}"#,
+            p99 = f64::from(round) * 10.0,
+            missing = u8::from(!ok),
+        );
+        serde_json::from_str(&line).unwrap()
+    }
+
+    #[test]
+    fn a_comparison_lists_every_run_and_sums_up_each_variant_against_the_first() {
+        let runs = [
+            compared("after", 2, 12_000.0, true),
+            compared("before", 1, 10_000.0, true),
+            compared("after", 1, 11_000.0, true),
+            compared("before", 2, 8_000.0, true),
+            compared("before", 3, 9_000.0, true),
+            compared("after", 3, 9_900.0, false),
+        ];
+        assert!(runs[0].checked_ok());
+        assert!(!runs[5].checked_ok());
+        let text = comparison(&runs);
+        let lines: Vec<&str> = text.lines().collect();
+        // Runs round by round, each round in the order the variants first appear in the file.
+        let runs_in_order: Vec<(&str, &str)> = lines[2..8]
+            .iter()
+            .map(|l| {
+                let cells: Vec<&str> = l.split('|').map(str::trim).collect();
+                (cells[1], cells[2])
+            })
+            .collect();
+        assert_eq!(
+            runs_in_order,
+            [
+                ("1", "after"),
+                ("1", "before"),
+                ("2", "after"),
+                ("2", "before"),
+                ("3", "after"),
+                ("3", "before"),
+            ],
+            "{text}"
+        );
+        // 50 % and 100 % of a core at 10,000 events/s: 50 and 100 µs per event.
+        assert!(
+            lines[3].contains("| 50.0 ") && lines[3].contains("| 100.0 "),
+            "{text}"
+        );
+        assert!(lines[6].contains("FAILED missing 1"), "{text}");
+        // The first variant in the file is the reference; medians, ranges and per-round ratios.
+        let after = lines.iter().find(|l| l.starts_with("| after ")).unwrap();
+        let before = lines.iter().find(|l| l.starts_with("| before ")).unwrap();
+        assert!(
+            text.contains("events/s against after, round by round"),
+            "{text}"
+        );
+        assert!(after.contains("11000 (9900–12000)"), "{after}");
+        assert!(after.contains("| 20.00 "), "median p99: {after}");
+        let last_cell = |l: &str| {
+            l.trim_end_matches('|')
+                .rsplit('|')
+                .next()
+                .unwrap()
+                .trim()
+                .to_owned()
+        };
+        assert_eq!(
+            last_cell(after),
+            "-",
+            "the reference has no ratio to itself: {after}"
+        );
+        assert!(before.contains("9000 (8000–10000)"), "{before}");
+        assert!(before.contains("0.91 0.67 0.91"), "{before}");
+        let columns: Vec<usize> = lines
+            .iter()
+            .filter(|l| l.starts_with('|'))
+            .map(|l| l.matches(" | ").count())
+            .collect();
+        assert_eq!(columns.len(), 2 + 6 + 2 + 2, "{text}");
+    }
+
+    #[test]
+    fn medians_take_the_middle() {
+        assert_eq!(median(&[]), None);
+        assert_eq!(median(&[3.0, 1.0, 2.0]), Some(2.0));
+        assert_eq!(median(&[4.0, 1.0, 3.0, 2.0]), Some(2.5));
     }
 
     #[test]
