@@ -115,7 +115,9 @@ pg_extra+=("${pg_diag[@]}")
 pg_start "$tmp/data" "$pg_port" "$tmp/postgres.log" \
   shared_buffers=512MB max_wal_size=8GB checkpoint_timeout=30min "${pg_extra[@]}"
 postmaster=$(head -n 1 "$tmp/data/postmaster.pid")
-admin_url="postgres://postgres@127.0.0.1:$pg_port/postgres"
+# The URL of database $1 on the throwaway cluster.
+db_url() { echo "postgres://postgres@127.0.0.1:$pg_port/$1"; }
+admin_url=$(db_url postgres)
 psql_admin() { psql -X -q -t -A "$admin_url" "$@"; }
 durability=$(psql_admin -c "select string_agg(name || '=' || setting, ' ' order by name) from pg_settings
   where name in ('fsync','synchronous_commit','full_page_writes','wal_sync_method','shared_buffers','max_wal_size')")
@@ -155,7 +157,7 @@ start_calltrail() {
     CALLTRAIL__LOG__LEVEL=warn \
     CALLTRAIL__SERVER__HOST=127.0.0.1 \
     CALLTRAIL__SERVER__PORT="$port" \
-    CALLTRAIL__DATABASE__URL="postgres://postgres@127.0.0.1:$pg_port/$db" \
+    CALLTRAIL__DATABASE__URL="$(db_url "$db")" \
     CALLTRAIL__AUTH__QUERY_SECRET__ENABLED=false \
     CALLTRAIL__AUTH__WEBHOOK_SIGNATURE__ENABLED=true \
     CALLTRAIL__AUTH__WEBHOOK_SIGNATURE__SECRETS="$secret" \
@@ -166,10 +168,11 @@ start_calltrail() {
 
 # run_calltrail LABEL SENDERS DURATION [VAR=value ...]: a fresh database and calltrail on it.
 run_calltrail() {
-  local label=$1 n=$2 secs=$3 port db
+  local label=$1 n=$2 secs=$3 port db url
   shift 3
   port=$(free_port)
   db="bench_${label//-/_}"
+  url=$(db_url "$db")
   psql_admin -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"
   start_calltrail "$out/$label.log" "$port" "$db" "$@"
   wait_http_ok "$port" /readyz || {
@@ -177,22 +180,22 @@ run_calltrail() {
     return 1
   }
   if [ "$statements" = 1 ]; then
-    psql -X -q "postgres://postgres@127.0.0.1:$pg_port/$db" -c "CREATE EXTENSION IF NOT EXISTS pg_stat_statements"
+    psql -X -q "$url" -c "CREATE EXTENSION IF NOT EXISTS pg_stat_statements"
   fi
   local prefilled_seq=0
   if [ "$prefill_calls" -gt 0 ]; then
     log "$label: loading $prefill_calls calls ($((prefill_calls * 10)) events) before the run"
-    psql -X -q "postgres://postgres@127.0.0.1:$pg_port/$db" -v calls="$prefill_calls" \
+    psql -X -q "$url" -v calls="$prefill_calls" \
       -f "$repo/scripts/bench-data.sql" >/dev/null
     # Vacuumed, checkpointed and synced, so that none of the loading's own writes are still
     # being flushed to disk while the run measures commit latency.
-    psql -X -q "postgres://postgres@127.0.0.1:$pg_port/$db" -c "VACUUM ANALYZE" -c "CHECKPOINT"
+    psql -X -q "$url" -c "VACUUM ANALYZE" -c "CHECKPOINT"
     sync
-    prefilled_seq=$(psql -X -tA "postgres://postgres@127.0.0.1:$pg_port/$db" \
+    prefilled_seq=$(psql -X -tA "$url" \
       -c "SELECT coalesce(max(event_seq), 0) FROM events")
   fi
   if [ -n "${BENCH_SETUP_SQL:-}" ]; then
-    psql -X -q "postgres://postgres@127.0.0.1:$pg_port/$db" -v ON_ERROR_STOP=1 -c "$BENCH_SETUP_SQL"
+    psql -X -q "$url" -v ON_ERROR_STOP=1 -c "$BENCH_SETUP_SQL"
   fi
   log "$label: $n senders, ${secs}s${*:+ ($*)}"
   local perf_pid=""
@@ -217,7 +220,7 @@ run_calltrail() {
   fi
   loadgen --label "$label" --url "http://127.0.0.1:$port/api/callbacks" --senders "$n" \
     --duration-secs "$secs" --server-pid "$server_pid" --postgres-pid "$postmaster" \
-    --database-url "postgres://postgres@127.0.0.1:$pg_port/$db" --check-after-seq "$prefilled_seq" \
+    --database-url "$url" --check-after-seq "$prefilled_seq" \
     --metrics-url "http://127.0.0.1:$port/metrics" --metrics-out "$out/$label.metrics"
   if [ -n "$perf_pid" ]; then
     wait "$perf_pid" || true
@@ -229,14 +232,14 @@ run_calltrail() {
   fi
   stop_server
   if [ "$statements" = 1 ] && [ "$label" = group ]; then
-    summarise_statements "postgres://postgres@127.0.0.1:$pg_port/$db"
+    summarise_statements "$url"
   fi
   if [ "$label" = catch-up ]; then
     catch_up "$db" "$@"
   fi
   if [ "$label" = group ] && [[ " $runs " == *" index-cost "* ]]; then
     log "index-cost: what each index and the compression cost PostgreSQL per event"
-    psql -X -q -v n="${BENCH_INDEX_COST_EVENTS:-20000}" "postgres://postgres@127.0.0.1:$pg_port/$db" \
+    psql -X -q -v n="${BENCH_INDEX_COST_EVENTS:-20000}" "$url" \
       -f "$repo/scripts/bench-index-cost.sql" | tee "$out/index-cost.txt"
   fi
   stop_server
@@ -256,7 +259,8 @@ postgres_ticks() {
 # (calltrail started again, projector on, no traffic), timed until the queue is empty; then the
 # call model is checked against the event log. Its figures go to catch-up.txt and the summary.
 catch_up() {
-  local db=$1 url="postgres://postgres@127.0.0.1:$pg_port/$1" port
+  local db=$1 url port
+  url=$(db_url "$1")
   shift
   local events calls queued
   events=$(psql -X -tA "$url" -c "SELECT count(*) FROM events WHERE call_id IS NOT NULL")
@@ -367,6 +371,7 @@ echo "PostgreSQL $pg_version: $durability"
 echo "CPU columns: percent of one core over the window (the machine has $(nproc) cores: $(( $(nproc) * 100 ))%)"
 echo
 "$bin/calltrail-loadgen" report "$results"
-[ -f "$out/catch-up.txt" ] && [[ " $runs " == *" catch-up "* ]] && { echo; cat "$out/catch-up.txt"; }
+# Removed at the start: present only when this invocation ran catch-up.
+[ -f "$out/catch-up.txt" ] && { echo; cat "$out/catch-up.txt"; }
 echo
 echo "results: $results"
