@@ -14,7 +14,14 @@
 #                              compression cost PostgreSQL per event (scripts/bench-index-cost.sql);
 #                              catch-up (not in the default) ingests with the projector off, then
 #                              starts calltrail again with it on and times how fast it projects
-#                              that backlog from the database, alone on the machine
+#                              that backlog from the database, alone on the machine;
+#                              db-ceiling (not in the default; needs group and pgbench) replays
+#                              the ingest statement with pgbench on the group run's events once
+#                              calltrail has stopped, as deployed and without parts of what it
+#                              stores: what PostgreSQL alone, with the whole machine, can store
+#   BENCH_DB_CEILING_SECS [10], BENCH_DB_CEILING_BATCHES [22 100], BENCH_DB_CEILING_EVENTS [20000]
+#       the db-ceiling run: seconds per variant and batch size, events per statement (22 is the
+#       group run's mean batch at 64 senders), and how many of the group run's events it replays
 #   BENCH_OVERLOAD_SENDERS [512], BENCH_OVERLOAD_QUEUE [128], BENCH_OVERLOAD_DURATION [10]
 #       the overload run: more senders than the ingest queue holds, so it stays full
 #   BENCH_PREFILL_CALLS [0]    calls (ten events each, over the last 30 days) loaded into each
@@ -56,7 +63,7 @@ statements=${BENCH_STATEMENTS:-0}
 out=${BENCH_OUT:-$repo/.data/bench}
 mkdir -p "$out"
 results="$out/results-$(date -u +%Y%m%dT%H%M%SZ).jsonl"
-rm -f "$out/catch-up.txt"
+rm -f "$out/catch-up.txt" "$out/db-ceiling.txt"
 
 pg_find_binaries
 pg_ensure_service_user
@@ -243,7 +250,70 @@ run_calltrail() {
       -f "$repo/scripts/bench-index-cost.sql" | tee "$out/index-cost.txt"
   fi
   stop_server
+  if [ "$label" = group ] && [[ " $runs " == *" db-ceiling "* ]]; then
+    db_ceiling "$url"
+  fi
   psql_admin -c "DROP DATABASE IF EXISTS $db"
+}
+
+# The database ceiling, on the group run's database once calltrail has stopped: pgbench replays the
+# ingest statement (scripts/db-ceiling/) with the group run's events, four clients as the four
+# writers, with the whole machine to PostgreSQL; then the same without parts of what it stores. Each
+# variant starts from empty tables and a checkpoint. Its table goes to db-ceiling.txt.
+db_ceiling() {
+  local url=$1 secs=${BENCH_DB_CEILING_SECS:-10} n
+  if ! command -v pgbench >/dev/null; then
+    log "db-ceiling needs pgbench (Debian: postgresql-client): skipped"
+    return
+  fi
+  log "db-ceiling: PostgreSQL alone replaying the ingest statement, ${secs}s per variant and batch size"
+  psql -X -q -v n="${BENCH_DB_CEILING_EVENTS:-20000}" "$url" -f "$repo/scripts/db-ceiling/prepare.sql"
+  n=$(psql -X -tA "$url" -c "SELECT count(*) FROM ceiling_sample")
+  {
+    echo "| statement replayed by 4 pgbench clients | events per statement | events/s | machine CPU | machine µs/event | WAL B/event | mean statement ms |"
+    echo "|---|---:|---:|---:|---:|---:|---:|"
+    ceiling_variant "$url" "$n" "$secs" "as deployed" ingest.sql
+    ceiling_variant "$url" "$n" "$secs" "without the event_dedup claim" no-dedup.sql
+    ceiling_variant "$url" "$n" "$secs" "one unpartitioned table with a unique key instead of the claim" unpartitioned.sql
+    psql -X -q "$url" -c "DO \$\$ DECLARE i record; BEGIN
+      FOR i IN SELECT indexrelid::regclass AS name FROM pg_index
+               WHERE indrelid = 'events'::regclass AND NOT indisprimary LOOP
+        EXECUTE format('DROP INDEX %s', i.name);
+      END LOOP; END \$\$"
+    ceiling_variant "$url" "$n" "$secs" "without the secondary indexes of events" ingest.sql
+    ceiling_variant "$url" "$n" "$secs" "without either" no-dedup.sql
+    ceiling_variant "$url" "$n" "$secs" "raw events into a narrow table (the issue's reference)" raw-only.sql
+  } | tee "$out/db-ceiling.txt"
+}
+
+# ceiling_variant URL SAMPLE_SIZE SECS DESCRIPTION SCRIPT: one row of the db-ceiling table per batch size.
+ceiling_variant() {
+  local url=$1 n=$2 secs=$3 what=$4 script=$5 batch
+  for batch in ${BENCH_DB_CEILING_BATCHES:-22 100}; do
+    psql -X -q "$url" -c "TRUNCATE events, event_dedup, projection_queue, ceiling_unpartitioned, ceiling_raw_only" -c "CHECKPOINT"
+    local cpu0 wal0 result cpu1 wal1
+    cpu0=$(awk '/^cpu /{print $2 + $3 + $4 + $7 + $8, $5 + $6}' /proc/stat)
+    wal0=$(psql -X -tA "$url" -c "SELECT pg_current_wal_lsn()")
+    # Generic plans, as the service's statement gets (it is planned once per connection).
+    result=$(PGOPTIONS="-c plan_cache_mode=force_generic_plan" pgbench -n -M prepared -c 4 -j 2 -T "$secs" -D n="$n" -D B="$batch" \
+      -f "$repo/scripts/db-ceiling/$script" "$url" 2>&1) || {
+      echo "$result" | tail -n 5 >&2
+      return 1
+    }
+    cpu1=$(awk '/^cpu /{print $2 + $3 + $4 + $7 + $8, $5 + $6}' /proc/stat)
+    wal1=$(psql -X -tA "$url" -c "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '$wal0')")
+    echo "$result" | awk -v what="$what" -v batch="$batch" -v secs="$secs" \
+      -v cores="$(nproc)" -v wal="$wal1" -v c0="$cpu0" -v c1="$cpu1" '
+      /^number of transactions actually processed/ { split($0, a, ": "); split(a[2], b, "/"); txns = b[1] }
+      /^latency average/ { lat = $4 }
+      END {
+        split(c0, x, " "); split(c1, y, " ")
+        busy = (y[1] - x[1]) / ((y[1] - x[1]) + (y[2] - x[2]))
+        events = txns * batch
+        printf "| %s | %d | %.0f | %.0f%% | %.1f | %.0f | %.2f |\n", what, batch, events / secs,
+          100 * cores * busy, cores * busy * secs * 1e6 / events, wal / events, lat
+      }'
+  done
 }
 
 # CPU time, in clock ticks, of a process; of the postmaster with every child it has now or reaped.
@@ -359,8 +429,9 @@ for run in $runs; do
     overload) run_calltrail overload "$overload_senders" "$overload_duration" \
       CALLTRAIL__INGEST__QUEUE_CAPACITY="$overload_queue" ;;
     index-cost) [[ " $runs " == *" group "* ]] || log "index-cost needs the group run's events: add group" ;;
+    db-ceiling) [[ " $runs " == *" group "* ]] || log "db-ceiling needs the group run's events: add group" ;;
     catch-up) run_calltrail catch-up "$senders" "$duration" CALLTRAIL__PROJECTION__ENABLED=false ;;
-    *) log "unknown run $run (bare, per-request, group, overload, index-cost, catch-up)"; exit 2 ;;
+    *) log "unknown run $run (bare, per-request, group, overload, index-cost, db-ceiling, catch-up)"; exit 2 ;;
   esac
 done
 
@@ -373,5 +444,6 @@ echo
 "$bin/calltrail-loadgen" report "$results"
 # Removed at the start: present only when this invocation ran catch-up.
 [ -f "$out/catch-up.txt" ] && { echo; cat "$out/catch-up.txt"; }
+[ -f "$out/db-ceiling.txt" ] && { echo; echo "Database ceiling (PostgreSQL alone, pgbench):"; cat "$out/db-ceiling.txt"; }
 echo
 echo "results: $results"

@@ -1,0 +1,20 @@
+-- ingest.sql against one unpartitioned table that deduplicates with its own unique index.
+\set first random(0, :n - :B)
+\set last :first + :B
+WITH stored AS (
+  INSERT INTO ceiling_unpartitioned (received_at, dedup_key, endpoint, format, auth_scheme,
+    auth_principal, request_id, event_id, source, event_type, subject, event_time, family,
+    call_id, server_call_id, correlation_id, operation_context, result_code, result_sub_code,
+    result_message, sequence_number, details, raw)
+  SELECT now(), sha256((random()::text || ord::text)::bytea), endpoint, format, auth_scheme,
+    auth_principal, request_id, event_id, source, event_type, subject, event_time, family,
+    call_id, server_call_id, correlation_id, operation_context, result_code, result_sub_code,
+    result_message, sequence_number, details::jsonb, raw
+  FROM ceiling_sample WHERE ord > :first AND ord <= :last ORDER BY ord
+  ON CONFLICT (dedup_key) DO NOTHING
+  RETURNING call_id, event_seq),
+queued AS (
+  INSERT INTO projection_queue (call_ids, event_seqs)
+  SELECT array_agg(DISTINCT call_id ORDER BY call_id), array_agg(event_seq) FROM stored
+  WHERE call_id IS NOT NULL HAVING count(*) > 0)
+SELECT count(*) FROM stored;
