@@ -292,15 +292,15 @@ ceiling_variant() {
   for batch in ${BENCH_DB_CEILING_BATCHES:-22 100}; do
     psql -X -q "$url" -c "TRUNCATE events, event_dedup, projection_queue, ceiling_unpartitioned, ceiling_raw_only" -c "CHECKPOINT"
     local cpu0 wal0 result cpu1 wal1
-    cpu0=$(awk '/^cpu /{print $2 + $3 + $4 + $7 + $8, $5 + $6}' /proc/stat)
+    cpu0=$(machine_ticks)
     wal0=$(psql -X -tA "$url" -c "SELECT pg_current_wal_lsn()")
     # Generic plans, as the service's statement gets (it is planned once per connection).
-    result=$(PGOPTIONS="-c plan_cache_mode=force_generic_plan" pgbench -n -M prepared -c 4 -j 2 -T "$secs" -D n="$n" -D B="$batch" \
-      -f "$repo/scripts/db-ceiling/$script" "$url" 2>&1) || {
+    result=$(PGOPTIONS="-c plan_cache_mode=force_generic_plan" pgbench -n -M prepared -c 4 -j 2 \
+      -T "$secs" -D n="$n" -D B="$batch" -f "$repo/scripts/db-ceiling/$script" "$url" 2>&1) || {
       echo "$result" | tail -n 5 >&2
       return 1
     }
-    cpu1=$(awk '/^cpu /{print $2 + $3 + $4 + $7 + $8, $5 + $6}' /proc/stat)
+    cpu1=$(machine_ticks)
     wal1=$(psql -X -tA "$url" -c "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '$wal0')")
     echo "$result" | awk -v what="$what" -v batch="$batch" -v secs="$secs" \
       -v cores="$(nproc)" -v wal="$wal1" -v c0="$cpu0" -v c1="$cpu1" '
@@ -315,6 +315,9 @@ ceiling_variant() {
       }'
   done
 }
+
+# The whole machine's CPU time in clock ticks: busy, then idle (iowait counted as idle).
+machine_ticks() { awk '/^cpu /{print $2 + $3 + $4 + $7 + $8, $5 + $6}' /proc/stat; }
 
 # CPU time, in clock ticks, of a process; of the postmaster with every child it has now or reaped.
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
@@ -442,7 +445,7 @@ echo "PostgreSQL $pg_version: $durability"
 echo "CPU columns: percent of one core over the window (the machine has $(nproc) cores: $(( $(nproc) * 100 ))%)"
 echo
 "$bin/calltrail-loadgen" report "$results"
-# Removed at the start: present only when this invocation ran catch-up.
+# Removed at the start: present only when this invocation ran catch-up or db-ceiling.
 [ -f "$out/catch-up.txt" ] && { echo; cat "$out/catch-up.txt"; }
 [ -f "$out/db-ceiling.txt" ] && { echo; echo "Database ceiling (PostgreSQL alone, pgbench):"; cat "$out/db-ceiling.txt"; }
 echo
