@@ -76,12 +76,28 @@ pub(crate) fn read_envelope<'a>(
         Some((_, Value::Null)) | None => None,
         Some((key, v)) => Some(Node::of(v, Path::Key(&ROOT, key), ctx)?),
     };
+    let event_id = top.opt_str("id")?;
+    let source = top.opt_str(keys.source)?;
+    let subject = top.opt_str("subject")?;
+    let event_time = opt_timestamp(&top, keys.time)?;
+    if schema == Schema::CloudEvent {
+        // CloudEvents 1.0 requires both, and together they identify the event: without them a
+        // redelivery could not be told from a new event.
+        for (field, value) in [("id", &event_id), (keys.source, &source)] {
+            if !value.as_deref().is_some_and(|v| !v.trim().is_empty()) {
+                return Err(ctx.error(
+                    field,
+                    "is required: a non-empty string, as CloudEvents requires",
+                ));
+            }
+        }
+    }
     Ok(Envelope {
-        event_id: top.opt_str("id")?,
-        source: top.opt_str(keys.source)?,
+        event_id,
+        source,
         event_type,
-        subject: top.opt_str("subject")?,
-        event_time: opt_timestamp(&top, keys.time)?,
+        subject,
+        event_time,
         data,
     })
 }

@@ -6,7 +6,7 @@
 //! is derived when it is missing and the kind is inferred when it is not said.
 
 use crate::events::error::{Ctx, ParseError};
-use crate::events::fields::{sanitize, Node, Path};
+use crate::events::fields::{Node, Path};
 use crate::events::value::Value;
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -142,7 +142,7 @@ pub(crate) fn parse_identifier<'a>(
             Err(ctx.error(&path.to_string(), "must not be empty"))
         }
         Value::String(s) => {
-            let raw_id = sanitize(s);
+            let raw_id = s.to_string();
             let kind = IdentifierKind::from_raw_id(&raw_id);
             Ok(Identifier { raw_id, kind })
         }
@@ -158,11 +158,11 @@ fn parse_object(node: &Node<'_>) -> Result<Identifier, ParseError> {
     // Read even when the raw id is given: a wrongly typed part is still a malformed identifier.
     let (derived, implied) = derive_from_parts(node)?;
     let raw_id = match (raw_id, derived) {
-        (Some(raw_id), _) => sanitize(raw_id),
+        (Some(raw_id), _) => raw_id.to_owned(),
         (None, Some((prefix, id))) => {
             let mut raw_id = String::with_capacity(prefix.len() + id.len());
             raw_id.push_str(prefix);
-            raw_id.push_str(&sanitize(id));
+            raw_id.push_str(id);
             raw_id
         }
         (None, None) => {

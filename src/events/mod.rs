@@ -34,6 +34,7 @@ mod fields;
 mod identifier;
 mod kind;
 mod split;
+mod storable;
 mod tone;
 mod value;
 
@@ -44,7 +45,7 @@ use crate::events::common::{extract_common, Strictness};
 use crate::events::envelope::{read_envelope, Envelope, Schema};
 use crate::events::error::Ctx;
 use crate::events::kind::known_type;
-use crate::events::split::{split_body, Body, Element};
+use crate::events::split::{each_element, Shape};
 use crate::events::value::Object;
 
 pub use crate::events::canonical::canonical_json;
@@ -52,6 +53,7 @@ pub use crate::events::common::{CommonFields, ResultInfo};
 pub use crate::events::error::ParseError;
 pub use crate::events::identifier::{Identifier, IdentifierKind};
 pub use crate::events::kind::{EventFamily, EventKind, Outcome, ParticipantOp, ParticipantState};
+pub use crate::events::split::MAX_EVENTS_PER_BODY;
 pub use crate::events::tone::normalize_tone;
 
 /// Which wire format an event arrived in.
@@ -112,6 +114,27 @@ pub struct ParsedEvent {
     pub kind: EventKind,
 }
 
+impl ParsedEvent {
+    /// At least what this event holds on the heap beyond its own struct: its copy of the element,
+    /// the texts read from it (together never longer than the element), an allocation's overhead
+    /// for each, and the entries of its lists. With the structs themselves, counted against the
+    /// body budget while the event waits for its commit; `tests/parse_memory.rs` checks it against
+    /// the allocator's own count.
+    pub fn heap_estimate(&self) -> usize {
+        use std::mem::size_of;
+        /// What the allocator adds to each text.
+        const TEXT: usize = 32;
+        let listed = match &self.kind {
+            EventKind::ParticipantsUpdated { participants } => {
+                participants.len() * (size_of::<ParticipantState>() + 3 * TEXT)
+            }
+            EventKind::Recognize { tones, .. } => tones.len() * (size_of::<String>() + TEXT),
+            _ => 0,
+        };
+        2 * self.raw.len() + listed + 16 * TEXT
+    }
+}
+
 /// What an Event Grid delivery asks of us.
 #[derive(Debug, Clone, PartialEq)]
 pub enum EventGridDelivery {
@@ -130,50 +153,29 @@ const SUBSCRIPTION_VALIDATION: &str = "Microsoft.EventGrid.SubscriptionValidatio
 /// or a GA array of CloudEvents (every element, not just the first). One
 /// malformed element rejects the whole body, so nothing is half stored.
 pub fn parse_callback_body(body: &[u8]) -> Result<Vec<ParsedEvent>, ParseError> {
-    match split_body(body)? {
-        Body::Array(elements) => {
-            let mut events = Vec::with_capacity(elements.len());
-            for (i, element) in elements.iter().enumerate() {
-                let ctx = Ctx::new(Some(i));
-                let obj = element.object(ctx)?;
-                events.push(parse_event(
-                    element.raw,
-                    obj,
-                    Schema::CloudEvent,
-                    WireFormat::CallAutomation,
-                    ctx,
-                )?);
-            }
-            Ok(events)
-        }
-        Body::Object(element) => {
-            let ctx = Ctx::new(None);
-            let obj = element.object(ctx)?;
-            let (schema, format) = match detect(obj, ctx)? {
+    let mut events = Vec::new();
+    each_element(body, |shape, index, raw, obj| {
+        let ctx = Ctx::new(index);
+        let (schema, format) = match shape {
+            Shape::Array => (Schema::CloudEvent, WireFormat::CallAutomation),
+            Shape::Object => match detect(obj, ctx)? {
                 Schema::CloudEvent => (Schema::CloudEvent, WireFormat::A2),
                 Schema::EventGrid => (Schema::EventGrid, WireFormat::A1),
-            };
-            Ok(vec![parse_event(element.raw, obj, schema, format, ctx)?])
-        }
-    }
+            },
+        };
+        events.push(parse_event(raw, obj, schema, format, ctx)?);
+        Ok(true)
+    })?;
+    Ok(events)
 }
 
 /// Parses the body of an Event Grid POST, in the Event Grid schema or the
 /// CloudEvents schema, as an array or a single object.
 pub fn parse_eventgrid_body(body: &[u8]) -> Result<EventGridDelivery, ParseError> {
-    let body = split_body(body)?;
-    let elements: Vec<(Option<usize>, &Element<'_>)> = match &body {
-        Body::Array(elements) => elements
-            .iter()
-            .enumerate()
-            .map(|(i, element)| (Some(i), element))
-            .collect(),
-        Body::Object(element) => vec![(None, element)],
-    };
-    let mut events = Vec::with_capacity(elements.len());
-    for (index, element) in elements {
+    let mut events = Vec::new();
+    let mut validation = None;
+    each_element(body, |_, index, raw, obj| {
         let ctx = Ctx::new(index);
-        let obj = element.object(ctx)?;
         let (schema, format) = match detect(obj, ctx)? {
             Schema::CloudEvent => (Schema::CloudEvent, WireFormat::CloudEvent),
             Schema::EventGrid => (Schema::EventGrid, WireFormat::EventGrid),
@@ -183,11 +185,13 @@ pub fn parse_eventgrid_body(body: &[u8]) -> Result<EventGridDelivery, ParseError
             .event_type
             .eq_ignore_ascii_case(SUBSCRIPTION_VALIDATION)
         {
-            return subscription_validation(&envelope, ctx);
+            validation = Some(subscription_validation(&envelope, ctx)?);
+            return Ok(false);
         }
-        events.push(build_event(element.raw, obj, envelope, format, ctx)?);
-    }
-    Ok(EventGridDelivery::Events(events))
+        events.push(build_event(raw, obj, envelope, format, ctx)?);
+        Ok(true)
+    })?;
+    Ok(validation.unwrap_or(EventGridDelivery::Events(events)))
 }
 
 fn detect(obj: &Object<'_>, ctx: Ctx) -> Result<Schema, ParseError> {

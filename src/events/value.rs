@@ -29,6 +29,7 @@ pub(crate) struct Object<'a> {
 
 impl<'a> Value<'a> {
     /// Parses `text`, which must hold one JSON value and nothing else but whitespace.
+    #[cfg(test)]
     pub(crate) fn parse(text: &'a str) -> Result<Value<'a>, serde_json::Error> {
         serde_json::from_str(text)
     }
@@ -85,6 +86,17 @@ impl<'a> Object<'a> {
         exact
             .or(folded)
             .map(|i| (self.entries[i].0.as_ref(), &self.entries[i].1))
+    }
+
+    pub(crate) fn keys(&self) -> impl Iterator<Item = &str> {
+        self.entries.iter().map(|(key, _)| key.as_ref())
+    }
+
+    /// The entries in the order sent.
+    pub(crate) fn entries(&self) -> impl Iterator<Item = (&str, &Value<'a>)> {
+        self.entries
+            .iter()
+            .map(|(key, value)| (key.as_ref(), value))
     }
 
     /// The entries sorted by key bytes, each key once with its last value: what a map would hold.
@@ -157,7 +169,9 @@ impl<'de> Visitor<'de> for ValueVisitor {
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value<'de>, A::Error> {
-        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(4).min(64));
+        // No room reserved ahead: an empty array (two bytes of text) must not cost a buffer, or a
+        // body of many of them would cost fifty times its size to parse.
+        let mut items = Vec::new();
         while let Some(item) = seq.next_element()? {
             items.push(item);
         }
@@ -165,8 +179,8 @@ impl<'de> Visitor<'de> for ValueVisitor {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value<'de>, A::Error> {
-        // Most objects sent have up to a dozen keys: one allocation for most of them.
-        let mut entries = Vec::with_capacity(map.size_hint().unwrap_or(12).min(64));
+        // No room reserved ahead, as for arrays: an empty object must not cost a buffer.
+        let mut entries = Vec::new();
         while let Some(Key(key)) = map.next_key()? {
             let value = map.next_value()?;
             entries.push((key, value));

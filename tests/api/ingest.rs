@@ -421,26 +421,37 @@ async fn group_commit_and_per_request_commit_store_the_same() {
 }
 
 #[tokio::test]
-async fn nul_characters_in_fields_do_not_break_storage() {
+async fn nul_characters_are_refused_naming_the_field_and_nothing_is_stored() {
     let app = TestApp::spawn().await;
-    let body = json!([b_result(
-        "nul-1",
+    let good = b_result(
+        "ok-1",
         "PlayCompleted",
         "c-n",
-        "ctx\u{0}evil",
+        "ctx",
         200,
         0,
-        "2024-03-12T09:15:40Z"
-    )]);
-    post_ok(&app, &body).await;
-    let rows = rows(&app).await;
-    assert_eq!(rows.len(), 1);
-    assert!(rows[0].raw.contains("\\u0000"), "raw keeps the escaped NUL");
-    assert!(!rows[0]
-        .operation_context
-        .as_deref()
-        .unwrap()
-        .contains('\u{0}'));
+        "2024-03-12T09:15:40Z",
+    );
+    let body = json!([
+        good,
+        b_result(
+            "nul-1",
+            "PlayCompleted",
+            "c-n",
+            "ctx\u{0}evil",
+            200,
+            0,
+            "2024-03-12T09:15:40Z"
+        )
+    ]);
+    let response = app.post_callback(body.to_string()).await;
+    let (status, code, message) = error_code(response).await;
+    assert_eq!((status, code.as_str()), (400, "invalid_event"));
+    assert_eq!(
+        message,
+        "element 1: field `data.operationContext` contains a NUL character (\\u0000), which cannot be stored"
+    );
+    assert_eq!(app.event_count().await, 0, "the whole POST is refused");
 }
 
 #[tokio::test]

@@ -59,12 +59,12 @@ fn envelope_errors() {
 #[test]
 fn known_type_needs_object_data() {
     check(
-        r#"{"type": "Microsoft.Communication.CallConnected", "data": null}"#,
+        r#"{"id": "e3", "source": "s", "type": "Microsoft.Communication.CallConnected", "data": null}"#,
         "data",
         "must be an object",
     );
     check(
-        r#"{"type": "Microsoft.Communication.PlayCompleted"}"#,
+        r#"{"id": "e3", "source": "s", "type": "Microsoft.Communication.PlayCompleted"}"#,
         "data",
         "must be an object",
     );
@@ -74,142 +74,142 @@ fn known_type_needs_object_data() {
 fn known_fields_with_wrong_types() {
     let cases = [
         (
-            r#"{"type": "Microsoft.Communication.ParticipantsUpdated", "data": {"sequenceNumber": "4", "participants": []}}"#,
+            r#"{"id": "e3", "source": "s", "type": "Microsoft.Communication.ParticipantsUpdated", "data": {"sequenceNumber": "4", "participants": []}}"#,
             "data.sequenceNumber",
             "must be an integer",
         ),
         (
-            r#"{"type": "Microsoft.Communication.ParticipantsUpdated", "data": {"sequenceNumber": 4.5, "participants": []}}"#,
+            r#"{"id": "e3", "source": "s", "type": "Microsoft.Communication.ParticipantsUpdated", "data": {"sequenceNumber": 4.5, "participants": []}}"#,
             "data.sequenceNumber",
             "must be an integer",
         ),
         (
-            r#"{"type": "Microsoft.Communication.ParticipantsUpdated", "data": {"participants": {"identifier": "4:+1"}}}"#,
+            r#"{"id": "e3", "source": "s", "type": "Microsoft.Communication.ParticipantsUpdated", "data": {"participants": {"identifier": "4:+1"}}}"#,
             "data.participants",
             "must be an array",
         ),
         (
-            r#"{"type": "Microsoft.Communication.ParticipantsUpdated", "data": {}}"#,
+            r#"{"id": "e3", "source": "s", "type": "Microsoft.Communication.ParticipantsUpdated", "data": {}}"#,
             "data.participants",
             "is required",
         ),
         (
-            r#"{"type": "Microsoft.Communication.ParticipantsUpdated", "data": {"participants": [{"identifier": "4:+1"}, "8:acs:x"]}}"#,
+            r#"{"id": "e3", "source": "s", "type": "Microsoft.Communication.ParticipantsUpdated", "data": {"participants": [{"identifier": "4:+1"}, "8:acs:x"]}}"#,
             "data.participants[1]",
             "must be an object",
         ),
         (
-            r#"{"type": "Microsoft.Communication.ParticipantsUpdated", "data": {"participants": [{"identifier": {"kind": "communicationUser", "communicationUser": {}}}]}}"#,
+            r#"{"id": "e3", "source": "s", "type": "Microsoft.Communication.ParticipantsUpdated", "data": {"participants": [{"identifier": {"kind": "communicationUser", "communicationUser": {}}}]}}"#,
             "data.participants[0].identifier",
             "has no rawId, communicationUser.id, phoneNumber.value, microsoftTeamsUser.userId or microsoftTeamsApp.appId",
         ),
         (
-            r#"{"type": "Microsoft.Communication.ParticipantsUpdated", "data": {"participants": [{"isMuted": false}]}}"#,
+            r#"{"id": "e3", "source": "s", "type": "Microsoft.Communication.ParticipantsUpdated", "data": {"participants": [{"isMuted": false}]}}"#,
             "data.participants[0].identifier",
             "is required",
         ),
         (
-            r#"{"type": "Microsoft.Communication.ParticipantsUpdated", "data": {"participants": [{"identifier": "4:+1", "isMuted": "no"}]}}"#,
+            r#"{"id": "e3", "source": "s", "type": "Microsoft.Communication.ParticipantsUpdated", "data": {"participants": [{"identifier": "4:+1", "isMuted": "no"}]}}"#,
             "data.participants[0].isMuted",
             "must be a boolean",
         ),
         (
-            r#"{"type": "Microsoft.Communication.ContinuousDtmfRecognitionToneReceived", "data": {"sequenceId": 1}}"#,
+            r#"{"id": "e3", "source": "s", "type": "Microsoft.Communication.ContinuousDtmfRecognitionToneReceived", "data": {"sequenceId": 1}}"#,
             "data.tone",
             "is required",
         ),
         (
-            r#"{"type": "Microsoft.Communication.ContinuousDtmfRecognitionToneReceived", "data": {"toneInfo": {"sequenceId": 1}}}"#,
+            r#"{"id": "e3", "source": "s", "type": "Microsoft.Communication.ContinuousDtmfRecognitionToneReceived", "data": {"toneInfo": {"sequenceId": 1}}}"#,
             "data.toneInfo.tone",
             "is required",
         ),
         (
-            r#"{"type": "Microsoft.Communication.ContinuousDtmfRecognitionToneReceived", "data": {"sequenceId": "1", "tone": "one"}}"#,
+            r#"{"id": "e3", "source": "s", "type": "Microsoft.Communication.ContinuousDtmfRecognitionToneReceived", "data": {"sequenceId": "1", "tone": "one"}}"#,
             "data.sequenceId",
             "must be an integer",
         ),
         (
-            r#"{"type": "Microsoft.Communication.ContinuousDtmfRecognitionToneReceived", "data": {"sequenceId": 1.0, "tone": "one"}}"#,
+            r#"{"id": "e3", "source": "s", "type": "Microsoft.Communication.ContinuousDtmfRecognitionToneReceived", "data": {"sequenceId": 1.0, "tone": "one"}}"#,
             "data.sequenceId",
             "must be an integer",
         ),
         (
-            r#"{"type": "Microsoft.Communication.ContinuousDtmfRecognitionToneReceived", "data": {"sequenceId": 1, "tone": 1}}"#,
+            r#"{"id": "e3", "source": "s", "type": "Microsoft.Communication.ContinuousDtmfRecognitionToneReceived", "data": {"sequenceId": 1, "tone": 1}}"#,
             "data.tone",
             "must be a string",
         ),
         (
-            r#"{"type": "Microsoft.Communication.ContinuousDtmfRecognitionToneReceived", "data": {"sequenceId": 1, "tone": " "}}"#,
+            r#"{"id": "e3", "source": "s", "type": "Microsoft.Communication.ContinuousDtmfRecognitionToneReceived", "data": {"sequenceId": 1, "tone": " "}}"#,
             "data.tone",
             "must not be empty",
         ),
         (
-            r#"{"type": "Microsoft.Communication.ToneReceived", "data": {"toneInfo": "tone1"}}"#,
+            r#"{"id": "e3", "source": "s", "type": "Microsoft.Communication.ToneReceived", "data": {"toneInfo": "tone1"}}"#,
             "data.toneInfo",
             "must be an object",
         ),
         (
-            r#"{"type": "Microsoft.Communication.PlayFailed", "data": {"failedPlaySourceIndex": "1"}}"#,
+            r#"{"id": "e3", "source": "s", "type": "Microsoft.Communication.PlayFailed", "data": {"failedPlaySourceIndex": "1"}}"#,
             "data.failedPlaySourceIndex",
             "must be an integer",
         ),
         (
-            r#"{"type": "Microsoft.Communication.PlayFailed", "data": {"resultInformation": {"code": "500"}}}"#,
+            r#"{"id": "e3", "source": "s", "type": "Microsoft.Communication.PlayFailed", "data": {"resultInformation": {"code": "500"}}}"#,
             "data.resultInformation.code",
             "must be an integer",
         ),
         (
-            r#"{"type": "Microsoft.Communication.PlayFailed", "data": {"resultInformation": "failed"}}"#,
+            r#"{"id": "e3", "source": "s", "type": "Microsoft.Communication.PlayFailed", "data": {"resultInformation": "failed"}}"#,
             "data.resultInformation",
             "must be an object",
         ),
         (
-            r#"{"type": "Microsoft.Communication.CallConnected", "data": {"callConnectionId": 421}}"#,
+            r#"{"id": "e3", "source": "s", "type": "Microsoft.Communication.CallConnected", "data": {"callConnectionId": 421}}"#,
             "data.callConnectionId",
             "must be a string",
         ),
         (
-            r#"{"type": "Microsoft.Communication.RecognizeCompleted", "data": {"dtmfResult": {"tones": ["one", 2]}}}"#,
+            r#"{"id": "e3", "source": "s", "type": "Microsoft.Communication.RecognizeCompleted", "data": {"dtmfResult": {"tones": ["one", 2]}}}"#,
             "data.dtmfResult.tones[1]",
             "must be a string",
         ),
         (
-            r#"{"type": "Microsoft.Communication.RecognizeCompleted", "data": {"collectTonesResult": {"tones": "123"}}}"#,
+            r#"{"id": "e3", "source": "s", "type": "Microsoft.Communication.RecognizeCompleted", "data": {"collectTonesResult": {"tones": "123"}}}"#,
             "data.collectTonesResult.tones",
             "must be an array",
         ),
         (
-            r#"{"type": "Microsoft.Communication.AddParticipantSucceeded", "data": {"participant": 5}}"#,
+            r#"{"id": "e3", "source": "s", "type": "Microsoft.Communication.AddParticipantSucceeded", "data": {"participant": 5}}"#,
             "data.participant",
             "must be an object or a raw id string",
         ),
         (
-            r#"{"type": "Microsoft.Communication.CallTransferAccepted", "data": {"transferTarget": {"phoneNumber": {}}}}"#,
+            r#"{"id": "e3", "source": "s", "type": "Microsoft.Communication.CallTransferAccepted", "data": {"transferTarget": {"phoneNumber": {}}}}"#,
             "data.transferTarget",
             "has no rawId, communicationUser.id, phoneNumber.value, microsoftTeamsUser.userId or microsoftTeamsApp.appId",
         ),
         (
-            r#"{"type": "Microsoft.Communication.RecordingStateChanged", "data": {"state": 1}}"#,
+            r#"{"id": "e3", "source": "s", "type": "Microsoft.Communication.RecordingStateChanged", "data": {"state": 1}}"#,
             "data.state",
             "must be a string",
         ),
         (
-            r#"{"type": "Microsoft.Communication.IncomingCall", "data": {"from": {"rawId": ""}}}"#,
+            r#"{"id": "e3", "source": "s", "type": "Microsoft.Communication.IncomingCall", "data": {"from": {"rawId": ""}}}"#,
             "data.from",
             "has no rawId, communicationUser.id, phoneNumber.value, microsoftTeamsUser.userId or microsoftTeamsApp.appId",
         ),
         (
-            r#"{"type": "Microsoft.Communication.RecordingFileStatusUpdated", "data": {"recordingDurationMs": "62456"}}"#,
+            r#"{"id": "e3", "source": "s", "type": "Microsoft.Communication.RecordingFileStatusUpdated", "data": {"recordingDurationMs": "62456"}}"#,
             "data.recordingDurationMs",
             "must be an integer",
         ),
         (
-            r#"{"type": "Microsoft.Communication.RecordingFileStatusUpdated", "data": {"recordingStartTime": "soon"}}"#,
+            r#"{"id": "e3", "source": "s", "type": "Microsoft.Communication.RecordingFileStatusUpdated", "data": {"recordingStartTime": "soon"}}"#,
             "data.recordingStartTime",
             "must be an RFC 3339 timestamp",
         ),
         (
-            r#"{"type": "Microsoft.Communication.CallConnectionStateChanged", "data": {"callConnectionId": "c"}}"#,
+            r#"{"id": "e3", "source": "s", "type": "Microsoft.Communication.CallConnectionStateChanged", "data": {"callConnectionId": "c"}}"#,
             "data.callConnectionState",
             "is required",
         ),

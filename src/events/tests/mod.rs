@@ -5,9 +5,11 @@ mod a1;
 mod a2;
 mod bodies;
 mod call_automation;
+mod cloud_events;
 mod dedup;
 mod event_grid;
 mod malformed;
+mod unstorable;
 
 use chrono::{DateTime, Utc};
 
