@@ -38,13 +38,14 @@ use secrecy::SecretString;
 use calltrail::api::auth::ApiTokens;
 use calltrail::auth::{sign_webhook, AuthConfig, Authenticator, Credentials, Endpoint};
 use calltrail::config::Settings;
-use calltrail::error::ApiError;
 use calltrail::events::parse_callback_body;
 use calltrail::http::body_budget::BodyBudget;
+use calltrail::http::edge::Refusal;
 use calltrail::http::{edge, request_span};
 use calltrail::ingest::{IngestQueue, WriteSummary};
 use calltrail::projection::ProjectionFeed;
 use calltrail::startup::AppState;
+use calltrail::store::health::DatabaseHealth;
 use calltrail::store::pool_runtime::PoolRuntime;
 
 // The load generator's own traffic, so that this measures what the ingest benchmark sends. Only
@@ -197,10 +198,21 @@ async fn receive(
     req: HttpRequest,
     payload: web::Payload,
     state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    let (received, _permit) =
+) -> HttpResponse {
+    handle(req, payload, state)
+        .await
+        .unwrap_or_else(Refusal::into_response)
+}
+
+async fn handle(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, Refusal> {
+    let (received, mut permit) =
         edge::receive_verified(&state, Endpoint::Callbacks, &req, payload).await?;
     let parsed = parse_callback_body(received.verified.body()).map_err(edge::parse_error)?;
+    edge::charge_parsed(&state, &mut permit, received.verified.body().len(), &parsed)?;
     let events = parsed.len();
     let delivery = edge::hand_off(
         Endpoint::Callbacks,
@@ -223,8 +235,13 @@ fn app_state() -> AppState {
     let mut settings = Settings::from_yaml("").expect("built-in defaults");
     settings.database.url = SecretString::from("postgres://calltrail@127.0.0.1:1/unused");
     let pool = calltrail::store::pool(&settings.database).expect("a valid URL");
-    let (ingest, _writers) =
-        IngestQueue::start(pool.clone(), &settings.ingest, ProjectionFeed::default());
+    let (ingest, _writers) = IngestQueue::start(
+        pool.clone(),
+        &settings.ingest,
+        ProjectionFeed::default(),
+        DatabaseHealth::default(),
+        Duration::from_millis(settings.database.acquire_timeout_ms),
+    );
     AppState {
         query_pool: pool.clone(),
         pool_runtime: PoolRuntime::current(),
@@ -232,7 +249,12 @@ fn app_state() -> AppState {
         pool,
         auth: Arc::new(authenticator()),
         max_body_bytes: settings.server.max_body_bytes,
-        body_budget: BodyBudget::new(settings.server.max_inflight_body_bytes),
+        body_timeout: Duration::from_millis(settings.server.body_timeout_ms),
+        body_budget: BodyBudget::new(
+            settings.server.max_inflight_body_bytes,
+            settings.server.max_unverified_body_bytes,
+        ),
+        database: DatabaseHealth::default(),
         retry_after_seconds: settings.ingest.retry_after_seconds,
         api_tokens: ApiTokens::from_config(&[]),
         metrics_tokens: None,

@@ -70,6 +70,10 @@ pub struct ServerSettings {
     pub workers: usize,
     pub max_body_bytes: usize,
     pub max_inflight_body_bytes: usize,
+    /// The part of `max_inflight_body_bytes` that bodies of senders not yet authenticated may hold.
+    pub max_unverified_body_bytes: usize,
+    /// The longest a request body may take to arrive, from its headers to its last byte.
+    pub body_timeout_ms: u64,
     pub max_connections_per_worker: usize,
     pub shutdown_timeout_seconds: u64,
 }
@@ -219,6 +223,15 @@ impl Settings {
                 "server.max_inflight_body_bytes",
                 "must be at least server.max_body_bytes",
             );
+        }
+        if self.server.max_unverified_body_bytes < self.server.max_body_bytes {
+            return fail(
+                "server.max_unverified_body_bytes",
+                "must be at least server.max_body_bytes",
+            );
+        }
+        if self.server.body_timeout_ms == 0 {
+            return fail("server.body_timeout_ms", "must be at least 1");
         }
         if self.ingest.batch_max_events == 0 {
             return fail("ingest.batch_max_events", "must be at least 1");

@@ -20,8 +20,12 @@ pub enum ApiError {
     InvalidEvent(String),
     #[error("content type `{0}` is not supported; send application/json")]
     UnsupportedMediaType(String),
+    #[error("content encoding `{0}` is not supported; send the body uncompressed")]
+    UnsupportedEncoding(String),
     #[error("request body exceeds the limit of {limit} bytes")]
     PayloadTooLarge { limit: usize },
+    #[error("the request body did not arrive within {limit_ms} ms")]
+    BodyTimeout { limit_ms: u64 },
     /// Deliberately says nothing of which check failed: the log does.
     #[error("authentication failed")]
     Unauthorized,
@@ -37,6 +41,8 @@ pub enum ApiError {
     NotFound(String),
     #[error("method not allowed")]
     MethodNotAllowed,
+    #[error("the request target is longer than {limit} bytes")]
+    UriTooLong { limit: usize },
     #[error("internal error")]
     Internal,
 }
@@ -47,7 +53,9 @@ impl ApiError {
             ApiError::InvalidJson(_) => "invalid_json",
             ApiError::InvalidEvent(_) => "invalid_event",
             ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
+            ApiError::UnsupportedEncoding(_) => "unsupported_encoding",
             ApiError::PayloadTooLarge { .. } => "payload_too_large",
+            ApiError::BodyTimeout { .. } => "request_timeout",
             ApiError::Unauthorized => "unauthorized",
             ApiError::StorageUnavailable { .. } => "storage_unavailable",
             ApiError::Overloaded { .. } => "overloaded",
@@ -55,6 +63,7 @@ impl ApiError {
             ApiError::BadRequest(_) => "bad_request",
             ApiError::NotFound(_) => "not_found",
             ApiError::MethodNotAllowed => "method_not_allowed",
+            ApiError::UriTooLong { .. } => "uri_too_long",
             ApiError::Internal => "internal",
         }
     }
@@ -66,7 +75,10 @@ impl ResponseError for ApiError {
             ApiError::InvalidJson(_) | ApiError::InvalidEvent(_) | ApiError::BadRequest(_) => {
                 StatusCode::BAD_REQUEST
             }
-            ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::UnsupportedMediaType(_) | ApiError::UnsupportedEncoding(_) => {
+                StatusCode::UNSUPPORTED_MEDIA_TYPE
+            }
+            ApiError::BodyTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
             ApiError::StorageUnavailable { .. }
@@ -74,6 +86,7 @@ impl ResponseError for ApiError {
             | ApiError::QueryTimeout { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::UriTooLong { .. } => StatusCode::URI_TOO_LONG,
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -94,6 +107,10 @@ impl ResponseError for ApiError {
             }
             ApiError::Unauthorized => {
                 response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+            }
+            // RFC 7694: name the codings that are accepted.
+            ApiError::UnsupportedEncoding(_) => {
+                response.insert_header((header::ACCEPT_ENCODING, "identity"));
             }
             _ => {}
         }

@@ -21,6 +21,8 @@ pub const PROJECTION_LAG_SECONDS: &str = "calltrail_projection_lag_seconds";
 pub const PROJECTION_QUEUE_DEPTH: &str = "calltrail_projection_queue_depth";
 pub const PROJECTION_CALLS: &str = "calltrail_projection_calls_total";
 pub const PROJECTION_EVENTS: &str = "calltrail_projection_events_total";
+/// 1 while the database answers, 0 while it is marked down (deliveries refused at once).
+pub const DATABASE_UP: &str = "calltrail_database_up";
 
 static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
 

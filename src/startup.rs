@@ -16,6 +16,7 @@ use crate::config::Settings;
 use crate::http::body_budget::BodyBudget;
 use crate::ingest::{IngestQueue, IngestWriters};
 use crate::projection::{ProjectionFeed, Projector};
+use crate::store::health::DatabaseHealth;
 use crate::store::pool_runtime::PoolRuntime;
 use crate::store::QueryPools;
 use crate::{http, store};
@@ -31,7 +32,11 @@ pub struct AppState {
     pub auth: Arc<Authenticator>,
     pub ingest: IngestQueue,
     pub max_body_bytes: usize,
+    /// The longest a request body may take to arrive.
+    pub body_timeout: Duration,
     pub body_budget: BodyBudget,
+    /// Whether the database is known to be down (readiness reads it).
+    pub database: DatabaseHealth,
     pub retry_after_seconds: u32,
     pub api_tokens: ApiTokens,
     /// Who may scrape `/metrics`: `None` when `metrics.require_token` is off.
@@ -45,6 +50,7 @@ pub struct Application {
     writers: IngestWriters,
     projector: Option<Projector>,
     partition_keeper: JoinHandle<()>,
+    database_probe: JoinHandle<()>,
 }
 
 /// How long the pool may take to close at exit, once nothing is left to do: it waits for each
@@ -98,7 +104,16 @@ impl Application {
         } else {
             ProjectionFeed::default()
         };
-        let (ingest, writers) = IngestQueue::start(pool.clone(), &settings.ingest, feed.clone());
+        let acquire_timeout = Duration::from_millis(settings.database.acquire_timeout_ms);
+        let database = DatabaseHealth::default();
+        let database_probe = database.spawn_probe(pool.clone(), acquire_timeout);
+        let (ingest, writers) = IngestQueue::start(
+            pool.clone(),
+            &settings.ingest,
+            feed.clone(),
+            database.clone(),
+            acquire_timeout,
+        );
         let projector = settings
             .projection
             .enabled
@@ -114,7 +129,11 @@ impl Application {
         )?;
         let pool_runtime = PoolRuntime::current();
         let auth = Arc::new(auth);
-        let body_budget = BodyBudget::new(settings.server.max_inflight_body_bytes);
+        let body_budget = BodyBudget::new(
+            settings.server.max_inflight_body_bytes,
+            settings.server.max_unverified_body_bytes,
+        );
+        let body_timeout = Duration::from_millis(settings.server.body_timeout_ms);
         let max_body_bytes = settings.server.max_body_bytes;
         let retry_after_seconds = settings.ingest.retry_after_seconds;
         let shared_pool = pool.clone();
@@ -129,12 +148,15 @@ impl Application {
                 auth: auth.clone(),
                 ingest: ingest.clone(),
                 max_body_bytes,
+                body_timeout,
                 body_budget: body_budget.clone(),
+                database: database.clone(),
                 retry_after_seconds,
                 api_tokens: api_tokens.clone(),
                 metrics_tokens: metrics_tokens.clone(),
             });
             App::new()
+                .wrap(from_fn(http::refuse_long_uri))
                 .wrap(from_fn(http::request_span::request_span))
                 .app_data(state)
                 .configure(http::routes)
@@ -143,7 +165,10 @@ impl Application {
         .workers(workers)
         .max_connections(settings.server.max_connections_per_worker)
         .shutdown_timeout(settings.server.shutdown_timeout_seconds)
-        .client_request_timeout(Duration::from_secs(10));
+        .client_request_timeout(Duration::from_secs(10))
+        // A request refused before its body was read is answered and its connection closed at
+        // once: no lingering to read (and discard) what the sender still pushes.
+        .client_disconnect_timeout(Duration::ZERO);
         let server = server.listen(listener)?.run();
         tracing::info!(
             host = %settings.server.host,
@@ -157,6 +182,7 @@ impl Application {
             writers,
             projector,
             partition_keeper,
+            database_probe,
         })
     }
 
@@ -175,6 +201,7 @@ impl Application {
             projector.stop().await;
         }
         self.partition_keeper.abort();
+        self.database_probe.abort();
         if tokio::time::timeout(POOL_CLOSE_WAIT, self.pool.close())
             .await
             .is_err()

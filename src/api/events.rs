@@ -92,7 +92,7 @@ pub const EVENT_FILTER_SQL: &str = "($1::timestamptz IS NULL OR received_at >= $
      AND ($5::text IS NULL OR correlation_id = $5) \
      AND ($6::text IS NULL OR operation_context = $6) \
      AND ($7::text IS NULL OR auth_scheme = $7) \
-     AND ($8::text[] IS NULL OR raw::jsonb #>> $8 = $9)";
+     AND ($8::text[] IS NULL OR calltrail_raw_field(raw, $8) = $9)";
 
 impl EventFilter {
     pub fn parse(p: &EventFilterParams) -> Result<EventFilter, ApiError> {

@@ -17,8 +17,10 @@ pub mod params;
 pub mod participants;
 pub mod reports;
 
+use actix_web::body::{EitherBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::Method;
-use actix_web::middleware::from_fn;
+use actix_web::middleware::{from_fn, Next};
 use actix_web::{web, HttpResponse, Route};
 
 use crate::error::ApiError;
@@ -108,6 +110,7 @@ pub static ROUTES: &[ApiRoute] = &[
 /// paths answered in the API's error shape.
 pub fn scope(cfg: &mut web::ServiceConfig) {
     let mut scope = web::scope(PREFIX)
+        .wrap(from_fn(refuse_nul))
         .wrap(from_fn(auth::require_token))
         .app_data(web::QueryConfig::default().error_handler(|error, _| {
             ApiError::BadRequest(format!("invalid query string: {error}")).into()
@@ -126,6 +129,38 @@ pub fn scope(cfg: &mut web::ServiceConfig) {
         scope = scope.service(resource.default_service(web::to(crate::http::method_not_allowed)));
     }
     cfg.service(scope);
+}
+
+/// PostgreSQL text cannot hold a NUL character, so a parameter or path id holding one (`%00`) could
+/// match nothing, and its query would fail: refused as a `400` naming it, before any query.
+async fn refuse_nul(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    let in_path = contains_encoded_nul(req.path());
+    let in_query = form_urlencoded::parse(req.query_string().as_bytes())
+        .find(|(key, value)| key.contains('\0') || value.contains('\0'))
+        .map(|(key, _)| key.replace('\0', "%00"));
+    let place = match (in_path, in_query) {
+        (true, _) => Some("the path".to_owned()),
+        (false, Some(name)) => Some(format!("parameter `{name}`")),
+        (false, None) => None,
+    };
+    if let Some(place) = place {
+        let error = ApiError::BadRequest(format!(
+            "{place} contains a NUL character (%00), which no stored value can hold"
+        ));
+        return Ok(req.error_response(error).map_into_right_body());
+    }
+    next.call(req)
+        .await
+        .map(ServiceResponse::map_into_left_body)
+}
+
+fn contains_encoded_nul(path: &str) -> bool {
+    path.as_bytes()
+        .windows(3)
+        .any(|w| w[0] == b'%' && w[1] == b'0' && w[2] == b'0')
 }
 
 /// A failed query: `503` when the database is unreachable (the client may retry), else `500` with

@@ -279,10 +279,24 @@ impl Authenticator {
         body: B,
         now: chrono::DateTime<chrono::Utc>,
     ) -> Result<Verified<B>, AuthError> {
+        let admission = self.before_body(endpoint, creds, now).await?;
+        self.verify_body(admission, creds, body, now)
+    }
+
+    /// Everything that can be checked before the body is read: a scheme is presented and enabled
+    /// for `endpoint`; a query secret or JWT (which bind no body) is valid; Standard Webhooks
+    /// headers are well formed and their timestamp within tolerance. A stranger is thus refused
+    /// before sending a byte of body, and [`Admission::authenticated`] says whether the sender is
+    /// already known.
+    pub async fn before_body(
+        &self,
+        endpoint: Endpoint,
+        creds: &Credentials<'_>,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Admission, AuthError> {
         let Some(presented) = Presented::select(creds)? else {
             return if self.allow_unauthenticated {
-                Ok(Verified {
-                    body,
+                Ok(Admission {
                     scheme: Scheme::Unauthenticated,
                     principal: None,
                 })
@@ -299,29 +313,73 @@ impl Authenticator {
         let not_enabled = AuthError::SchemeNotEnabled(scheme);
         let now = now.timestamp();
         let principal = match presented {
-            Presented::Webhook(headers) => self
-                .webhook_signature
-                .as_ref()
-                .ok_or(not_enabled)?
-                .verify(&headers, body.as_ref(), now)?,
-            Presented::Bearer(token) => {
+            Presented::Webhook(headers) => {
+                self.webhook_signature
+                    .as_ref()
+                    .ok_or(not_enabled)?
+                    .check_headers(&headers, now)?;
+                None
+            }
+            Presented::Bearer(token) => Some(
                 self.jwt
                     .as_ref()
                     .ok_or(not_enabled)?
                     .verify(token, now)
-                    .await?
+                    .await?,
+            ),
+            Presented::QuerySecret(secret) => Some(
+                self.query_secret
+                    .as_ref()
+                    .ok_or(not_enabled)?
+                    .verify(secret)?,
+            ),
+        };
+        Ok(Admission { scheme, principal })
+    }
+
+    /// Completes what [`Authenticator::before_body`] admitted: checks the body's signature
+    /// where the scheme signs it.
+    pub fn verify_body<B: AsRef<[u8]>>(
+        &self,
+        admission: Admission,
+        creds: &Credentials<'_>,
+        body: B,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Verified<B>, AuthError> {
+        let principal = match admission.scheme {
+            Scheme::WebhookSignature => {
+                let Some(Presented::Webhook(headers)) = Presented::select(creds)? else {
+                    return Err(AuthError::MissingCredentials);
+                };
+                Some(
+                    self.webhook_signature
+                        .as_ref()
+                        .ok_or(AuthError::SchemeNotEnabled(admission.scheme))?
+                        .verify(&headers, body.as_ref(), now.timestamp())?,
+                )
             }
-            Presented::QuerySecret(secret) => self
-                .query_secret
-                .as_ref()
-                .ok_or(not_enabled)?
-                .verify(secret)?,
+            _ => admission.principal,
         };
         Ok(Verified {
             body,
-            scheme,
-            principal: Some(principal),
+            scheme: admission.scheme,
+            principal,
         })
+    }
+}
+
+/// A delivery admitted before its body was read: see [`Authenticator::before_body`].
+#[derive(Debug)]
+pub struct Admission {
+    scheme: Scheme,
+    principal: Option<String>,
+}
+
+impl Admission {
+    /// The sender is already authenticated (query secret or JWT): nothing of the body is needed
+    /// to know who it is. False for a signature still to check, or no credentials at all.
+    pub fn authenticated(&self) -> bool {
+        matches!(self.scheme, Scheme::QuerySecret | Scheme::Jwt)
     }
 }
 

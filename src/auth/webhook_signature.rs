@@ -119,13 +119,11 @@ impl WebhookVerifier {
         })
     }
 
-    /// Returns the `webhook-id` as the principal.
-    pub(crate) fn verify(
+    fn parse_headers<'h>(
         &self,
-        headers: &WebhookHeaders<'_>,
-        body: &[u8],
+        headers: &WebhookHeaders<'h>,
         now_unix: i64,
-    ) -> Result<String, AuthError> {
+    ) -> Result<ParsedHeaders<'h>, AuthError> {
         let id = non_empty(headers.id)?;
         let timestamp_raw = non_empty(headers.timestamp)?;
         let signature = non_empty(headers.signature)?;
@@ -154,6 +152,36 @@ impl WebhookVerifier {
             return Err(AuthError::SignatureTimestampOutOfTolerance);
         }
 
+        Ok(ParsedHeaders {
+            id,
+            timestamp_raw,
+            candidates,
+        })
+    }
+
+    /// Everything but the signature itself, which needs the body: the headers are present and well
+    /// formed, and the timestamp is within tolerance.
+    pub(crate) fn check_headers(
+        &self,
+        headers: &WebhookHeaders<'_>,
+        now_unix: i64,
+    ) -> Result<(), AuthError> {
+        self.parse_headers(headers, now_unix).map(|_| ())
+    }
+
+    /// Returns the `webhook-id` as the principal.
+    pub(crate) fn verify(
+        &self,
+        headers: &WebhookHeaders<'_>,
+        body: &[u8],
+        now_unix: i64,
+    ) -> Result<String, AuthError> {
+        let ParsedHeaders {
+            id,
+            timestamp_raw,
+            candidates,
+        } = self.parse_headers(headers, now_unix)?;
+
         // Sign the timestamp exactly as presented: the sender signed its header text. The parts
         // of `{id}.{timestamp}.` go in one by one, as the same bytes.
         let mut matched = subtle::Choice::from(0);
@@ -179,6 +207,13 @@ impl WebhookVerifier {
             Err(AuthError::SignatureMismatch)
         }
     }
+}
+
+/// The headers of one delivery, checked and decoded.
+struct ParsedHeaders<'h> {
+    id: &'h str,
+    timestamp_raw: &'h str,
+    candidates: Vec<Vec<u8>>,
 }
 
 fn non_empty(value: Option<&str>) -> Result<&str, AuthError> {

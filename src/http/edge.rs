@@ -2,15 +2,18 @@
 //! authentication; and, after parsing, the hand-off to the store. The callback and Event Grid
 //! handlers differ only in how they parse.
 
+use std::borrow::Cow;
+
 use actix_web::http::header::{self, HeaderName};
 use actix_web::{web, HttpMessage, HttpRequest};
 use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
 
-use crate::auth::{Authenticator, Credentials, Endpoint, Verified};
+use crate::auth::{Admission, AuthError, Authenticator, Credentials, Endpoint, Verified};
 use crate::error::ApiError;
 use crate::events::{EventFamily, ParseError, ParsedEvent};
 use crate::http::body_budget::BodyPermit;
+pub use crate::http::refusal::Refusal;
 use crate::http::request_span::RequestId;
 use crate::ingest::{SubmitError, WriteSummary};
 use crate::metrics::EventCounters;
@@ -53,51 +56,107 @@ pub fn check_content_type(req: &HttpRequest) -> Result<(), ApiError> {
     }
 }
 
-/// Reads the body, refusing it as soon as it exceeds `limit` (by Content-Length or while streaming)
-/// or no longer fits the process-wide body budget (503).
-async fn read_body(
+/// A body sent compressed (or in any coding but `identity`) is refused: its bytes are not the JSON
+/// the signature covers, and inflating it is work a sender should not be able to ask for.
+fn check_content_encoding(req: &HttpRequest) -> Result<(), ApiError> {
+    for value in req.headers().get_all(header::CONTENT_ENCODING) {
+        let text = value.to_str().unwrap_or("(not text)");
+        let identity = text
+            .split(',')
+            .all(|coding| coding.trim().eq_ignore_ascii_case("identity"));
+        if !identity {
+            return Err(ApiError::UnsupportedEncoding(
+                text.chars().take(100).collect(),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// What can be refused before a byte of the body is read, cheapest first: encoding and content type
+/// (415), a database known to be down or a full queue (503), a declared length over the limit
+/// (413), and credentials (401) wherever they can be checked without the body.
+async fn admit(
     state: &AppState,
+    endpoint: Endpoint,
     req: &HttpRequest,
-    mut payload: web::Payload,
-) -> Result<(web::Bytes, BodyPermit), ApiError> {
-    let limit = state.max_body_bytes;
-    let too_large = ApiError::PayloadTooLarge { limit };
-    let overloaded = || ApiError::Overloaded {
-        retry_after_seconds: state.retry_after_seconds,
-    };
-    let mut permit = state.body_budget.empty_permit();
-    let expected = req
+    now: DateTime<Utc>,
+) -> Result<(Admission, Option<usize>), ApiError> {
+    check_content_encoding(req)?;
+    check_content_type(req)?;
+    if state.ingest.database_down() {
+        return Err(ApiError::StorageUnavailable {
+            retry_after_seconds: state.retry_after_seconds,
+        });
+    }
+    refuse_if_overloaded(state)?;
+    let declared = req
         .headers()
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok());
-    if let Some(length) = expected {
-        if length > limit {
-            return Err(too_large);
-        }
-        if !state.body_budget.reserve(&mut permit, length) {
-            return Err(overloaded());
-        }
+    if declared.is_some_and(|length| length > state.max_body_bytes) {
+        return Err(ApiError::PayloadTooLarge {
+            limit: state.max_body_bytes,
+        });
     }
+    let admission = state
+        .auth
+        .before_body(
+            endpoint,
+            &credentials(req, query_secret(req).as_deref()),
+            now,
+        )
+        .await
+        .map_err(refused)?;
+    Ok((admission, declared))
+}
+
+/// Reads the body within `server.body_timeout_ms`, refusing it as soon as it exceeds the limit or
+/// no longer fits the budget. Memory is taken as the body arrives (never more than twice what has
+/// arrived, nor more than was declared), so a sender that announces a large body and sends it
+/// slowly holds little.
+async fn read_body(
+    state: &AppState,
+    payload: &mut web::Payload,
+    permit: &mut BodyPermit,
+    declared: Option<usize>,
+) -> Result<web::Bytes, ApiError> {
+    let limit = state.max_body_bytes;
+    let deadline = tokio::time::Instant::now() + state.body_timeout;
     // Copied, not kept as received: a received chunk can share its allocation with the
     // connection's read buffer, which would then stay held, uncounted by the budget, for as long
-    // as the request waits for its commit. Sized once from Content-Length, already checked against
-    // the limit and the budget.
-    let mut body = web::BytesMut::with_capacity(expected.unwrap_or(0));
-    while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|e| ApiError::BadRequest(format!("could not read body: {e}")))?;
-        if body.len() + chunk.len() > limit {
-            return Err(too_large);
+    // as the request waits for its commit.
+    let mut body = web::BytesMut::new();
+    loop {
+        let chunk = match tokio::time::timeout_at(deadline, payload.next()).await {
+            Err(_) => {
+                return Err(ApiError::BodyTimeout {
+                    limit_ms: state.body_timeout.as_millis() as u64,
+                })
+            }
+            Ok(None) => break,
+            Ok(Some(chunk)) => {
+                chunk.map_err(|e| ApiError::BadRequest(format!("could not read body: {e}")))?
+            }
+        };
+        let needed = body.len() + chunk.len();
+        if needed > limit {
+            return Err(ApiError::PayloadTooLarge { limit });
         }
-        if !state
-            .body_budget
-            .reserve(&mut permit, body.len() + chunk.len())
-        {
-            return Err(overloaded());
+        if needed > body.capacity() {
+            let grown = needed.max(body.capacity() * 2).min(limit);
+            let target = declared.map_or(grown, |d| grown.min(d)).max(needed);
+            if !permit.reserve(target) {
+                return Err(ApiError::Overloaded {
+                    retry_after_seconds: state.retry_after_seconds,
+                });
+            }
+            body.reserve(target - body.len());
         }
         body.extend_from_slice(&chunk);
     }
-    Ok((body.freeze(), permit))
+    Ok(body.freeze())
 }
 
 /// An authenticated delivery, and when it was received.
@@ -107,21 +166,34 @@ pub struct Received {
     pub at: DateTime<Utc>,
 }
 
-/// Everything before parsing, in order: content type (415), size limit (413), body budget (503), a
-/// full ingest queue
-/// (503, answered before the costly checks so that refusing under overload costs almost nothing),
-/// authentication (401).
+/// Everything before parsing: [`admit`], then the body within its time and the budget, then the
+/// body's signature where the scheme signs it (401).
 pub async fn receive_verified(
     state: &AppState,
     endpoint: Endpoint,
     req: &HttpRequest,
-    payload: web::Payload,
-) -> Result<(Received, BodyPermit), ApiError> {
-    check_content_type(req)?;
-    let (body, permit) = read_body(state, req, payload).await?;
-    refuse_if_overloaded(state)?;
+    mut payload: web::Payload,
+) -> Result<(Received, BodyPermit), Refusal> {
+    let (admission, declared) = match admit(state, endpoint, req, Utc::now()).await {
+        Ok(admitted) => admitted,
+        Err(error) => return Err(Refusal::before_reading(error, payload)),
+    };
+    let mut permit = state.body_budget.permit(admission.authenticated());
+    let body = match read_body(state, &mut payload, &mut permit, declared).await {
+        Ok(body) => body,
+        Err(error) => return Err(Refusal::before_reading(error, payload)),
+    };
     let at = Utc::now();
-    let verified = verify_request(&state.auth, endpoint, req, body, at).await?;
+    let verified = state
+        .auth
+        .verify_body(
+            admission,
+            &credentials(req, query_secret(req).as_deref()),
+            body,
+            at,
+        )
+        .map_err(refused)?;
+    permit.verified();
     Ok((Received { verified, at }, permit))
 }
 
@@ -140,8 +212,28 @@ static WEBHOOK_ID: HeaderName = HeaderName::from_static("webhook-id");
 static WEBHOOK_TIMESTAMP: HeaderName = HeaderName::from_static("webhook-timestamp");
 static WEBHOOK_SIGNATURE: HeaderName = HeaderName::from_static("webhook-signature");
 
-/// Authenticates the raw bytes. The reason of a failure is logged (never a secret or token); the
-/// client only learns that authentication failed.
+/// The first `secret` of the query, decoded as a form would be; nothing else of the query is read.
+fn query_secret(req: &HttpRequest) -> Option<Cow<'_, str>> {
+    form_urlencoded::parse(req.query_string().as_bytes())
+        .find(|(key, _)| key == "secret")
+        .map(|(_, value)| value)
+}
+
+/// The credentials of a request: its query secret (see [`query_secret`]) and authentication
+/// headers.
+fn credentials<'a>(req: &'a HttpRequest, secret: Option<&'a str>) -> Credentials<'a> {
+    let headers = req.headers();
+    let header = |name: &HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
+    Credentials {
+        query_secret: secret,
+        authorization: header(&header::AUTHORIZATION),
+        webhook_id: header(&WEBHOOK_ID),
+        webhook_timestamp: header(&WEBHOOK_TIMESTAMP),
+        webhook_signature: header(&WEBHOOK_SIGNATURE),
+    }
+}
+
+/// Authenticates a whole request at once (what [`receive_verified`] does around reading the body).
 pub async fn verify_request(
     auth: &Authenticator,
     endpoint: Endpoint,
@@ -149,25 +241,17 @@ pub async fn verify_request(
     body: web::Bytes,
     now: DateTime<Utc>,
 ) -> Result<Verified<web::Bytes>, ApiError> {
-    // The first `secret`, decoded as a form would be; nothing else of the query is read.
-    let secret = form_urlencoded::parse(req.query_string().as_bytes())
-        .find(|(key, _)| key == "secret")
-        .map(|(_, value)| value);
-    let headers = req.headers();
-    let header = |name: &HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
-    let credentials = Credentials {
-        query_secret: secret.as_deref(),
-        authorization: header(&header::AUTHORIZATION),
-        webhook_id: header(&WEBHOOK_ID),
-        webhook_timestamp: header(&WEBHOOK_TIMESTAMP),
-        webhook_signature: header(&WEBHOOK_SIGNATURE),
-    };
-    auth.verify(endpoint, &credentials, body, now)
+    let secret = query_secret(req);
+    auth.verify(endpoint, &credentials(req, secret.as_deref()), body, now)
         .await
-        .map_err(|reason| {
-            tracing::warn!(%reason, "delivery refused: authentication failed");
-            ApiError::Unauthorized
-        })
+        .map_err(refused)
+}
+
+/// The reason of a failure is logged (never a secret or token); the client only learns that
+/// authentication failed.
+fn refused(reason: AuthError) -> ApiError {
+    tracing::warn!(%reason, "delivery refused: authentication failed");
+    ApiError::Unauthorized
 }
 
 pub fn parse_error(error: ParseError) -> ApiError {
@@ -205,6 +289,27 @@ pub fn hand_off(
     }
 }
 
+/// Counts the parsed events (their vector's capacity included, hence `&Vec`) against the body budget: for the smallest events parsing allocates
+/// several times an element's size, and the budget bounds what is held, not only what was read.
+/// The body itself is freed when the events are handed to the queue, so what waits for the commit
+/// is the events alone; the two are held together only briefly, between parsing and the hand-off.
+pub fn charge_parsed(
+    state: &AppState,
+    permit: &mut BodyPermit,
+    body_len: usize,
+    events: &Vec<ParsedEvent>,
+) -> Result<(), ApiError> {
+    let parsed = events.capacity() * std::mem::size_of::<ParsedEvent>()
+        + events.iter().map(ParsedEvent::heap_estimate).sum::<usize>();
+    if permit.reserve(body_len.max(parsed)) {
+        Ok(())
+    } else {
+        Err(ApiError::Overloaded {
+            retry_after_seconds: state.retry_after_seconds,
+        })
+    }
+}
+
 /// Stores the events of one verified delivery; returns only once they are committed.
 pub async fn store(
     state: &AppState,
@@ -224,8 +329,9 @@ pub async fn store(
             SubmitError::Overloaded => ApiError::Overloaded {
                 retry_after_seconds,
             },
+            // Logged where it is found (when the database is marked down), not once per request.
             SubmitError::Unavailable(reason) => {
-                tracing::warn!(%reason, "events not stored: database unavailable");
+                tracing::debug!(%reason, "events not stored: database unavailable");
                 ApiError::StorageUnavailable {
                     retry_after_seconds,
                 }

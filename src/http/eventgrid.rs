@@ -6,19 +6,29 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use crate::auth::Endpoint;
-use crate::error::ApiError;
 use crate::events::{self, EventGridDelivery};
-use crate::http::edge;
+use crate::http::edge::{self, Refusal};
 use crate::startup::AppState;
 
 pub async fn receive(
     req: HttpRequest,
     payload: web::Payload,
     state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    // The permit keeps this body counted against the budget until the answer is sent.
-    let (received, _permit) =
-        edge::receive_verified(&state, Endpoint::EventGrid, &req, payload).await?;
+) -> HttpResponse {
+    handle(&req, payload, &state)
+        .await
+        .unwrap_or_else(Refusal::into_response)
+}
+
+async fn handle(
+    req: &HttpRequest,
+    payload: web::Payload,
+    state: &AppState,
+) -> Result<HttpResponse, Refusal> {
+    // The permit keeps this body, and the events parsed from it, counted against the budget until
+    // the answer is sent.
+    let (received, mut permit) =
+        edge::receive_verified(state, Endpoint::EventGrid, req, payload).await?;
     match events::parse_eventgrid_body(received.verified.body()).map_err(edge::parse_error)? {
         // Event Grid refuses a 202 here: the handshake must be a 200 echoing the code.
         EventGridDelivery::SubscriptionValidation {
@@ -29,7 +39,8 @@ pub async fn receive(
                 .json(serde_json::json!({ "validationResponse": validation_code })))
         }
         EventGridDelivery::Events(parsed) => {
-            let summary = edge::store(&state, Endpoint::EventGrid, &req, received, parsed).await?;
+            edge::charge_parsed(state, &mut permit, received.verified.body().len(), &parsed)?;
+            let summary = edge::store(state, Endpoint::EventGrid, req, received, parsed).await?;
             Ok(HttpResponse::Ok().json(summary))
         }
     }

@@ -14,6 +14,14 @@ pub async fn healthz() -> HttpResponse {
 
 /// The database answers and the schema is current: safe to route deliveries here.
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
+    if state.database.is_down() {
+        // Known without asking: the writers found it unreachable and the probe has not found it
+        // since.
+        return HttpResponse::ServiceUnavailable().json(ErrorBody {
+            code: "not_ready",
+            message: "database unavailable".to_owned(),
+        });
+    }
     let pool = state.pool.clone();
     let ready = state
         .pool_runtime

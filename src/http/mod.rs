@@ -5,8 +5,12 @@ pub mod callbacks;
 pub mod edge;
 pub mod eventgrid;
 pub mod health;
+pub mod refusal;
 pub mod request_span;
 
+use actix_web::body::{EitherBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::middleware::Next;
 use actix_web::{web, HttpResponse};
 
 use crate::error::ApiError;
@@ -28,6 +32,30 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .service(web::resource("/readyz").route(web::get().to(health::readyz)))
     .service(web::resource("/metrics").route(web::get().to(health::metrics)))
     .configure(crate::api::scope);
+}
+
+/// The longest request target (path and query) answered: every route's real URLs are far shorter.
+/// A longer one is `414` here; one past the HTTP layer's own head limit (32 KiB with the headers)
+/// never reaches the application.
+pub const MAX_URI_BYTES: usize = 8192;
+
+pub async fn refuse_long_uri(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    let length = req
+        .uri()
+        .path_and_query()
+        .map_or(0, |target| target.as_str().len());
+    if length > MAX_URI_BYTES {
+        let error = ApiError::UriTooLong {
+            limit: MAX_URI_BYTES,
+        };
+        return Ok(req.error_response(error).map_into_right_body());
+    }
+    next.call(req)
+        .await
+        .map(ServiceResponse::map_into_left_body)
 }
 
 pub async fn not_found() -> Result<HttpResponse, ApiError> {

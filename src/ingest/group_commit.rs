@@ -12,6 +12,13 @@
 //! transaction fails, each request in it is retried alone so that one bad request cannot fail its
 //! neighbours.
 //!
+//! When the database cannot be reached, a request is answered `503` within
+//! `database.acquire_timeout_ms` and a little more, whatever batch it shares: a batch that finds the
+//! database unreachable is answered whole at once (retrying its requests one by one would make the
+//! last wait as many timeouts as there were requests), the database is marked down
+//! ([`DatabaseHealth`]), and until the probe finds it again every new or queued request is refused
+//! at once instead of waiting for a commit that cannot succeed.
+//!
 //! At shutdown ([`IngestWriters::stop`]) the queue closes, the writers write what it still holds, and
 //! they end.
 
@@ -29,6 +36,7 @@ use crate::events::ParsedEvent;
 use crate::metrics as m;
 use crate::projection::{feed, ProjectionFeed};
 use crate::store::event_log::{self, Appended, Delivery, NewEvent, Stored};
+use crate::store::health::DatabaseHealth;
 
 /// What happened to a request's events: the body of a 2xx answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -87,7 +95,15 @@ impl Job {
 pub struct IngestQueue {
     sender: mpsc::Sender<Job>,
     overload: Arc<OverloadLog>,
+    health: DatabaseHealth,
+    /// The longest a request waits for its answer: the batch window, the commit timeout and a small
+    /// margin.
+    answer_within: Duration,
 }
+
+/// What an answer may take beyond the commit timeout: the queue wait of a request that arrived
+/// while the batch before it was failing.
+const ANSWER_MARGIN: Duration = Duration::from_millis(250);
 
 /// A full queue is logged at most once per interval, with the number of requests refused since,
 /// rather than once per refused request: under overload a log line per 503 would add work exactly
@@ -156,6 +172,8 @@ impl IngestQueue {
         pool: PgPool,
         settings: &IngestSettings,
         projection: ProjectionFeed,
+        health: DatabaseHealth,
+        commit_timeout: Duration,
     ) -> (IngestQueue, IngestWriters) {
         let (sender, receiver) = mpsc::channel(settings.queue_capacity);
         let receiver = Arc::new(Mutex::new(receiver));
@@ -173,6 +191,8 @@ impl IngestQueue {
                     max_events: settings.batch_max_events,
                     max_wait: Duration::from_micros(settings.batch_max_wait_us),
                     projection: projection.clone(),
+                    health: health.clone(),
+                    commit_timeout,
                 };
                 tokio::spawn(writer.run())
             })
@@ -180,6 +200,10 @@ impl IngestQueue {
         let queue = IngestQueue {
             sender,
             overload: Arc::new(OverloadLog::new()),
+            health,
+            answer_within: commit_timeout
+                + Duration::from_micros(settings.batch_max_wait_us)
+                + ANSWER_MARGIN,
         };
         (queue, IngestWriters { stop, tasks })
     }
@@ -195,13 +219,24 @@ impl IngestQueue {
         full
     }
 
+    /// Whether the database is known to be down: a delivery is then refused before its body is
+    /// read.
+    pub fn database_down(&self) -> bool {
+        self.health.is_down()
+    }
+
     /// Queues the events of one request and waits until they are committed (or refused); says for
-    /// each event whether it was new or a duplicate.
+    /// each event whether it was new or a duplicate. Answers within the batch window, the commit
+    /// timeout and a small margin: a request not committed by then is told the database is unavailable (should its
+    /// batch commit after all, the sender's retry is a duplicate, stored once).
     pub async fn submit(
         &self,
         delivery: Delivery,
         events: Vec<ParsedEvent>,
     ) -> Result<Vec<Stored>, SubmitError> {
+        if self.health.is_down() {
+            return Err(SubmitError::Unavailable(DOWN.to_owned()));
+        }
         let (reply, answer) = oneshot::channel();
         let job = Job {
             delivery,
@@ -219,10 +254,14 @@ impl IngestQueue {
         })?;
         metrics::gauge!(m::INGEST_QUEUE_DEPTH)
             .set((self.sender.max_capacity() - self.sender.capacity()) as f64);
-        let reply = answer
-            .await
-            .map_err(|_| SubmitError::Unavailable("ingest writer stopped".to_owned()))?;
-        reply.outcome
+        match tokio::time::timeout(self.answer_within, answer).await {
+            Ok(Ok(reply)) => reply.outcome,
+            Ok(Err(_)) => Err(SubmitError::Unavailable("ingest writer stopped".to_owned())),
+            Err(_) => Err(SubmitError::Unavailable(format!(
+                "not committed within {} ms",
+                self.answer_within.as_millis()
+            ))),
+        }
     }
 }
 
@@ -241,7 +280,12 @@ struct Writer {
     max_events: usize,
     max_wait: Duration,
     projection: ProjectionFeed,
+    health: DatabaseHealth,
+    /// A commit (connection included) taking longer counts as the database being unavailable.
+    commit_timeout: Duration,
 }
+
+const DOWN: &str = "the database is marked down until it answers again";
 
 const KEEP_CONNECTION: Duration = Duration::from_secs(60);
 
@@ -269,11 +313,34 @@ impl Writer {
         Ok(&mut *self.conn.as_mut().expect("set above").0)
     }
 
-    /// Writes `batch` in one statement (one implicit transaction: committed when it returns).
+    /// Writes `batch` in one statement (one implicit transaction: committed when it returns),
+    /// within the commit timeout. Reports the database up or down by the result.
     async fn commit(&mut self, batch: &[Job]) -> Result<Vec<Vec<Stored>>, CommitError> {
-        let appended = self.append(batch).await?;
-        self.hand_to_projection(batch, appended.new_events);
-        Ok(appended.outcome)
+        let result = match tokio::time::timeout(self.commit_timeout, self.append(batch)).await {
+            Ok(result) => result,
+            Err(_) => {
+                // The statement may still be running on the connection: never reuse it.
+                if let Some((mut conn, _)) = self.conn.take() {
+                    conn.close_on_drop();
+                }
+                Err(CommitError::TimedOut(self.commit_timeout))
+            }
+        };
+        match result {
+            Ok(appended) => {
+                if self.health.is_down() {
+                    self.health.mark_up();
+                }
+                self.hand_to_projection(batch, appended.new_events);
+                Ok(appended.outcome)
+            }
+            Err(error) => {
+                if error.is_unavailable() {
+                    self.health.mark_down(&error);
+                }
+                Err(error)
+            }
+        }
     }
 
     async fn append(&mut self, batch: &[Job]) -> Result<Appended, CommitError> {
@@ -343,6 +410,13 @@ impl Writer {
     }
 
     async fn write(&mut self, batch: Vec<Job>) {
+        if self.health.is_down() {
+            // Queued before the database went down: answered at once, as new requests are.
+            for job in batch {
+                job.answer(Err(SubmitError::Unavailable(DOWN.to_owned())));
+            }
+            return;
+        }
         let started = Instant::now();
         let event_count: usize = batch.iter().map(|j| j.events.len()).sum();
         match self.commit(&batch).await {
@@ -358,9 +432,21 @@ impl Writer {
                 let job = batch.into_iter().next().expect("one job");
                 job.answer(Err(classify(error)));
             }
+            Err(error) if error.is_unavailable() => {
+                // Retrying each request alone could not succeed either, and would make the last
+                // one wait a timeout per request before it.
+                let reason = error.to_string();
+                for job in batch {
+                    job.answer(Err(SubmitError::Unavailable(reason.clone())));
+                }
+            }
             Err(error) => {
                 tracing::warn!(%error, jobs = batch.len(), "shared transaction failed; retrying each request alone");
                 for job in batch {
+                    if self.health.is_down() {
+                        job.answer(Err(SubmitError::Unavailable(DOWN.to_owned())));
+                        continue;
+                    }
                     let result = self
                         .commit(std::slice::from_ref(&job))
                         .await
@@ -400,6 +486,17 @@ impl Writer {
 enum CommitError {
     Connect(sqlx::Error),
     Write(sqlx::Error),
+    TimedOut(Duration),
+}
+
+impl CommitError {
+    /// The database is not there (or not answering): a retry later may succeed, not now.
+    fn is_unavailable(&self) -> bool {
+        match self {
+            CommitError::Connect(_) | CommitError::TimedOut(_) => true,
+            CommitError::Write(e) => crate::store::is_unavailable(e),
+        }
+    }
 }
 
 impl std::fmt::Display for CommitError {
@@ -407,19 +504,19 @@ impl std::fmt::Display for CommitError {
         match self {
             CommitError::Connect(e) => write!(f, "could not get a database connection: {e}"),
             CommitError::Write(e) => write!(f, "{e}"),
+            CommitError::TimedOut(limit) => {
+                write!(f, "the commit took longer than {} ms", limit.as_millis())
+            }
         }
     }
 }
 
 fn classify(error: CommitError) -> SubmitError {
     match error {
-        CommitError::Connect(e) => SubmitError::Unavailable(e.to_string()),
-        CommitError::Write(e) if crate::store::is_unavailable(&e) => {
-            SubmitError::Unavailable(e.to_string())
-        }
-        CommitError::Write(e) => {
+        CommitError::Write(e) if !crate::store::is_unavailable(&e) => {
             tracing::error!(error = %e, "events could not be stored");
             SubmitError::Failed(e.to_string())
         }
+        unavailable => SubmitError::Unavailable(unavailable.to_string()),
     }
 }

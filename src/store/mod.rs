@@ -1,6 +1,7 @@
 //! PostgreSQL: the connection pool, migrations, readiness, and the append-only event log.
 
 pub mod event_log;
+pub mod health;
 pub mod maintenance;
 pub mod pool_runtime;
 
@@ -129,6 +130,7 @@ mod tests {
         (20261125000001, "56c6b91e5a22f9e2fad93874eb47ae93ce8f2b4173d5988422a4be53ff256529d9eb688d3337e59edadb38d63612325d"),
         (20261126000001, "bcd9c7630eceada7e661131f09efe908257a4da7cb4d788d6a229bb7eee279425441b68cd5f40d3280567f6c66677370"),
         (20261127000001, "a7e595367c153c5bd4ef163c4664aa6408a7e81cafcf213d563743dde41c6c65abdb942ccb909b6cff2e45d6000e0edc"),
+        (20261204000001, "462c0ed692783b7a071bc7b869e4e2dad346ad0239f232a4e95cc561cb51819700f11eed2ccfdfb7ad21b7ff70fdfa3d"),
     ];
 
     #[test]

@@ -177,6 +177,16 @@ async fn losing_the_database_mid_flight_gives_503_and_recovers() {
         .execute(&mut admin)
         .await
         .unwrap();
+    // Until the database is found again, deliveries are refused at once; it is found by itself.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let ready = app.client.get(app.url("/readyz")).send().await.unwrap();
+        if ready.status() == 200 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "not ready again");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
     // The sender's retry is stored.
     let response = app
         .post_callback(json!([b_tone("mid-2", "c", 2, "two", t)]).to_string())

@@ -7,5 +7,7 @@ mod eventgrid;
 mod fixtures;
 mod health;
 mod helpers;
+mod hostile;
 mod ingest;
+mod outage;
 mod reporting;
