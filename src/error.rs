@@ -39,8 +39,8 @@ pub enum ApiError {
     BadRequest(String),
     #[error("{0}")]
     NotFound(String),
-    #[error("method not allowed")]
-    MethodNotAllowed,
+    #[error("method not allowed; this route allows {allow}")]
+    MethodNotAllowed { allow: String },
     #[error("the request target is longer than {limit} bytes")]
     UriTooLong { limit: usize },
     #[error("internal error")]
@@ -62,7 +62,7 @@ impl ApiError {
             ApiError::QueryTimeout { .. } => "query_timeout",
             ApiError::BadRequest(_) => "bad_request",
             ApiError::NotFound(_) => "not_found",
-            ApiError::MethodNotAllowed => "method_not_allowed",
+            ApiError::MethodNotAllowed { .. } => "method_not_allowed",
             ApiError::UriTooLong { .. } => "uri_too_long",
             ApiError::Internal => "internal",
         }
@@ -85,7 +85,7 @@ impl ResponseError for ApiError {
             | ApiError::Overloaded { .. }
             | ApiError::QueryTimeout { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
-            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::UriTooLong { .. } => StatusCode::URI_TOO_LONG,
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -107,6 +107,9 @@ impl ResponseError for ApiError {
             }
             ApiError::Unauthorized => {
                 response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+            }
+            ApiError::MethodNotAllowed { allow } => {
+                response.insert_header((header::ALLOW, allow.as_str()));
             }
             // RFC 7694: name the codings that are accepted.
             ApiError::UnsupportedEncoding(_) => {

@@ -123,10 +123,13 @@ pub fn scope(cfg: &mut web::ServiceConfig) {
         }
         seen.push(route.path);
         let mut resource = web::resource(route.path);
+        let mut allow = Vec::new();
         for same in ROUTES.iter().filter(|r| r.path == route.path) {
             resource = resource.route((same.handler)(web::route().method(same.method.clone())));
+            allow.push(same.method.as_str());
         }
-        scope = scope.service(resource.default_service(web::to(crate::http::method_not_allowed)));
+        let allow = crate::http::method_not_allowed(&allow.join(", "));
+        scope = scope.service(resource.default_service(allow));
     }
     cfg.service(scope);
 }

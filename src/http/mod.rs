@@ -11,7 +11,7 @@ pub mod request_span;
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpResponse, Route};
 
 use crate::error::ApiError;
 
@@ -20,17 +20,29 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::resource("/api/callbacks")
             .route(web::post().to(callbacks::receive))
-            .default_service(web::to(method_not_allowed)),
+            .default_service(method_not_allowed("POST")),
     )
     .service(
         web::resource("/api/eventgrid")
             .route(web::post().to(eventgrid::receive))
             .route(web::method(actix_web::http::Method::OPTIONS).to(eventgrid::handshake))
-            .default_service(web::to(method_not_allowed)),
+            .default_service(method_not_allowed("POST, OPTIONS")),
     )
-    .service(web::resource("/healthz").route(web::get().to(health::healthz)))
-    .service(web::resource("/readyz").route(web::get().to(health::readyz)))
-    .service(web::resource("/metrics").route(web::get().to(health::metrics)))
+    .service(
+        web::resource("/healthz")
+            .route(web::get().to(health::healthz))
+            .default_service(method_not_allowed("GET")),
+    )
+    .service(
+        web::resource("/readyz")
+            .route(web::get().to(health::readyz))
+            .default_service(method_not_allowed("GET")),
+    )
+    .service(
+        web::resource("/metrics")
+            .route(web::get().to(health::metrics))
+            .default_service(method_not_allowed("GET")),
+    )
     .configure(crate::api::scope);
 }
 
@@ -62,6 +74,12 @@ pub async fn not_found() -> Result<HttpResponse, ApiError> {
     Err(ApiError::NotFound("no such route".to_owned()))
 }
 
-pub async fn method_not_allowed() -> Result<HttpResponse, ApiError> {
-    Err(ApiError::MethodNotAllowed)
+/// The answer to a method a route does not serve: `405` with the `Allow` header naming the methods
+/// it does (RFC 9110).
+pub fn method_not_allowed(allow: &str) -> Route {
+    let allow = allow.to_owned();
+    web::to(move || {
+        let allow = allow.clone();
+        async move { Err::<HttpResponse, _>(ApiError::MethodNotAllowed { allow }) }
+    })
 }

@@ -112,14 +112,28 @@ async fn unknown_routes_and_methods_answer_in_the_error_shape() {
     let app = TestApp::spawn().await;
     let response = app.client.get(app.url("/nope")).send().await.unwrap();
     assert_eq!(error_code(response).await.1, "not_found");
-    let response = app
-        .client
-        .get(app.url("/api/callbacks"))
-        .send()
-        .await
-        .unwrap();
-    let (status, code, _) = error_code(response).await;
-    assert_eq!((status, code.as_str()), (405, "method_not_allowed"));
+    // Every 405 names the methods the route allows (RFC 9110).
+    for (method, path, allow) in [
+        (reqwest::Method::GET, "/api/callbacks", "POST"),
+        (reqwest::Method::PUT, "/api/eventgrid", "POST, OPTIONS"),
+        (reqwest::Method::POST, "/healthz", "GET"),
+        (reqwest::Method::DELETE, "/readyz", "GET"),
+        (reqwest::Method::POST, "/metrics", "GET"),
+    ] {
+        let response = app
+            .client
+            .request(method.clone(), app.url(path))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.headers()["allow"], allow, "{method} {path}");
+        let (status, code, _) = error_code(response).await;
+        assert_eq!(
+            (status, code.as_str()),
+            (405, "method_not_allowed"),
+            "{method} {path}"
+        );
+    }
 }
 
 #[tokio::test]

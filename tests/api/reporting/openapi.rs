@@ -46,6 +46,7 @@ async fn the_document_and_the_routes_agree() {
                 .send()
                 .await
                 .unwrap();
+            assert_eq!(post.headers()["allow"], "GET", "POST {url}");
             let (status, code, _) = error_code(post).await;
             assert_eq!(
                 (status, code.as_str()),
