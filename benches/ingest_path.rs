@@ -35,16 +35,17 @@ use chrono::{DateTime, TimeZone, Utc};
 use futures_util::FutureExt;
 use secrecy::SecretString;
 
-use calltrail::api::auth::ApiTokens;
+use calltrail::auth::tokens::ApiTokens;
 use calltrail::auth::{sign_webhook, AuthConfig, Authenticator, Credentials, Endpoint};
 use calltrail::config::Settings;
+use calltrail::error::ApiError;
 use calltrail::events::parse_callback_body;
 use calltrail::http::body_budget::BodyBudget;
 use calltrail::http::edge::Refusal;
+use calltrail::http::state::AppState;
 use calltrail::http::{edge, request_span};
 use calltrail::ingest::{IngestQueue, WriteSummary};
 use calltrail::projection::ProjectionFeed;
-use calltrail::startup::AppState;
 use calltrail::store::health::DatabaseHealth;
 use calltrail::store::pool_runtime::PoolRuntime;
 
@@ -211,7 +212,7 @@ async fn handle(
 ) -> Result<HttpResponse, Refusal> {
     let (received, mut permit) =
         edge::receive_verified(&state, Endpoint::Callbacks, &req, payload).await?;
-    let parsed = parse_callback_body(received.verified.body()).map_err(edge::parse_error)?;
+    let parsed = parse_callback_body(received.verified.body()).map_err(ApiError::from)?;
     edge::charge_parsed(&state, &mut permit, received.verified.body().len(), &parsed)?;
     let events = parsed.len();
     let delivery = edge::hand_off(

@@ -73,6 +73,6 @@ fn hash_token() -> anyhow::Result<()> {
     if token.trim().is_empty() {
         anyhow::bail!("no token on standard input");
     }
-    println!("{}", crate::api::auth::hash_token(token));
+    println!("{}", crate::auth::tokens::hash_token(token));
     Ok(())
 }

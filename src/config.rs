@@ -123,9 +123,8 @@ pub struct LogSettings {
     pub level: String,
 }
 
-#[derive(Debug, thiserror::Error)]
-#[error("invalid configuration: {0}")]
-pub struct ConfigError(pub String);
+/// One error type for the whole configuration; the `auth` section's checks build it too.
+pub use crate::auth::ConfigError;
 
 /// Which environment file to layer over the defaults.
 pub fn environment() -> String {
@@ -147,16 +146,17 @@ impl Settings {
             .add_source(config::File::from_str(yaml, config::FileFormat::Yaml))
             .build()
             .and_then(|c| c.try_deserialize())
-            .map_err(|e| ConfigError(e.to_string()))
+            .map_err(|e| ConfigError::new("", e.to_string()))
     }
 
     /// Loads from the process environment and the config directory.
     pub fn load() -> Result<Settings, ConfigError> {
         let env = environment();
         if !matches!(env.as_str(), "local" | "production") {
-            return Err(ConfigError(format!(
-                "CALLTRAIL_ENVIRONMENT: `{env}` is not one of local, production"
-            )));
+            return Err(ConfigError::new(
+                "CALLTRAIL_ENVIRONMENT",
+                format!("`{env}` is not one of local, production"),
+            ));
         }
         let env_file = config_dir().join(&env);
         let mut environment = config::Environment::with_prefix("CALLTRAIL")
@@ -172,10 +172,10 @@ impl Settings {
             .add_source(config::File::from(env_file).required(false))
             .add_source(environment)
             .build()
-            .map_err(|e| ConfigError(e.to_string()))?;
+            .map_err(|e| ConfigError::new("", e.to_string()))?;
         let mut settings: Settings = raw
             .try_deserialize()
-            .map_err(|e| ConfigError(e.to_string()))?;
+            .map_err(|e| ConfigError::new("", e.to_string()))?;
         // DATABASE_URL beats the files; CALLTRAIL__DATABASE__URL beats DATABASE_URL.
         if std::env::var_os("CALLTRAIL__DATABASE__URL").is_none() {
             if let Ok(url) = std::env::var("DATABASE_URL") {
@@ -190,7 +190,7 @@ impl Settings {
 
     /// Checks the values serde cannot: each message names its key.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        let fail = |key: &str, why: &str| Err(ConfigError(format!("{key}: {why}")));
+        let fail = |key: &str, why: &str| Err(ConfigError::new(key, why));
         if self.database.url.expose_secret().is_empty() {
             return fail(
                 "database.url",
@@ -265,7 +265,7 @@ impl Settings {
         ];
         for (key, tokens) in token_lists {
             for (i, token) in tokens.iter().enumerate() {
-                if crate::api::auth::parse_token_hash(token).is_none() {
+                if crate::auth::tokens::parse_token_hash(token).is_none() {
                     return fail(
                         &format!("{key}[{i}]"),
                         "must be the hex SHA-256 of a token (64 hex digits; see `calltrail hash-token`)",

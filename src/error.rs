@@ -1,10 +1,18 @@
 //! The HTTP error envelope: every non-2xx answer is `{"code": "…", "message": "…"}` (the shape of the
 //! In-Call API itself) with a stable, machine-readable `code`. Internal causes go to the log, never to
 //! the client.
+//!
+//! Every mapping of a lower layer's error to an answer is here, beside [`ApiError`]: parsing,
+//! authentication, storing and querying. Each failure is logged once, where it is mapped (or, for a
+//! database found down, once by the ingest writers when it goes down), with its cause.
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
+
+use crate::auth::AuthError;
+use crate::events::ParseError;
+use crate::ingest::SubmitError;
 
 #[derive(Debug, Serialize)]
 pub struct ErrorBody {
@@ -47,7 +55,63 @@ pub enum ApiError {
     Internal,
 }
 
+impl From<ParseError> for ApiError {
+    fn from(error: ParseError) -> ApiError {
+        match error {
+            ParseError::InvalidJson(_) => ApiError::InvalidJson(error.to_string()),
+            ParseError::InvalidEvent { message, .. } => ApiError::InvalidEvent(message),
+        }
+    }
+}
+
+impl From<AuthError> for ApiError {
+    /// The reason is logged (never a secret or token); the client only learns that authentication
+    /// failed.
+    fn from(reason: AuthError) -> ApiError {
+        tracing::warn!(%reason, "delivery refused: authentication failed");
+        ApiError::Unauthorized
+    }
+}
+
 impl ApiError {
+    /// Events the ingest queue did not store.
+    pub fn from_submit(error: SubmitError, retry_after_seconds: u32) -> ApiError {
+        match error {
+            SubmitError::Overloaded => ApiError::Overloaded {
+                retry_after_seconds,
+            },
+            // Logged where it is found: once when the database is marked down, not per request.
+            SubmitError::Unavailable(reason) => {
+                tracing::debug!(%reason, "events not stored: database unavailable");
+                ApiError::StorageUnavailable {
+                    retry_after_seconds,
+                }
+            }
+            // Logged with its cause by the writer that failed.
+            SubmitError::Failed(_) => ApiError::Internal,
+        }
+    }
+
+    /// A failed reporting query: `503 query_timeout` when PostgreSQL cancelled it for running too
+    /// long, `503 storage_unavailable` when the database is unreachable (the client may retry),
+    /// else `500` with the cause logged.
+    pub fn from_query(error: sqlx::Error, retry_after_seconds: u32) -> ApiError {
+        let cancelled =
+            matches!(&error, sqlx::Error::Database(db) if db.code().as_deref() == Some("57014"));
+        if cancelled {
+            ApiError::QueryTimeout {
+                retry_after_seconds,
+            }
+        } else if crate::store::is_unavailable(&error) {
+            ApiError::StorageUnavailable {
+                retry_after_seconds,
+            }
+        } else {
+            tracing::error!(%error, "reporting query failed");
+            ApiError::Internal
+        }
+    }
+
     pub fn code(&self) -> &'static str {
         match self {
             ApiError::InvalidJson(_) => "invalid_json",

@@ -10,38 +10,17 @@ use actix_web::{web, App, HttpServer};
 use sqlx::PgPool;
 use tokio::task::JoinHandle;
 
-use crate::api::auth::ApiTokens;
+use crate::auth::tokens::ApiTokens;
 use crate::auth::Authenticator;
 use crate::config::Settings;
 use crate::http::body_budget::BodyBudget;
+use crate::http::state::AppState;
 use crate::ingest::{IngestQueue, IngestWriters};
 use crate::projection::{ProjectionFeed, Projector};
 use crate::store::health::DatabaseHealth;
 use crate::store::pool_runtime::PoolRuntime;
 use crate::store::QueryPools;
 use crate::{http, store};
-
-/// What the handlers of one HTTP worker share; all but `query_pool` is shared by every worker.
-pub struct AppState {
-    /// Used only on `pool_runtime`: a handler hands its use of it over.
-    pub pool: PgPool,
-    pub pool_runtime: PoolRuntime,
-    /// The reporting API's pool, this worker's own: its statements are cut off at
-    /// `api.statement_timeout_ms`.
-    pub query_pool: PgPool,
-    pub auth: Arc<Authenticator>,
-    pub ingest: IngestQueue,
-    pub max_body_bytes: usize,
-    /// The longest a request body may take to arrive.
-    pub body_timeout: Duration,
-    pub body_budget: BodyBudget,
-    /// Whether the database is known to be down (readiness reads it).
-    pub database: DatabaseHealth,
-    pub retry_after_seconds: u32,
-    pub api_tokens: ApiTokens,
-    /// Who may scrape `/metrics`: `None` when `metrics.require_token` is off.
-    pub metrics_tokens: Option<ApiTokens>,
-}
 
 pub struct Application {
     port: u16,
@@ -159,7 +138,7 @@ impl Application {
                 .wrap(from_fn(http::refuse_long_uri))
                 .wrap(from_fn(http::request_span::request_span))
                 .app_data(state)
-                .configure(http::routes)
+                .configure(routes)
                 .default_service(web::to(http::not_found))
         })
         .workers(workers)
@@ -210,4 +189,35 @@ impl Application {
         }
         served
     }
+}
+
+/// Every route of the service.
+fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/api/callbacks")
+            .route(web::post().to(http::callbacks::receive))
+            .default_service(http::method_not_allowed("POST")),
+    )
+    .service(
+        web::resource("/api/eventgrid")
+            .route(web::post().to(http::eventgrid::receive))
+            .route(web::method(actix_web::http::Method::OPTIONS).to(http::eventgrid::handshake))
+            .default_service(http::method_not_allowed("POST, OPTIONS")),
+    )
+    .service(
+        web::resource("/healthz")
+            .route(web::get().to(http::health::healthz))
+            .default_service(http::method_not_allowed("GET")),
+    )
+    .service(
+        web::resource("/readyz")
+            .route(web::get().to(http::health::readyz))
+            .default_service(http::method_not_allowed("GET")),
+    )
+    .service(
+        web::resource("/metrics")
+            .route(web::get().to(http::health::metrics))
+            .default_service(http::method_not_allowed("GET")),
+    )
+    .configure(crate::api::scope);
 }

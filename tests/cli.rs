@@ -420,7 +420,7 @@ async fn sigterm_lets_reporting_queries_in_progress_finish_whichever_worker_ran_
     let child = serve_on_two_workers(&url, port)
         .env(
             "CALLTRAIL__API__TOKENS",
-            calltrail::api::auth::hash_token(token),
+            calltrail::auth::tokens::hash_token(token),
         )
         .spawn()
         .unwrap();

@@ -11,11 +11,11 @@ use sqlx::query::QueryAs;
 use sqlx::{FromRow, Postgres};
 
 use crate::api::events::{EventSummary, EVENT_COLUMNS};
+use crate::api::json;
 use crate::api::pagination::{Page, PageParams, PageRequest};
 use crate::api::params::{self, present_owned, TimeRange};
-use crate::api::{db_error, json};
 use crate::error::ApiError;
-use crate::startup::AppState;
+use crate::http::state::AppState;
 
 /// Every column of `calls`, from alias `c`.
 pub const CALL_COLUMNS: &str = "c.call_id, c.server_call_id, c.correlation_id, c.state, \
@@ -104,7 +104,7 @@ pub async fn list(
         .bind(page.fetch_limit())
         .fetch_all(&state.query_pool)
         .await
-        .map_err(db_error(&state))?;
+        .map_err(state.query_error())?;
     Ok(json(&Page::from_rows(rows, &page, |c| {
         (c.first_event_at, c.call_id.clone())
     })))
@@ -123,7 +123,7 @@ pub async fn get(
         .bind(id.as_str())
         .fetch_optional(&state.query_pool)
         .await
-        .map_err(db_error(&state))?;
+        .map_err(state.query_error())?;
     Ok(json(&call.ok_or_else(|| no_call(&id))?))
 }
 
@@ -148,7 +148,7 @@ where
         .bind(page.fetch_limit())
         .fetch_all(&state.query_pool)
         .await
-        .map_err(db_error(state))?;
+        .map_err(state.query_error())?;
     if !rows.is_empty() || page.after.is_some() {
         return Ok(rows);
     }
@@ -156,7 +156,7 @@ where
         .bind(id)
         .fetch_one(&state.query_pool)
         .await
-        .map_err(db_error(state))?;
+        .map_err(state.query_error())?;
     if exists {
         Ok(rows)
     } else {
@@ -255,7 +255,7 @@ pub async fn participants(
         .bind(&raw_ids)
         .fetch_all(&state.query_pool)
         .await
-        .map_err(db_error(&state))?
+        .map_err(state.query_error())?
     };
     let mut by_participant: HashMap<String, Vec<ParticipantChange>> = HashMap::new();
     for change in changes {

@@ -10,11 +10,11 @@ use sqlx::postgres::PgArguments;
 use sqlx::query::QueryAs;
 use sqlx::Postgres;
 
+use crate::api::json;
 use crate::api::pagination::{Page, PageParams, PageRequest};
 use crate::api::params::{self, bad, present_owned, TimeRange};
-use crate::api::{db_error, json};
 use crate::error::ApiError;
-use crate::startup::AppState;
+use crate::http::state::AppState;
 
 /// An event's normalised columns: everything but the raw payload and the dedup key.
 pub const EVENT_COLUMNS: &str = "event_seq, received_at, endpoint, format, auth_scheme, \
@@ -163,7 +163,7 @@ pub async fn list(
         .bind(page.fetch_limit())
         .fetch_all(&state.query_pool)
         .await
-        .map_err(db_error(&state))?;
+        .map_err(state.query_error())?;
     Ok(json(&Page::from_rows(rows, &page, |e| {
         (e.received_at, e.event_seq)
     })))
@@ -192,7 +192,7 @@ pub async fn get(
         .bind(id)
         .fetch_optional(&state.query_pool)
         .await
-        .map_err(db_error(&state))?;
+        .map_err(state.query_error())?;
     Ok(json(&event.ok_or_else(|| no_event(id))?))
 }
 
@@ -206,7 +206,7 @@ pub async fn raw(
         .bind(id)
         .fetch_optional(&state.query_pool)
         .await
-        .map_err(db_error(&state))?;
+        .map_err(state.query_error())?;
     Ok(HttpResponse::Ok()
         .content_type("application/json")
         .body(raw.ok_or_else(|| no_event(id))?))

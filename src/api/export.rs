@@ -19,7 +19,7 @@ use crate::api::events::{
 };
 use crate::api::params::one_of;
 use crate::error::ApiError;
-use crate::startup::AppState;
+use crate::http::state::AppState;
 
 const CHUNK_BYTES: usize = 64 * 1024;
 const CHUNKS_IN_FLIGHT: usize = 4;

@@ -24,7 +24,6 @@ use actix_web::middleware::{from_fn, Next};
 use actix_web::{web, HttpResponse, Route};
 
 use crate::error::ApiError;
-use crate::startup::AppState;
 
 pub const PREFIX: &str = "/api/v1";
 
@@ -164,27 +163,6 @@ fn contains_encoded_nul(path: &str) -> bool {
     path.as_bytes()
         .windows(3)
         .any(|w| w[0] == b'%' && w[1] == b'0' && w[2] == b'0')
-}
-
-/// A failed query: `503` when the database is unreachable (the client may retry), else `500` with
-/// the cause logged.
-pub fn db_error(state: &AppState) -> impl Fn(sqlx::Error) -> ApiError + '_ {
-    move |error| {
-        let cancelled =
-            matches!(&error, sqlx::Error::Database(db) if db.code().as_deref() == Some("57014"));
-        if cancelled {
-            ApiError::QueryTimeout {
-                retry_after_seconds: state.retry_after_seconds,
-            }
-        } else if crate::store::is_unavailable(&error) {
-            ApiError::StorageUnavailable {
-                retry_after_seconds: state.retry_after_seconds,
-            }
-        } else {
-            tracing::error!(%error, "reporting query failed");
-            ApiError::Internal
-        }
-    }
 }
 
 pub fn json<T: serde::Serialize>(body: &T) -> HttpResponse {

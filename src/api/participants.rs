@@ -5,11 +5,11 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::api::calls::{CallSummary, CALL_COLUMNS};
+use crate::api::json;
 use crate::api::pagination::{Page, PageParams, PageRequest};
 use crate::api::params::TimeRange;
-use crate::api::{db_error, json};
 use crate::error::ApiError;
-use crate::startup::AppState;
+use crate::http::state::AppState;
 
 #[derive(Debug, Serialize, sqlx::FromRow)]
 pub struct ParticipantCall {
@@ -76,7 +76,7 @@ pub async fn calls(
         .bind(page.fetch_limit())
         .fetch_all(&state.query_pool)
         .await
-        .map_err(db_error(&state))?;
+        .map_err(state.query_error())?;
     Ok(json(&Page::from_rows(rows, &page, |r| {
         (r.joined_at, r.call.call_id.clone())
     })))

@@ -4,10 +4,10 @@ use actix_web::{web, HttpResponse};
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::api::json;
 use crate::api::params::{bad, one_of, TimeRange};
-use crate::api::{db_error, json};
 use crate::error::ApiError;
-use crate::startup::AppState;
+use crate::http::state::AppState;
 
 /// Bounds the response and the work: 2000 buckets is about 83 days by hour, 5 years by day.
 pub const MAX_BUCKETS: i64 = 2000;
@@ -80,13 +80,17 @@ pub async fn summary(
     // Buckets are `date_bin` steps from the UTC-aligned first bucket: no time-zone work per row, and
     // hours rather than days so that no session time zone with DST can shift them.
     let stride = format!("{} hours", width.num_hours());
-    let mut tx = state.query_pool.begin().await.map_err(db_error(&state))?;
+    let mut tx = state
+        .query_pool
+        .begin()
+        .await
+        .map_err(state.query_error())?;
     // The distinct-participant count hashes one row per (bucket, participant): let it stay in memory.
     // Both duration percentiles come from one array-form percentile_cont: one sort per bucket, not two.
     sqlx::query("SET LOCAL work_mem = '64MB'")
         .execute(&mut *tx)
         .await
-        .map_err(db_error(&state))?;
+        .map_err(state.query_error())?;
     let buckets: Vec<Bucket> = sqlx::query_as(
         "WITH agg AS ( \
            SELECT date_bin($3::interval, first_event_at, $4) AS bucket, count(*) AS calls, \
@@ -120,8 +124,8 @@ pub async fn summary(
     .bind(last)
     .fetch_all(&mut *tx)
     .await
-    .map_err(db_error(&state))?;
-    tx.commit().await.map_err(db_error(&state))?;
+    .map_err(state.query_error())?;
+    tx.commit().await.map_err(state.query_error())?;
     Ok(json(&Summary {
         from,
         to,

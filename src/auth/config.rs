@@ -16,15 +16,27 @@ use crate::auth::Scheme;
 /// The issuer ACS Call Automation puts in the tokens it signs.
 pub const ACS_ISSUER: &str = "https://acscallautomation.communication.azure.com";
 
-/// A configuration value that cannot be used. The message names the offending key
-/// (e.g. `auth.jwt.audiences: must list at least one audience`) so an operator can fix
-/// it without reading code; it never contains a secret value.
-#[derive(Debug, thiserror::Error)]
-#[error("{key}: {message}")]
+/// A configuration value that cannot be used, anywhere in the configuration (this section's
+/// checks and the whole file's). The message names the offending key
+/// (`invalid configuration: auth.jwt.audiences: must list at least one audience`) so an operator
+/// can fix it without reading code; it never contains a secret value.
+#[derive(Debug)]
 pub struct ConfigError {
     key: String,
     message: String,
 }
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.key.is_empty() {
+            write!(f, "invalid configuration: {}", self.message)
+        } else {
+            write!(f, "invalid configuration: {}: {}", self.key, self.message)
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
 
 impl ConfigError {
     pub(crate) fn new(key: impl Into<String>, message: impl Into<String>) -> Self {
@@ -236,8 +248,9 @@ mod tests {
             .unwrap_err();
         assert_eq!(err.key(), "auth");
         assert!(
-            err.to_string()
-                .starts_with("auth: no authentication scheme is enabled for endpoint callbacks"),
+            err.to_string().starts_with(
+                "invalid configuration: auth: no authentication scheme is enabled for endpoint callbacks"
+            ),
             "{err}"
         );
         assert!(err.to_string().contains("auth.allow_unauthenticated"));
@@ -298,7 +311,7 @@ mod tests {
         let err = Authenticator::from_config(&cfg).await.unwrap_err();
         assert_eq!(
             err.to_string(),
-            "auth.jwt.audiences: must list at least one audience"
+            "invalid configuration: auth.jwt.audiences: must list at least one audience"
         );
 
         cfg.jwt.audiences = vec!["resource-id".into()];

@@ -48,28 +48,3 @@ pub enum AuthError {
     #[error("webhook signature does not match any configured secret")]
     SignatureMismatch,
 }
-
-impl AuthError {
-    /// A short, stable label for metrics and structured logs.
-    pub fn reason(&self) -> &'static str {
-        match self {
-            AuthError::MissingCredentials => "missing_credentials",
-            AuthError::SchemeNotEnabled(_) => "scheme_not_enabled",
-            AuthError::UnsupportedAuthorizationScheme => "unsupported_authorization_scheme",
-            AuthError::QuerySecretMismatch => "query_secret_mismatch",
-            AuthError::JwtMalformed => "jwt_malformed",
-            AuthError::JwtUnsupportedAlgorithm => "jwt_unsupported_algorithm",
-            AuthError::JwtMissingKid => "jwt_missing_kid",
-            AuthError::JwtUnknownKid => "jwt_unknown_kid",
-            AuthError::JwtBadSignature => "jwt_bad_signature",
-            AuthError::JwtMissingExp => "jwt_missing_exp",
-            AuthError::JwtExpired => "jwt_expired",
-            AuthError::JwtNotYetValid => "jwt_not_yet_valid",
-            AuthError::JwtBadIssuer => "jwt_bad_issuer",
-            AuthError::JwtBadAudience => "jwt_bad_audience",
-            AuthError::SignatureMalformedHeaders => "signature_malformed_headers",
-            AuthError::SignatureTimestampOutOfTolerance => "signature_timestamp_out_of_tolerance",
-            AuthError::SignatureMismatch => "signature_mismatch",
-        }
-    }
-}

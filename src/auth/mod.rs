@@ -22,6 +22,7 @@ mod jwks;
 mod jwt;
 mod query_secret;
 pub mod testing;
+pub mod tokens;
 pub mod webhook_signature;
 
 use std::fmt;

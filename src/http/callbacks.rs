@@ -3,9 +3,10 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use crate::auth::Endpoint;
+use crate::error::ApiError;
 use crate::events;
 use crate::http::edge::{self, Refusal};
-use crate::startup::AppState;
+use crate::http::state::AppState;
 
 pub async fn receive(
     req: HttpRequest,
@@ -26,8 +27,7 @@ async fn handle(
     // the answer is sent.
     let (received, mut permit) =
         edge::receive_verified(state, Endpoint::Callbacks, req, payload).await?;
-    let parsed =
-        events::parse_callback_body(received.verified.body()).map_err(edge::parse_error)?;
+    let parsed = events::parse_callback_body(received.verified.body()).map_err(ApiError::from)?;
     edge::charge_parsed(state, &mut permit, received.verified.body().len(), &parsed)?;
     let summary = edge::store(state, Endpoint::Callbacks, req, received, parsed).await?;
     Ok(HttpResponse::Ok().json(summary))

@@ -9,15 +9,15 @@ use actix_web::{web, HttpMessage, HttpRequest};
 use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
 
-use crate::auth::{Admission, AuthError, Authenticator, Credentials, Endpoint, Verified};
+use crate::auth::{Admission, Authenticator, Credentials, Endpoint, Verified};
 use crate::error::ApiError;
-use crate::events::{EventFamily, ParseError, ParsedEvent};
+use crate::events::{EventFamily, ParsedEvent};
 use crate::http::body_budget::BodyPermit;
 pub use crate::http::refusal::Refusal;
 use crate::http::request_span::RequestId;
-use crate::ingest::{SubmitError, WriteSummary};
+use crate::http::state::AppState;
+use crate::ingest::WriteSummary;
 use crate::metrics::EventCounters;
-use crate::startup::AppState;
 use crate::store::event_log::{Delivery, Stored};
 
 /// JSON, CloudEvents (single and batch), and any other `+json` type. A missing content type is
@@ -108,7 +108,7 @@ async fn admit(
             now,
         )
         .await
-        .map_err(refused)?;
+        .map_err(ApiError::from)?;
     Ok((admission, declared))
 }
 
@@ -192,7 +192,7 @@ pub async fn receive_verified(
             body,
             at,
         )
-        .map_err(refused)?;
+        .map_err(ApiError::from)?;
     permit.verified();
     Ok((Received { verified, at }, permit))
 }
@@ -244,23 +244,7 @@ pub async fn verify_request(
     let secret = query_secret(req);
     auth.verify(endpoint, &credentials(req, secret.as_deref()), body, now)
         .await
-        .map_err(refused)
-}
-
-/// The reason of a failure is logged (never a secret or token); the client only learns that
-/// authentication failed.
-fn refused(reason: AuthError) -> ApiError {
-    tracing::warn!(%reason, "delivery refused: authentication failed");
-    ApiError::Unauthorized
-}
-
-pub fn parse_error(error: ParseError) -> ApiError {
-    match error {
-        ParseError::InvalidJson(message) => {
-            ApiError::InvalidJson(format!("body is not valid JSON: {message}"))
-        }
-        ParseError::InvalidEvent { message, .. } => ApiError::InvalidEvent(message),
-    }
+        .map_err(ApiError::from)
 }
 
 /// The record of how a delivery reached us, with its events counted as received: everything done
@@ -320,27 +304,11 @@ pub async fn store(
 ) -> Result<WriteSummary, ApiError> {
     let delivery = hand_off(endpoint, req, received.verified, &events, received.at);
     let families: Vec<EventFamily> = events.iter().map(|e| e.kind.family()).collect();
-    let retry_after_seconds = state.retry_after_seconds;
     let outcome = state
         .ingest
         .submit(delivery, events)
         .await
-        .map_err(|e| match e {
-            SubmitError::Overloaded => ApiError::Overloaded {
-                retry_after_seconds,
-            },
-            // Logged where it is found (when the database is marked down), not once per request.
-            SubmitError::Unavailable(reason) => {
-                tracing::debug!(%reason, "events not stored: database unavailable");
-                ApiError::StorageUnavailable {
-                    retry_after_seconds,
-                }
-            }
-            SubmitError::Failed(reason) => {
-                tracing::error!(%reason, "events not stored");
-                ApiError::Internal
-            }
-        })?;
+        .map_err(|e| ApiError::from_submit(e, state.retry_after_seconds))?;
     let counters = EventCounters::get();
     for (family, stored) in families.into_iter().zip(&outcome) {
         counters.stored(family, *stored == Stored::New);

@@ -6,9 +6,10 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use crate::auth::Endpoint;
+use crate::error::ApiError;
 use crate::events::{self, EventGridDelivery};
 use crate::http::edge::{self, Refusal};
-use crate::startup::AppState;
+use crate::http::state::AppState;
 
 pub async fn receive(
     req: HttpRequest,
@@ -29,7 +30,7 @@ async fn handle(
     // the answer is sent.
     let (received, mut permit) =
         edge::receive_verified(state, Endpoint::EventGrid, req, payload).await?;
-    match events::parse_eventgrid_body(received.verified.body()).map_err(edge::parse_error)? {
+    match events::parse_eventgrid_body(received.verified.body()).map_err(ApiError::from)? {
         // Event Grid refuses a 202 here: the handshake must be a 200 echoing the code.
         EventGridDelivery::SubscriptionValidation {
             validation_code, ..

@@ -2,10 +2,10 @@
 
 use actix_web::{web, HttpRequest, HttpResponse};
 
-use crate::api::auth;
+use crate::auth::tokens::presents_token;
 use crate::error::{ApiError, ErrorBody};
+use crate::http::state::AppState;
 use crate::metrics as m;
-use crate::startup::AppState;
 
 /// The process is alive and serving HTTP.
 pub async fn healthz() -> HttpResponse {
@@ -44,7 +44,13 @@ pub async fn metrics(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     if let Some(tokens) = &state.metrics_tokens {
-        if !auth::presents_token(req.headers(), tokens, "metrics") {
+        if !presents_token(
+            req.headers()
+                .get(actix_web::http::header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok()),
+            tokens,
+            "metrics",
+        ) {
             return Err(ApiError::Unauthorized);
         }
     }

@@ -7,6 +7,7 @@ pub mod eventgrid;
 pub mod health;
 pub mod refusal;
 pub mod request_span;
+pub mod state;
 
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -14,37 +15,6 @@ use actix_web::middleware::Next;
 use actix_web::{web, HttpResponse, Route};
 
 use crate::error::ApiError;
-
-/// Every route of the service.
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::resource("/api/callbacks")
-            .route(web::post().to(callbacks::receive))
-            .default_service(method_not_allowed("POST")),
-    )
-    .service(
-        web::resource("/api/eventgrid")
-            .route(web::post().to(eventgrid::receive))
-            .route(web::method(actix_web::http::Method::OPTIONS).to(eventgrid::handshake))
-            .default_service(method_not_allowed("POST, OPTIONS")),
-    )
-    .service(
-        web::resource("/healthz")
-            .route(web::get().to(health::healthz))
-            .default_service(method_not_allowed("GET")),
-    )
-    .service(
-        web::resource("/readyz")
-            .route(web::get().to(health::readyz))
-            .default_service(method_not_allowed("GET")),
-    )
-    .service(
-        web::resource("/metrics")
-            .route(web::get().to(health::metrics))
-            .default_service(method_not_allowed("GET")),
-    )
-    .configure(crate::api::scope);
-}
 
 /// The longest request target (path and query) answered: every route's real URLs are far shorter.
 /// A longer one is `414` here; one past the HTTP layer's own head limit (32 KiB with the headers)

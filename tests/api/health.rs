@@ -86,7 +86,7 @@ async fn metrics_count_events_and_rejections() {
 #[tokio::test]
 async fn metrics_need_a_scraper_or_api_token_unless_opened() {
     let app = TestApp::spawn_with(|s| {
-        s.api.tokens = vec![calltrail::api::auth::hash_token("an-api-token")];
+        s.api.tokens = vec![calltrail::auth::tokens::hash_token("an-api-token")];
     })
     .await;
     let scrape = |token: Option<&'static str>| {

@@ -46,7 +46,7 @@ auth:
     ))
     .expect("test settings");
     settings.log.level = "error".to_owned();
-    settings.metrics.tokens = vec![calltrail::api::auth::hash_token(METRICS_TOKEN)];
+    settings.metrics.tokens = vec![calltrail::auth::tokens::hash_token(METRICS_TOKEN)];
     settings
 }
 

@@ -631,7 +631,7 @@ async fn a_full_queue_answers_503_at_once_and_the_queued_requests_are_stored_aft
 async fn long_operation_contexts_are_stored_projected_and_found() {
     // Applications put their own state in operation contexts: longer than a B-tree entry holds.
     let app = TestApp::spawn_with(|s| {
-        s.api.tokens = vec![calltrail::api::auth::hash_token("long-ctx-token")];
+        s.api.tokens = vec![calltrail::auth::tokens::hash_token("long-ctx-token")];
     })
     .await;
     let context = format!("state:{}", "x".repeat(6000));

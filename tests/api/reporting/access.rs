@@ -1,7 +1,7 @@
 //! Every `/api/v1` route needs a configured bearer token, the OpenAPI document included.
 
-use calltrail::api::auth::hash_token;
 use calltrail::api::{PREFIX, ROUTES};
+use calltrail::auth::tokens::hash_token;
 use calltrail::config::Settings;
 
 use serde_json::json;
@@ -119,7 +119,7 @@ fn a_token_entry_that_is_not_a_hash_is_refused_at_start() {
 #[tokio::test]
 async fn a_report_that_runs_past_the_statement_timeout_is_cut_off() {
     let app = TestApp::spawn_with(|s| {
-        s.api.tokens = vec![calltrail::api::auth::hash_token(API_TOKEN)];
+        s.api.tokens = vec![calltrail::auth::tokens::hash_token(API_TOKEN)];
         s.api.statement_timeout_ms = 1;
         s.projection.enabled = false;
     })

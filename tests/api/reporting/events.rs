@@ -6,7 +6,7 @@ use super::*;
 
 async fn spawn_open_api() -> TestApp {
     TestApp::spawn_with(|s| {
-        s.api.tokens = vec![calltrail::api::auth::hash_token(API_TOKEN)];
+        s.api.tokens = vec![calltrail::auth::tokens::hash_token(API_TOKEN)];
         s.auth.allow_unauthenticated = true;
     })
     .await

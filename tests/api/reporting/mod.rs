@@ -22,7 +22,7 @@ pub const API_TOKEN: &str = "test-api-token";
 /// and a projector recomputing a call from its events would overwrite them mid-test.
 pub async fn spawn_api() -> TestApp {
     TestApp::spawn_with(|s| {
-        s.api.tokens = vec![calltrail::api::auth::hash_token(API_TOKEN)];
+        s.api.tokens = vec![calltrail::auth::tokens::hash_token(API_TOKEN)];
         s.projection.enabled = false;
     })
     .await
@@ -31,7 +31,7 @@ pub async fn spawn_api() -> TestApp {
 /// The app with the test token and the projector running: for tests that read what it derives.
 pub async fn spawn_api_with_projector() -> TestApp {
     TestApp::spawn_with(|s| {
-        s.api.tokens = vec![calltrail::api::auth::hash_token(API_TOKEN)];
+        s.api.tokens = vec![calltrail::auth::tokens::hash_token(API_TOKEN)];
     })
     .await
 }
