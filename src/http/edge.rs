@@ -256,16 +256,12 @@ pub fn hand_off(
     events: &[ParsedEvent],
     received_at: DateTime<Utc>,
 ) -> Delivery {
-    let endpoint_name = match endpoint {
-        Endpoint::Callbacks => "callbacks",
-        Endpoint::EventGrid => "eventgrid",
-    };
     let counters = EventCounters::get();
     for event in events {
         counters.received(event.kind.family(), event.format);
     }
     Delivery {
-        endpoint: endpoint_name,
+        endpoint,
         auth_scheme: verified.scheme(),
         auth_principal: verified.into_principal(),
         request_id: req.extensions().get::<RequestId>().map(|r| r.0.clone()),

@@ -18,13 +18,13 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 
-use crate::auth::Scheme;
+use crate::auth::{Endpoint, Scheme};
 use crate::events::ParsedEvent;
 
 /// How a delivery reached us: stored beside each of its events.
 #[derive(Debug, Clone)]
 pub struct Delivery {
-    pub endpoint: &'static str,
+    pub endpoint: Endpoint,
     pub auth_scheme: Scheme,
     pub auth_principal: Option<String>,
     pub request_id: Option<String>,
@@ -176,7 +176,7 @@ impl<'a> EventColumns<'a> {
         let result = c.result.as_ref();
         self.received_at.push(delivery.received_at);
         self.dedup_key.push(&event.dedup_key);
-        self.endpoint.push(delivery.endpoint);
+        self.endpoint.push(delivery.endpoint.as_str());
         self.format.push(event.format.as_str());
         self.auth_scheme.push(delivery.auth_scheme.as_str());
         self.auth_principal.push(delivery.auth_principal.as_deref());
