@@ -27,11 +27,20 @@ pub enum Command {
     Rebuild,
     /// Read an API token from standard input and print the SHA-256 hex to put in `api.tokens`.
     HashToken,
+    /// Serve the seed's Call Automation API locally with simulated calls (no database needed).
+    Emulator {
+        /// How fast the simulated clock runs (overrides `emulator.speed`): 60 makes a minute pass
+        /// in a second.
+        #[arg(long)]
+        speed: Option<f64>,
+    },
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
-    if let Command::HashToken = cli.command {
-        return hash_token();
+    match cli.command {
+        Command::HashToken => return hash_token(),
+        Command::Emulator { speed } => return emulator(speed).await,
+        _ => {}
     }
     let settings = Settings::load()?;
     telemetry::init(&settings.log);
@@ -41,7 +50,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             app.run_until_stopped().await?;
             tracing::info!("calltrail stopped");
         }
-        Command::HashToken => unreachable!("handled before loading the configuration"),
+        Command::HashToken | Command::Emulator { .. } => {
+            unreachable!("handled before loading the configuration")
+        }
         Command::Migrate => {
             let pool = store::pool(&settings.database)?;
             store::migrate(&pool).await?;
@@ -58,6 +69,47 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Loads only what the emulator needs: no database is configured, reached or touched.
+async fn emulator(speed: Option<f64>) -> anyhow::Result<()> {
+    let mut settings = Settings::load_for_emulator()?;
+    if let Some(speed) = speed {
+        settings.emulator.speed = speed;
+        settings.validate_emulator()?;
+    }
+    telemetry::init(&settings.log);
+    let emulator = settings.emulator;
+    let summary = emulator_banner(&emulator);
+    let server = crate::emulator::api::EmulatorServer::build(emulator)?;
+    println!("{}", summary.replace("{port}", &server.port().to_string()));
+    server.run_until_stopped().await?;
+    Ok(())
+}
+
+/// What a user needs to point a client and a receiver at the emulator.
+fn emulator_banner(e: &crate::emulator::config::EmulatorSettings) -> String {
+    let auth = match e.callback_auth {
+        crate::emulator::config::CallbackAuth::Auto => {
+            "auto (nothing added for a1/a2: the secret rides in the callbackUri; RS256 JWT for b)"
+                .to_owned()
+        }
+        other => format!("{other:?}"),
+    };
+    format!(
+        "calltrail emulator on http://{host}:{{port}}/ (simulated clock at {speed}x)\n\
+         connection string: endpoint=http://{host}:{{port}}/;accesskey={key}\n\
+         callbacks: format {format:?}, auth {auth}\n\
+         JWT: issuer {iss}, audience {aud}, keys http://{host}:{{port}}/calling/keys\n\
+         Standard Webhooks secret: {whsec}",
+        host = e.host,
+        speed = e.speed,
+        key = e.access_key,
+        format = e.callback_format,
+        iss = e.jwt_issuer,
+        aud = e.jwt_audience,
+        whsec = e.webhook_secret,
+    )
 }
 
 /// Needs no configuration or database. The token comes from stdin, not an argument, so it stays out

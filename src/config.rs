@@ -8,6 +8,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 use crate::auth::AuthConfig;
+use crate::emulator::config::EmulatorSettings;
 
 /// The defaults, built into the binary so it runs from any directory.
 const BASE_YAML: &str = include_str!("../config/base.yaml");
@@ -22,6 +23,7 @@ const LIST_KEYS: &[&str] = &[
     "auth.endpoints.eventgrid",
     "api.tokens",
     "metrics.tokens",
+    "emulator.scenario_files",
 ];
 
 #[derive(Debug, Clone, Deserialize)]
@@ -35,6 +37,7 @@ pub struct Settings {
     pub auth: AuthConfig,
     pub api: ApiSettings,
     pub metrics: MetricsSettings,
+    pub emulator: EmulatorSettings,
 }
 
 /// Who may read `/metrics`. The callback routes face the internet (ACS must reach them), and so
@@ -151,6 +154,31 @@ impl Settings {
 
     /// Loads from the process environment and the config directory.
     pub fn load() -> Result<Settings, ConfigError> {
+        let settings = Self::load_unvalidated()?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// Loads the settings `calltrail emulator` needs: it has no database, so only its own section
+    /// and logging are checked, and a missing `database.url` is no error.
+    pub fn load_for_emulator() -> Result<Settings, ConfigError> {
+        let settings = Self::load_unvalidated()?;
+        settings.validate_emulator()?;
+        Ok(settings)
+    }
+
+    /// Checks the emulator's section and the log filter.
+    pub fn validate_emulator(&self) -> Result<(), ConfigError> {
+        self.emulator.validate().map_err(ConfigError)?;
+        if tracing_subscriber::EnvFilter::try_new(&self.log.level).is_err() {
+            return Err(ConfigError(
+                "log.level: is not a valid filter directive".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    fn load_unvalidated() -> Result<Settings, ConfigError> {
         let env = environment();
         if !matches!(env.as_str(), "local" | "production") {
             return Err(ConfigError::new(
@@ -184,7 +212,6 @@ impl Settings {
                 }
             }
         }
-        settings.validate()?;
         Ok(settings)
     }
 
@@ -273,9 +300,6 @@ impl Settings {
                 }
             }
         }
-        if tracing_subscriber::EnvFilter::try_new(&self.log.level).is_err() {
-            return fail("log.level", "is not a valid filter directive");
-        }
-        Ok(())
+        self.validate_emulator()
     }
 }

@@ -9,6 +9,7 @@ pub mod api;
 pub mod auth;
 pub mod cli;
 pub mod config;
+pub mod emulator;
 pub mod error;
 pub mod events;
 pub mod http;

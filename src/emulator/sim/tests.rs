@@ -1,0 +1,247 @@
+use std::time::Duration;
+
+use super::*;
+
+fn sim() -> Simulator {
+    Simulator::new(
+        SimConfig {
+            ring: Duration::from_secs(3),
+            no_answer: Duration::from_secs(30),
+            audio: Duration::from_secs(5),
+        },
+        Utc::now(),
+    )
+}
+
+fn secs(s: u64) -> SimTime {
+    Duration::from_secs(s)
+}
+
+fn id(raw: &str) -> Identifier {
+    Identifier::from_raw_id(raw)
+}
+
+fn place(sim: &mut Simulator, targets: &[&str], scenario: Option<Scenario>) -> String {
+    sim.create_call(
+        NewCall {
+            source: id("8:acs:app"),
+            targets: targets.iter().map(|t| id(t)).collect(),
+            subject: None,
+            scenario: scenario.map(Arc::new),
+        },
+        secs(0),
+    )
+    .unwrap()
+}
+
+/// A compact trace of the events: `state:Established`, `snap:2:[8:acs:app,4:+1]`, `tone:1:5`, ….
+fn trace(events: &[SimEvent]) -> Vec<String> {
+    events
+        .iter()
+        .map(|e| match &e.kind {
+            EventKind::CallState { state, .. } => format!("state:{state:?}"),
+            EventKind::CreateFailed { result } => format!("create_failed:{}", result.sub_code),
+            EventKind::Participants {
+                sequence,
+                participants,
+            } => {
+                let who: Vec<String> = participants
+                    .iter()
+                    .map(|p| {
+                        let mute = if p.is_muted { "(m)" } else { "" };
+                        format!("{}{mute}", p.identifier.raw_id)
+                    })
+                    .collect();
+                format!("snap:{sequence}:[{}]", who.join(","))
+            }
+            EventKind::Tone { sequence, tone, .. } => format!("tone:{sequence}:{tone}"),
+            EventKind::Play { context, stage, .. } => {
+                format!("play:{}:{stage:?}", context.as_deref().unwrap_or(""))
+            }
+            EventKind::Invite {
+                participant,
+                result,
+                ..
+            } => format!("invite:{}:{}", participant.raw_id, result.code),
+            EventKind::Removed { participant } => format!("removed:{}", participant.raw_id),
+        })
+        .collect()
+}
+
+#[test]
+fn a_call_rings_connects_takes_keys_and_ends() {
+    let mut sim = sim();
+    let call = place(&mut sim, &["4:+14255550101"], None);
+    assert_eq!(trace(&sim.drain()), ["state:Establishing"]);
+    sim.advance(secs(2));
+    assert!(sim.drain().is_empty(), "still ringing");
+    sim.advance(secs(3));
+    assert_eq!(
+        trace(&sim.drain()),
+        ["state:Established", "snap:1:[8:acs:app,4:+14255550101]"]
+    );
+    sim.press(&call, "4:+14255550101", &['1', '#'], secs(4))
+        .unwrap();
+    sim.set_muted(&call, "4:+14255550101", true, secs(5))
+        .unwrap();
+    sim.hang_up(&call, secs(6)).unwrap();
+    let events = sim.drain();
+    assert_eq!(
+        trace(&events),
+        [
+            "tone:1:1",
+            "tone:2:#",
+            "snap:2:[8:acs:app,4:+14255550101(m)]",
+            "state:Terminating",
+            "state:Terminated"
+        ]
+    );
+    assert!(
+        events.windows(2).all(|w| w[0].at < w[1].at),
+        "times strictly increase"
+    );
+    assert_eq!(
+        sim.press(&call, "4:+14255550101", &['1'], secs(7)),
+        Err(SimError::Invalid(format!("call {call} has ended")))
+    );
+}
+
+#[test]
+fn the_rule_picks_busy_decline_and_no_answer() {
+    assert_eq!(rule_for("4:+14255550107"), Answer::Busy);
+    assert_eq!(rule_for("4:+14255550108"), Answer::Decline);
+    assert_eq!(rule_for("4:+14255550109"), Answer::NoAnswer);
+    assert_eq!(rule_for("4:+14255550100"), Answer::Answer);
+    assert_eq!(rule_for("8:acs:r_decline_1"), Answer::Decline);
+    assert_eq!(rule_for("8:acs:r_agent"), Answer::Answer);
+
+    let mut sim = sim();
+    place(&mut sim, &["4:+14255550108", "4:+14255550109"], None);
+    sim.advance(secs(3));
+    assert_eq!(
+        trace(&sim.drain()),
+        ["state:Establishing"],
+        "one still rings"
+    );
+    sim.advance(secs(30));
+    assert_eq!(
+        trace(&sim.drain()),
+        [
+            "create_failed:560480",
+            "state:Terminating",
+            "state:Terminated"
+        ]
+    );
+}
+
+#[test]
+fn a_scenario_scripts_the_callee() {
+    let scenario = Scenario::from_yaml(
+        r#"
+name: s
+callees:
+  - id: "4:+14255550108"
+    answer: answer
+    after_seconds: 1
+    script:
+      - { at_seconds: 2, dtmf: "12" }
+      - { at_seconds: 3, mute: true }
+      - { at_seconds: 4, hang_up: true }
+"#,
+    )
+    .unwrap();
+    let mut sim = sim();
+    place(&mut sim, &["4:+14255550108"], Some(scenario));
+    sim.advance(secs(100));
+    assert_eq!(
+        trace(&sim.drain()),
+        [
+            "state:Establishing",
+            "state:Established",
+            "snap:1:[8:acs:app,4:+14255550108]",
+            "tone:1:1",
+            "tone:2:2",
+            "snap:2:[8:acs:app,4:+14255550108(m)]",
+            "snap:3:[8:acs:app]",
+            "state:Terminating",
+            "state:Terminated"
+        ]
+    );
+}
+
+#[test]
+fn plays_complete_fail_loop_and_cancel() {
+    let mut sim = sim();
+    let call = place(&mut sim, &["4:+14255550101"], None);
+    sim.advance(secs(3));
+    sim.drain();
+    let play = |uri: &str, looped: bool, ctx: &str| PlayRequest {
+        audio_file_uri: uri.into(),
+        looped,
+        context: Some(ctx.into()),
+    };
+    sim.play(&call, play("https://x.org/a.wav", false, "a"), secs(3))
+        .unwrap();
+    sim.play(&call, play("https://x.invalid/b.wav", false, "b"), secs(3))
+        .unwrap();
+    sim.play(&call, play("https://x.org/c.wav", true, "c"), secs(3))
+        .unwrap();
+    assert_eq!(trace(&sim.drain()), ["play:a:Started"], "the others wait");
+    sim.advance(secs(8));
+    assert_eq!(
+        trace(&sim.drain()),
+        ["play:a:Completed", "play:b:Failed", "play:c:Started"]
+    );
+    sim.advance(secs(1000));
+    assert!(sim.drain().is_empty(), "a loop plays on");
+    assert_eq!(sim.cancel_media(&call, secs(1000)).unwrap(), 1);
+    assert_eq!(trace(&sim.drain()), ["play:c:Canceled"]);
+}
+
+#[test]
+fn invitations_are_answered_declined_by_hand_and_removal_ends_the_call() {
+    let mut sim = sim();
+    let call = place(&mut sim, &["4:+14255550101"], None);
+    sim.advance(secs(3));
+    sim.drain();
+    let invite = |raw: &str| vec![id(raw)];
+    sim.invite(&call, invite("8:acs:agent"), Some("i".into()), secs(4))
+        .unwrap();
+    sim.invite(&call, invite("8:acs:declines"), None, secs(4))
+        .unwrap();
+    assert_eq!(
+        sim.invite(&call, invite("8:acs:agent"), None, secs(4)),
+        Err(SimError::Invalid(
+            "participants: 8:acs:agent is already in the call or ringing".into()
+        ))
+    );
+    sim.pick_up(&call, "8:acs:declines", false, secs(5))
+        .unwrap();
+    sim.advance(secs(7));
+    sim.remove(&call, "4:+14255550101", secs(8)).unwrap();
+    sim.remove(&call, "8:acs:agent", secs(9)).unwrap();
+    assert_eq!(
+        trace(&sim.drain()),
+        [
+            "snap:2:[8:acs:app,4:+14255550101]",
+            "snap:3:[8:acs:app,4:+14255550101]",
+            "invite:8:acs:declines:603",
+            "snap:4:[8:acs:app,4:+14255550101,8:acs:agent]",
+            "invite:8:acs:agent:200",
+            "snap:5:[8:acs:app,8:acs:agent]",
+            "removed:4:+14255550101",
+            "snap:6:[8:acs:app]",
+            "removed:8:acs:agent",
+            "state:Terminating",
+            "state:Terminated"
+        ]
+    );
+    assert!(matches!(
+        sim.remove(&call, "8:acs:agent", secs(10)),
+        Err(SimError::Invalid(_))
+    ));
+    assert!(matches!(
+        sim.hang_up("nope", secs(10)),
+        Err(SimError::NotFound(_))
+    ));
+}
