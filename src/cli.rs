@@ -94,18 +94,21 @@ fn emulator_banner(e: &crate::emulator::config::EmulatorSettings) -> String {
             "auto (nothing added for a1/a2: the secret rides in the callbackUri; RS256 JWT for b)"
                 .to_owned()
         }
-        other => format!("{other:?}"),
+        other => serde_json::to_value(other)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default(),
     };
     format!(
         "calltrail emulator on http://{host}:{{port}}/ (simulated clock at {speed}x)\n\
          connection string: endpoint=http://{host}:{{port}}/;accesskey={key}\n\
-         callbacks: format {format:?}, auth {auth}\n\
+         callbacks: format {format}, auth {auth}\n\
          JWT: issuer {iss}, audience {aud}, keys http://{host}:{{port}}/calling/keys\n\
          Standard Webhooks secret: {whsec}",
         host = e.host,
         speed = e.speed,
         key = e.access_key,
-        format = e.callback_format,
+        format = format!("{:?}", e.callback_format).to_lowercase(),
         iss = e.jwt_issuer,
         aud = e.jwt_audience,
         whsec = e.webhook_secret,

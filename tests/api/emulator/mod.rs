@@ -3,6 +3,7 @@
 //! delivered for real, and the outcome read back from calltrail's reporting API.
 
 mod calls;
+mod control;
 mod errors;
 mod faults;
 
