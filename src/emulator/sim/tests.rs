@@ -1,6 +1,7 @@
 use std::time::Duration;
 
 use super::*;
+use crate::emulator::sim::scenario::Answer;
 
 fn sim() -> Simulator {
     Simulator::new(
