@@ -45,9 +45,16 @@ async fn show_call(
         .run(|sim, _| sim.view(&call_id))
         .ok_or_else(|| ApiError::not_found(format!("call {call_id} does not exist")))?;
     let callbacks = state.emulator.delivery().records(Some(&call_id));
-    let mut body = serde_json::to_value(view).expect("views serialise");
-    body["callbacks"] = serde_json::to_value(callbacks).expect("records serialise");
-    Ok(HttpResponse::Ok().json(body))
+    // A struct, not a JSON map, so that the call's own fields come first and the (long) list of
+    // callbacks last.
+    Ok(HttpResponse::Ok().json(CallWithCallbacks { view, callbacks }))
+}
+
+#[derive(serde::Serialize)]
+struct CallWithCallbacks {
+    #[serde(flatten)]
+    view: crate::emulator::sim::call::CallView,
+    callbacks: Vec<crate::emulator::delivery::records::DeliveryRecord>,
 }
 
 /// The participant a control request names (raw id or participant id).

@@ -11,7 +11,8 @@ const SUPERVISOR: &str = "4:+14255550142";
 
 #[tokio::test]
 async fn a_person_answers_presses_mutes_and_hangs_up_through_the_control_endpoints() {
-    let emu = Emu::spawn();
+    // Nobody gives up ringing while the test answers by hand.
+    let emu = Emu::spawn_with(|s| s.no_answer_seconds = 600.0);
     let app = spawn_calltrail(&emu).await;
     add_scenario(
         &emu,

@@ -213,7 +213,8 @@ async fn unknown_calls_and_participants_are_404() {
 
 #[tokio::test]
 async fn bad_input_is_400_naming_what_is_wrong() {
-    let emu = Emu::spawn();
+    // A call that never answers keeps ringing for the whole test.
+    let emu = Emu::spawn_with(|s| s.no_answer_seconds = 600.0);
     let create = |patch: Value| {
         let mut body = valid_create();
         for (k, v) in patch.as_object().unwrap() {
