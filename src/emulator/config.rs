@@ -44,6 +44,8 @@ pub struct Faults {
     pub drop_first_attempt: bool,
     pub batch_size: usize,
     pub bad_signature_probability: f64,
+    pub sequence_gap_probability: f64,
+    pub snapshot_repeat_probability: f64,
     pub seed: u64,
 }
 
@@ -120,6 +122,11 @@ impl Faults {
         for (key, p) in [
             ("duplicate_probability", self.duplicate_probability),
             ("bad_signature_probability", self.bad_signature_probability),
+            ("sequence_gap_probability", self.sequence_gap_probability),
+            (
+                "snapshot_repeat_probability",
+                self.snapshot_repeat_probability,
+            ),
         ] {
             if !(0.0..=1.0).contains(&p) {
                 return Err(format!("faults.{key}: must be between 0 and 1"));

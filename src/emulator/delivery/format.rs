@@ -18,6 +18,8 @@ const PREFIX: &str = "Microsoft.Communication.";
 pub struct Rendered {
     pub event_type: String,
     pub body: Value,
+    /// A second copy made by a fault (a repeated snapshot), not an event of the simulation.
+    pub repeat: bool,
 }
 
 pub fn render(event: &SimEvent, format: CallbackFormat) -> Option<Rendered> {
@@ -80,6 +82,7 @@ fn a1(e: &SimEvent) -> Option<Rendered> {
         EventKind::CreateFailed { .. } | EventKind::Removed { .. } => return None,
     };
     Some(Rendered {
+        repeat: false,
         event_type: format!("{PREFIX}{name}"),
         body: json!({
             "id": null, "topic": null, "subject": format!("callLeg/{leg}/{subject}"),
@@ -250,6 +253,7 @@ const TONE_RECEIVED: ResultInfo = ResultInfo {
 fn cloud_event(e: &SimEvent, name: &str, data: Value) -> Rendered {
     let source = format!("calling/callConnections/{}", e.call_id);
     Rendered {
+        repeat: false,
         event_type: format!("{PREFIX}{name}"),
         body: json!({
             "id": uuid::Uuid::new_v4().to_string(), "source": source,

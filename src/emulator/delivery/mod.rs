@@ -174,6 +174,8 @@ async fn call_task(
         1
     };
     let gather = faults.reorder_window.max(batch).max(1);
+    // How far this call's snapshot numbers have skipped ahead (the gap fault).
+    let mut skipped = 0;
     while let Some(first) = rx.recv().await {
         let mut group = vec![first];
         if gather > 1 {
@@ -185,6 +187,8 @@ async fn call_task(
                 }
             }
         }
+        // Numbered in the simulation's order, before any reordering.
+        let mut group = number_snapshots(group, faults, &inner, &mut skipped);
         if faults.reorder_window > 1 {
             lock(&inner.rng).shuffle(&mut group);
         }
@@ -217,7 +221,8 @@ async fn call_task(
                     body: body.clone(),
                 });
                 if copy == 0 {
-                    inner.queued.fetch_sub(chunk.len(), Ordering::SeqCst);
+                    let events = chunk.iter().filter(|r| !r.repeat).count();
+                    inner.queued.fetch_sub(events, Ordering::SeqCst);
                 }
                 let outgoing = Outgoing {
                     call_id: call_id.clone(),
@@ -231,6 +236,41 @@ async fn call_task(
             }
         }
     }
+}
+
+/// GA snapshots numbered as real traffic numbers them (`emulator-contract.md` §6): with gaps, and
+/// some sent twice, as two events with one number. Other events, and other formats (whose
+/// snapshots carry no number), pass unchanged.
+fn number_snapshots(
+    group: Vec<Rendered>,
+    faults: &Faults,
+    inner: &Inner,
+    skipped: &mut u64,
+) -> Vec<Rendered> {
+    let mut out = Vec::with_capacity(group.len());
+    for mut rendered in group {
+        let Some(sequence) = rendered.body["data"]["sequenceNumber"].as_u64() else {
+            out.push(rendered);
+            continue;
+        };
+        let mut rng = lock(&inner.rng);
+        if rng.chance(faults.sequence_gap_probability) {
+            *skipped += 1 + rng.below(2);
+        }
+        rendered.body["data"]["sequenceNumber"] = (sequence + *skipped).into();
+        let repeat = rng.chance(faults.snapshot_repeat_probability);
+        drop(rng);
+        if repeat {
+            let mut again = rendered.clone();
+            again.body["id"] = uuid::Uuid::new_v4().to_string().into();
+            again.repeat = true;
+            out.push(rendered);
+            out.push(again);
+        } else {
+            out.push(rendered);
+        }
+    }
+    out
 }
 
 /// The POST body of a group of events: a B array, or one A1/A2 object.

@@ -15,8 +15,10 @@ fn records(deliveries: &Value) -> &Vec<Value> {
 async fn faulty_delivery_changes_nothing_calltrail_reports() {
     let emu = Emu::spawn_with(|s| s.delivery.max_attempts = 12);
     let app = spawn_calltrail(&emu).await;
-    let faults = "faults: { duplicate_probability: 0.5, reorder_window: 4, delay_ms: 5, jitter_ms: 20, \
-                  drop_first_attempt: true, batch_size: 3, bad_signature_probability: 0.3, seed: 7 }";
+    let faults =
+        "faults: { duplicate_probability: 0.5, reorder_window: 4, delay_ms: 5, jitter_ms: 20, \
+                  drop_first_attempt: true, batch_size: 3, bad_signature_probability: 0.3, \
+                  sequence_gap_probability: 0.7, snapshot_repeat_probability: 0.7, seed: 7 }";
     let runs = [
         ("a1", "query_secret"),
         ("a2", "webhook_signature"),
@@ -64,6 +66,26 @@ async fn faulty_delivery_changes_nothing_calltrail_reports() {
             .iter()
             .any(|d| d["format"] == "b" && d["event_types"].as_array().unwrap().len() > 1),
         "several events batched in one array"
+    );
+
+    // GA snapshots numbered with gaps and repeats, never going back.
+    let mut numbers: Vec<u64> = items
+        .iter()
+        .filter(|d| d["format"] == "b" && d["duplicate"] == false)
+        .flat_map(|d| d["body"].as_array().unwrap())
+        .filter(|e| e["type"] == "Microsoft.Communication.ParticipantsUpdated")
+        .map(|e| e["data"]["sequenceNumber"].as_u64().unwrap())
+        .collect();
+    numbers.sort_unstable();
+    let distinct = {
+        let mut d = numbers.clone();
+        d.dedup();
+        d
+    };
+    assert!(distinct.len() < numbers.len(), "a repeat: {numbers:?}");
+    assert!(
+        distinct.last().copied().unwrap() > distinct.len() as u64,
+        "a gap: {numbers:?}"
     );
 }
 
