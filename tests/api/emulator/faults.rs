@@ -19,27 +19,24 @@ async fn faulty_delivery_changes_nothing_calltrail_reports() {
         "faults: { duplicate_probability: 0.5, reorder_window: 4, delay_ms: 5, jitter_ms: 20, \
                   drop_first_attempt: true, batch_size: 3, bad_signature_probability: 0.3, \
                   sequence_gap_probability: 0.7, snapshot_repeat_probability: 0.7, seed: 7 }";
-    let runs = [
-        ("a1", "query_secret"),
-        ("a2", "webhook_signature"),
-        ("b", "jwt"),
-    ];
-    for (format, auth) in runs {
-        add_scenario(
-            &emu,
-            &scenario(&format!("faulty-{format}"), format, auth, faults),
-        )
-        .await;
+    // Every format under every scheme.
+    let runs: Vec<(&str, &str)> = ["a1", "a2", "b"]
+        .into_iter()
+        .flat_map(|f| ["query_secret", "jwt", "webhook_signature"].map(|a| (f, a)))
+        .collect();
+    for (format, auth) in &runs {
+        let name = format!("faulty-{format}-{auth}");
+        add_scenario(&emu, &scenario(&name, format, auth, faults)).await;
     }
     let calls = futures_util::future::join_all(runs.iter().map(|(format, auth)| {
         let (emu, app) = (&emu, &app);
-        async move { scripted_call(emu, app, &format!("faulty-{format}"), auth).await }
+        async move { scripted_call(emu, app, &format!("faulty-{format}-{auth}"), auth).await }
     }))
     .await;
     let deliveries = emu.settled_deliveries().await;
     assert_eq!(deliveries["dropped"], 0, "{deliveries:#}");
     app.wait_for_projections().await;
-    for (id, (_, auth)) in calls.iter().zip(runs) {
+    for (id, (_, auth)) in calls.iter().zip(&runs) {
         assert_reported_as_scripted(&app, &emu, id, auth).await;
     }
 
