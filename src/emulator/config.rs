@@ -44,9 +44,26 @@ pub struct Faults {
     pub drop_first_attempt: bool,
     pub batch_size: usize,
     pub bad_signature_probability: f64,
+    /// How a wrongly signed JWT delivery is wrong.
+    pub jwt_fault: JwtFault,
     pub sequence_gap_probability: f64,
     pub snapshot_repeat_probability: f64,
     pub seed: u64,
+}
+
+/// What is wrong with a JWT sent by the wrong-signature fault (`emulator-contract.md` §6: real
+/// applications get each of these wrong).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JwtFault {
+    /// Signed over other claims.
+    #[default]
+    Signature,
+    Expired,
+    WrongIssuer,
+    WrongAudience,
+    /// No Authorization header at all.
+    Missing,
 }
 
 /// The three callback wire formats (`callback-formats.md`).

@@ -20,7 +20,7 @@ use serde_json::Value;
 use tokio::runtime::Handle;
 use tokio::sync::mpsc;
 
-use crate::emulator::config::{CallbackAuth, CallbackFormat, DeliverySettings, Faults};
+use crate::emulator::config::{CallbackAuth, CallbackFormat, DeliverySettings, Faults, JwtFault};
 use crate::emulator::delivery::format::Rendered;
 use crate::emulator::delivery::records::{redact, Attempt, DeliveryRecord, DeliveryState, Records};
 use crate::emulator::delivery::rng::Rng;
@@ -349,10 +349,13 @@ async fn send(inner: &Inner, outgoing: &Outgoing, tampered: bool) -> Result<u16,
                 url = sign::tamper_query_secret(&url);
             }
         }
-        CallbackAuth::Jwt => headers.push((
-            "authorization",
-            format!("Bearer {}", inner.jwt.token(tampered)),
-        )),
+        CallbackAuth::Jwt => {
+            let fault = tampered.then_some(profile.faults.jwt_fault);
+            if fault != Some(JwtFault::Missing) {
+                let token = inner.jwt.token(fault);
+                headers.push(("authorization", format!("Bearer {token}")));
+            }
+        }
         CallbackAuth::WebhookSignature => {
             headers = sign::webhook_headers(&inner.webhook_secret, &outgoing.body, tampered);
         }

@@ -11,6 +11,7 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 use crate::auth::webhook_signature::sign_webhook;
+use crate::emulator::config::JwtFault;
 
 /// The built-in development key: public in the repository, for local use only.
 const DEV_KEY_PEM: &str = include_str!("../../../config/emulator-dev-signing-key.pem");
@@ -56,13 +57,26 @@ impl JwtSigner {
         json!({"keys": [self.jwk]})
     }
 
-    /// A fresh token for one delivery. `tampered`: the signature belongs to other claims, so a
-    /// verifier must refuse it.
-    pub fn token(&self, tampered: bool) -> String {
+    /// A fresh token for one delivery: `None` a valid one, else one wrong in the way `fault` says,
+    /// so that a verifier must refuse it (`Missing` is the sender's business: no header at all).
+    pub fn token(&self, fault: Option<JwtFault>) -> String {
         let now = chrono::Utc::now().timestamp();
+        // An expired token was issued two lifetimes ago (well past any verifier's leeway).
+        let issued = match fault {
+            Some(JwtFault::Expired) => now - 2 * TOKEN_LIFETIME_SECONDS,
+            _ => now,
+        };
+        let issuer = match fault {
+            Some(JwtFault::WrongIssuer) => format!("{}/not-the-issuer", self.issuer),
+            _ => self.issuer.clone(),
+        };
+        let audience = match fault {
+            Some(JwtFault::WrongAudience) => format!("not-{}", self.audience),
+            _ => self.audience.clone(),
+        };
         let claims = |jti: String| {
-            json!({"iss": self.issuer, "aud": self.audience, "iat": now, "nbf": now,
-                   "exp": now + TOKEN_LIFETIME_SECONDS, "jti": jti})
+            json!({"iss": issuer, "aud": audience, "iat": issued, "nbf": issued,
+                   "exp": issued + TOKEN_LIFETIME_SECONDS, "jti": jti})
         };
         let mut header = Header::new(Algorithm::RS256);
         header.kid = Some(self.kid.clone());
@@ -70,7 +84,7 @@ impl JwtSigner {
             jsonwebtoken::encode(&header, &claims, &self.key).expect("JSON claims always encode")
         };
         let token = sign(claims(uuid::Uuid::new_v4().to_string()));
-        if !tampered {
+        if fault != Some(JwtFault::Signature) {
             return token;
         }
         let other = sign(claims(uuid::Uuid::new_v4().to_string()));
@@ -132,10 +146,20 @@ mod tests {
         let mut validation = jsonwebtoken::Validation::new(Algorithm::RS256);
         validation.set_audience(&["aud"]);
         validation.set_issuer(&["iss"]);
-        let good = signer.token(false);
+        let good = signer.token(None);
         assert!(jsonwebtoken::decode::<Value>(&good, &key, &validation).is_ok());
-        let bad = signer.token(true);
-        assert!(jsonwebtoken::decode::<Value>(&bad, &key, &validation).is_err());
+        for fault in [
+            JwtFault::Signature,
+            JwtFault::Expired,
+            JwtFault::WrongIssuer,
+            JwtFault::WrongAudience,
+        ] {
+            let bad = signer.token(Some(fault));
+            assert!(
+                jsonwebtoken::decode::<Value>(&bad, &key, &validation).is_err(),
+                "{fault:?}"
+            );
+        }
         let header = jsonwebtoken::decode_header(&good).unwrap();
         assert_eq!(header.kid.as_deref(), set["keys"][0]["kid"].as_str());
     }

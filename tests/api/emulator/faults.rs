@@ -148,6 +148,42 @@ async fn wrongly_signed_deliveries_are_refused_and_dropped() {
 }
 
 #[tokio::test]
+async fn every_kind_of_wrong_token_is_refused() {
+    let emu = Emu::spawn_with(|s| s.delivery.max_attempts = 1);
+    let app = spawn_calltrail(&emu).await;
+    for fault in [
+        "signature",
+        "expired",
+        "wrong_issuer",
+        "wrong_audience",
+        "missing",
+    ] {
+        let yaml = format!(
+            "name: {fault}\ncallback_format: b\ncallback_auth: jwt\n\
+             faults: {{ bad_signature_probability: 1.0, jwt_fault: {fault} }}\n"
+        );
+        add_scenario(&emu, &yaml).await;
+        let body = create_body("4:+14255550100", &callback_uri(&app, "jwt"));
+        let id = emu
+            .create_call(&body, &[("x-emulator-scenario", fault)])
+            .await;
+        emu.wait_for(&id, "the answer", |v| v["state"] == "Established")
+            .await;
+        let deliveries = emu.settled_deliveries().await;
+        let mine: Vec<&Value> = records(&deliveries)
+            .iter()
+            .filter(|d| d["call_id"] == id.as_str())
+            .collect();
+        assert!(!mine.is_empty(), "{fault}");
+        for d in mine {
+            assert_eq!(d["state"], "dropped", "{fault}: {d:#}");
+            assert_eq!(d["attempts"][0]["status"], 401, "{fault}: {d:#}");
+        }
+    }
+    assert_eq!(app.event_count().await, 0, "no wrong token was accepted");
+}
+
+#[tokio::test]
 async fn a_receiver_that_never_answers_gets_bounded_retries() {
     let emu = Emu::spawn_with(|s| s.delivery.max_attempts = 3);
     // A port with nothing listening.
