@@ -10,6 +10,21 @@ cd "$repo"
 pg_find_binaries
 pg_ensure_service_user
 
+# A test runs the emulator's signing script (scripts/emulator-request.sh), which needs curl and
+# openssl; install Debian's packages when they are missing.
+missing=""
+for tool in curl openssl; do
+  command -v "$tool" >/dev/null 2>&1 || missing="$missing $tool"
+done
+if [ -n "$missing" ]; then
+  log "installing$missing (the emulator's signing script needs them)"
+  sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  $sudo apt-get update -qq >/dev/null
+  # shellcheck disable=SC2086
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq $missing >/dev/null
+fi
+
 tmp=$(mktemp -d /tmp/calltrail-test-pg.XXXXXX)
 chmod 755 "$tmp"
 [ "$(id -u)" -eq 0 ] && chown "$PG_SERVICE_USER" "$tmp"
