@@ -18,6 +18,7 @@ pub struct EmulatorSettings {
     pub ring_seconds: f64,
     pub no_answer_seconds: f64,
     pub audio_seconds: f64,
+    pub calls_kept: usize,
     pub scenario_files: Vec<String>,
     pub delivery: DeliverySettings,
     pub faults: Faults,

@@ -60,6 +60,7 @@ impl Emulator {
                 ring: secs(settings.ring_seconds),
                 no_answer: secs(settings.no_answer_seconds),
                 audio: secs(settings.audio_seconds),
+                calls_kept: settings.calls_kept,
             },
             clock.wall_origin(),
         );

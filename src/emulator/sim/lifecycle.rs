@@ -297,6 +297,14 @@ impl Simulator {
         call.ringing.clear();
         call.media.clear();
         call.present.clear();
+        // Ended calls stay visible for a while, not forever: memory stays bounded however many
+        // calls are placed.
+        self.ended.push_back(call_id.to_owned());
+        while self.ended.len() > self.config.calls_kept.max(1) {
+            if let Some(oldest) = self.ended.pop_front() {
+                self.calls.remove(&oldest);
+            }
+        }
     }
 }
 

@@ -17,7 +17,7 @@ mod timers;
 
 pub use lifecycle::rule_for;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -38,6 +38,8 @@ pub struct SimConfig {
     pub ring: Duration,
     pub no_answer: Duration,
     pub audio: Duration,
+    /// Ended calls kept for lookups; older ones are forgotten.
+    pub calls_kept: usize,
 }
 
 /// Why a command was refused.
@@ -73,6 +75,8 @@ pub struct Simulator {
     timers: Timers,
     outbox: Vec<SimEvent>,
     next_ring: u64,
+    /// Ended calls, oldest first.
+    ended: VecDeque<String>,
 }
 
 impl Simulator {
@@ -85,6 +89,7 @@ impl Simulator {
             timers: Timers::default(),
             outbox: Vec::new(),
             next_ring: 0,
+            ended: VecDeque::new(),
         }
     }
 

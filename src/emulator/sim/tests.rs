@@ -9,6 +9,7 @@ fn sim() -> Simulator {
             ring: Duration::from_secs(3),
             no_answer: Duration::from_secs(30),
             audio: Duration::from_secs(5),
+            calls_kept: 2,
         },
         Utc::now(),
     )
@@ -245,4 +246,19 @@ fn invitations_are_answered_declined_by_hand_and_removal_ends_the_call() {
         sim.hang_up("nope", secs(10)),
         Err(SimError::NotFound(_))
     ));
+}
+
+#[test]
+fn only_the_latest_ended_calls_are_kept() {
+    let mut sim = sim();
+    let ids: Vec<String> = (0..3)
+        .map(|_| place(&mut sim, &["4:+14255550101"], None))
+        .collect();
+    for id in &ids {
+        sim.hang_up(id, secs(1)).unwrap();
+    }
+    assert!(sim.view(&ids[0]).is_none(), "forgotten");
+    assert!(sim.view(&ids[1]).is_some() && sim.view(&ids[2]).is_some());
+    let live = place(&mut sim, &["4:+14255550101"], None);
+    assert!(sim.view(&live).is_some());
 }
