@@ -79,16 +79,14 @@ async fn emulator(speed: Option<f64>) -> anyhow::Result<()> {
         settings.validate_emulator()?;
     }
     telemetry::init(&settings.log);
-    let emulator = settings.emulator;
-    let summary = emulator_banner(&emulator);
-    let server = crate::emulator::api::EmulatorServer::build(emulator)?;
-    println!("{}", summary.replace("{port}", &server.port().to_string()));
+    let server = crate::emulator::api::EmulatorServer::build(settings.emulator.clone())?;
+    println!("{}", emulator_banner(&settings.emulator, server.port()));
     server.run_until_stopped().await?;
     Ok(())
 }
 
 /// What a user needs to point a client and a receiver at the emulator.
-fn emulator_banner(e: &crate::emulator::config::EmulatorSettings) -> String {
+fn emulator_banner(e: &crate::emulator::config::EmulatorSettings, port: u16) -> String {
     let auth = match e.callback_auth {
         crate::emulator::config::CallbackAuth::Auto => {
             "auto (nothing added for a1/a2: the secret rides in the callbackUri; RS256 JWT for b)"
@@ -100,10 +98,10 @@ fn emulator_banner(e: &crate::emulator::config::EmulatorSettings) -> String {
             .unwrap_or_default(),
     };
     format!(
-        "calltrail emulator on http://{host}:{{port}}/ (simulated clock at {speed}x)\n\
-         connection string: endpoint=http://{host}:{{port}}/;accesskey={key}\n\
+        "calltrail emulator on http://{host}:{port}/ (simulated clock at {speed}x)\n\
+         connection string: endpoint=http://{host}:{port}/;accesskey={key}\n\
          callbacks: format {format}, auth {auth}\n\
-         JWT: issuer {iss}, audience {aud}, keys http://{host}:{{port}}/calling/keys\n\
+         JWT: issuer {iss}, audience {aud}, keys http://{host}:{port}/calling/keys\n\
          Standard Webhooks secret: {whsec}",
         host = e.host,
         speed = e.speed,
