@@ -52,8 +52,8 @@ pub struct Faults {
     pub seed: u64,
 }
 
-/// What is wrong with a JWT sent by the wrong-signature fault (`emulator-contract.md` §6: real
-/// applications get each of these wrong).
+/// What is wrong with a JWT sent by the wrong-signature fault (real applications have failed to
+/// check each of these).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum JwtFault {
@@ -67,7 +67,7 @@ pub enum JwtFault {
     Missing,
 }
 
-/// The three callback wire formats (`callback-formats.md`).
+/// The three callback wire formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum CallbackFormat {

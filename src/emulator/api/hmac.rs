@@ -1,5 +1,5 @@
-//! Request authentication as the Communication Services SDKs sign requests
-//! (`emulator-contract.md` §1): HMAC-SHA256 under the base64-decoded access key over
+//! Request authentication as the Communication Services SDKs (Python, JS, .NET, Java) sign
+//! requests: HMAC-SHA256 under the base64-decoded access key over
 //! `VERB\n<path and query>\n<x-ms-date>;<host>;<x-ms-content-sha256>`.
 
 use base64::engine::general_purpose::STANDARD;

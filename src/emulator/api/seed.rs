@@ -1,4 +1,5 @@
-//! The seed's six In-Call operations (`seed-api.md`), exactly as the seed gives them. Every request
+//! The seed's six In-Call operations (the Call Automation overview of April 2021), exactly as the
+//! seed gives them. Every request
 //! is authenticated first (401), then the call is looked up (404), then the body is read (400).
 
 use actix_web::http::header::HeaderMap;

@@ -1,7 +1,8 @@
-//! Renders a simulated event in one of the three callback formats (`callback-formats.md`,
-//! `emulator-contract.md` §3 and §5.2). Some events have no counterpart in some eras (A1 and A2
-//! have no removal or create-failure events, B no Establishing or Terminating): those render as
-//! `None` and are not sent.
+//! Renders a simulated event in one of the three callback formats: A1 (the seed's private
+//! preview), A2 (the CallingServer public preview) and B (GA), with each era's event names, field
+//! casing and payload shapes as the real service sent them. Some events have no counterpart in
+//! some eras (A1 and A2 have no removal or create-failure events, B no Establishing or
+//! Terminating): those render as `None` and are not sent.
 
 use chrono::SecondsFormat;
 use serde_json::{json, Map, Value};

@@ -238,8 +238,8 @@ async fn call_task(
     }
 }
 
-/// GA snapshots numbered as real traffic numbers them (`emulator-contract.md` §6): with gaps, and
-/// some sent twice, as two events with one number. Other events, and other formats (whose
+/// GA snapshots numbered as recorded service traffic numbers them: with gaps, and some sent
+/// twice, as two events with one number. Other events, and other formats (whose
 /// snapshots carry no number), pass unchanged.
 fn number_snapshots(
     group: Vec<Rendered>,

@@ -33,7 +33,8 @@ impl ResultInfo {
     }
 }
 
-// The codes and messages of emulator-contract.md §3.3, typos of the real service included.
+// The codes and messages the real service reports (its documentation and recorded traffic), typos
+// included.
 pub const SUCCESS: ResultInfo = ResultInfo::new(200, 0, "Action completed successfully.");
 pub const CANCELLED: ResultInfo =
     ResultInfo::new(400, 8508, "Action falied, the operation was cancelled.");
