@@ -165,6 +165,22 @@ mod tests {
     }
 
     #[test]
+    fn a_configured_key_replaces_the_development_key() {
+        let pem = String::from_utf8(crate::auth::testing::fixture("jwt_key1.pem")).unwrap();
+        let own = JwtSigner::new(Some(&pem), "iss", "aud").unwrap();
+        let dev = JwtSigner::new(None, "iss", "aud").unwrap();
+        assert_ne!(
+            own.key_set()["keys"][0]["kid"],
+            dev.key_set()["keys"][0]["kid"]
+        );
+        assert_ne!(own.key_set()["keys"][0]["n"], dev.key_set()["keys"][0]["n"]);
+        let err = JwtSigner::new(Some("not a key"), "iss", "aud")
+            .err()
+            .unwrap();
+        assert!(err.contains("not an RSA private key"), "{err}");
+    }
+
+    #[test]
     fn a_tampered_query_secret_differs() {
         assert_eq!(
             tamper_query_secret("http://h/cb?secret=s1&x=1"),

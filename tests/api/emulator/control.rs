@@ -203,3 +203,31 @@ async fn control_requests_name_what_is_wrong() {
     assert_eq!(status, 400);
     assert!(message.contains("unknown variant"), "{message}");
 }
+
+#[tokio::test]
+async fn scenario_files_are_loaded_at_start_and_a_bad_one_stops_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("good.yaml");
+    std::fs::write(
+        &good,
+        "name: from-file\ncallees: [{ id: \"8:acs:x\", answer: busy }]\n",
+    )
+    .unwrap();
+    let emu = Emu::spawn_with(|s| s.scenario_files = vec![good.display().to_string()]);
+    let listed = emu.get("/emulator/scenarios").await;
+    assert_eq!(listed["items"][0]["name"], "from-file");
+    assert_eq!(listed["items"][0]["callees"][0]["answer"], "busy");
+
+    let bad = dir.path().join("bad.yaml");
+    std::fs::write(&bad, "name: broken\ncallees: [{ id: x, answer: maybe }]\n").unwrap();
+    let mut settings = emulator_settings();
+    settings.scenario_files = vec![bad.display().to_string()];
+    let err = calltrail::emulator::api::EmulatorServer::build(settings)
+        .err()
+        .expect("a bad scenario file stops the start");
+    let message = err.to_string();
+    assert!(
+        message.contains("emulator.scenario_files") && message.contains("bad.yaml"),
+        "{message}"
+    );
+}
