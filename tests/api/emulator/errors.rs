@@ -137,14 +137,48 @@ async fn requests_without_a_valid_signature_are_refused() {
         200
     );
 
-    // Authentication comes before the call is looked up.
-    let unsigned_hangup = emu
-        .client
-        .post(format!("{}/calls/nope/Hangup", emu.address))
-        .send()
-        .await
-        .unwrap();
-    expect(unsigned_hangup, 401, "Unauthorized", "missing").await;
+    // Every operation is authenticated, before the call is looked up.
+    let id = emu.create_call(&valid_create(), &[]).await;
+    for (method, path) in [
+        (reqwest::Method::POST, "/calls".to_owned()),
+        (reqwest::Method::POST, format!("/calls/{id}/Hangup")),
+        (reqwest::Method::POST, format!("/calls/{id}/PlayAudio")),
+        (
+            reqwest::Method::POST,
+            format!("/calls/{id}/CancelMediaProcessing"),
+        ),
+        (reqwest::Method::POST, format!("/calls/{id}/participants")),
+        (
+            reqwest::Method::DELETE,
+            format!("/calls/{id}/participants/8%3Aacs%3Aapp"),
+        ),
+        (reqwest::Method::POST, "/calls/nope/Hangup".to_owned()),
+    ] {
+        let unsigned = emu
+            .client
+            .request(method.clone(), format!("{}{path}", emu.address))
+            .json(&json!({}))
+            .send()
+            .await
+            .unwrap();
+        expect(unsigned, 401, "Unauthorized", "missing").await;
+        // Signed for the same path with the other verb.
+        let other = if method == reqwest::Method::POST {
+            reqwest::Method::DELETE
+        } else {
+            reqwest::Method::POST
+        };
+        let headers = sign(&key, other.as_str(), &path, &emu.host, b"{}", now);
+        let mut wrong_verb = emu
+            .client
+            .request(method, format!("{}{path}", emu.address))
+            .body("{}");
+        for (name, value) in headers {
+            wrong_verb = wrong_verb.header(name, value);
+        }
+        let response = wrong_verb.send().await.unwrap();
+        expect(response, 401, "Unauthorized", "does not match").await;
+    }
 }
 
 #[tokio::test]
@@ -360,13 +394,29 @@ async fn bad_input_is_400_naming_what_is_wrong() {
         .await
         .unwrap();
     expect(again, 400, "BadRequest", "has ended").await;
-    expect(
-        emu.post(&path("PlayAudio"), &play).await,
-        400,
-        "BadRequest",
-        "has ended",
-    )
-    .await;
+    for (op, body) in [
+        ("PlayAudio", play),
+        ("CancelMediaProcessing", json!({})),
+        ("participants", json!({"participants": ["8:acs:late"]})),
+    ] {
+        expect(
+            emu.post(&path(op), &body).await,
+            400,
+            "BadRequest",
+            "has ended",
+        )
+        .await;
+    }
+    let late_removal = emu
+        .signed(
+            reqwest::Method::DELETE,
+            &format!("/calls/{id}/participants/4%3A%2B14255550100"),
+            b"",
+        )
+        .send()
+        .await
+        .unwrap();
+    expect(late_removal, 400, "BadRequest", "has ended").await;
 
     // Unknown routes answer in the same shape.
     let nowhere = emu
