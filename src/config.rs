@@ -169,10 +169,14 @@ impl Settings {
 
     /// Checks the emulator's section and the log filter.
     pub fn validate_emulator(&self) -> Result<(), ConfigError> {
-        self.emulator.validate().map_err(ConfigError)?;
+        // The emulator's messages name their key already (`emulator.speed: …`).
+        self.emulator
+            .validate()
+            .map_err(|message| ConfigError::new("", message))?;
         if tracing_subscriber::EnvFilter::try_new(&self.log.level).is_err() {
-            return Err(ConfigError(
-                "log.level: is not a valid filter directive".into(),
+            return Err(ConfigError::new(
+                "log.level",
+                "is not a valid filter directive",
             ));
         }
         Ok(())

@@ -185,7 +185,7 @@ pub async fn spawn_calltrail(emu: &Emu) -> TestApp {
     let settings = emulator_settings();
     let jwks_url = format!("{}/calling/keys", emu.address);
     TestApp::spawn_with(|s| {
-        s.api.tokens = vec![calltrail::api::auth::hash_token(API_TOKEN)];
+        s.api.tokens = vec![calltrail::auth::tokens::hash_token(API_TOKEN)];
         s.auth.jwt.enabled = true;
         s.auth.jwt.audiences = vec![settings.jwt_audience.clone()];
         s.auth.jwt.jwks_url = Some(jwks_url);
