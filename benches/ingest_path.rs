@@ -35,6 +35,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use futures_util::FutureExt;
 use secrecy::SecretString;
 
+use calltrail::api::rate_limit::RateLimits;
 use calltrail::auth::tokens::ApiTokens;
 use calltrail::auth::{sign_webhook, AuthConfig, Authenticator, Credentials, Endpoint};
 use calltrail::config::Settings;
@@ -258,6 +259,7 @@ fn app_state() -> AppState {
         database: DatabaseHealth::default(),
         retry_after_seconds: settings.ingest.retry_after_seconds,
         api_tokens: ApiTokens::from_config(&[]),
+        api_limits: RateLimits::new(0, 0, 0),
         metrics_tokens: None,
     }
 }

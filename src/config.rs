@@ -63,6 +63,10 @@ pub struct ApiSettings {
     pub tokens: Vec<String>,
     /// Longest a reporting query may run (milliseconds; 0: no limit). Exports are exempt.
     pub statement_timeout_ms: u64,
+    /// Requests per second each token may make, on average (0: no limit)...
+    pub rate_limit_per_second: u32,
+    /// ...and at once after a pause.
+    pub rate_limit_burst: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -41,6 +41,8 @@ pub enum ApiError {
     StorageUnavailable { retry_after_seconds: u32 },
     #[error("the query took longer than api.statement_timeout_ms; narrow it with a time range or more filters")]
     QueryTimeout { retry_after_seconds: u32 },
+    #[error("this token has made too many requests; retry later")]
+    RateLimited { retry_after_seconds: u32 },
     #[error("calltrail is at capacity; retry later")]
     Overloaded { retry_after_seconds: u32 },
     #[error("{0}")]
@@ -123,6 +125,7 @@ impl ApiError {
             ApiError::Unauthorized => "unauthorized",
             ApiError::StorageUnavailable { .. } => "storage_unavailable",
             ApiError::Overloaded { .. } => "overloaded",
+            ApiError::RateLimited { .. } => "rate_limited",
             ApiError::QueryTimeout { .. } => "query_timeout",
             ApiError::BadRequest(_) => "bad_request",
             ApiError::NotFound(_) => "not_found",
@@ -149,6 +152,7 @@ impl ResponseError for ApiError {
             | ApiError::Overloaded { .. }
             | ApiError::QueryTimeout { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::UriTooLong { .. } => StatusCode::URI_TOO_LONG,
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
@@ -165,6 +169,9 @@ impl ResponseError for ApiError {
                 retry_after_seconds,
             }
             | ApiError::QueryTimeout {
+                retry_after_seconds,
+            }
+            | ApiError::RateLimited {
                 retry_after_seconds,
             } => {
                 response.insert_header((header::RETRY_AFTER, retry_after_seconds.to_string()));

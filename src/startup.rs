@@ -10,6 +10,7 @@ use actix_web::{web, App, HttpServer};
 use sqlx::PgPool;
 use tokio::task::JoinHandle;
 
+use crate::api::rate_limit::RateLimits;
 use crate::auth::tokens::ApiTokens;
 use crate::auth::Authenticator;
 use crate::config::Settings;
@@ -47,6 +48,11 @@ impl Application {
             );
         }
         let api_tokens = ApiTokens::from_config(&settings.api.tokens);
+        let api_limits = RateLimits::new(
+            api_tokens.len(),
+            settings.api.rate_limit_per_second,
+            settings.api.rate_limit_burst,
+        );
         if api_tokens.is_empty() {
             tracing::info!("api.tokens is empty: every /api/v1 request will be refused");
         }
@@ -132,6 +138,7 @@ impl Application {
                 database: database.clone(),
                 retry_after_seconds,
                 api_tokens: api_tokens.clone(),
+                api_limits: api_limits.clone(),
                 metrics_tokens: metrics_tokens.clone(),
             });
             App::new()

@@ -1,4 +1,5 @@
-//! The reporting API's bearer-token check, on the whole `/api/v1` scope (see [`crate::auth::tokens`]).
+//! The reporting API's bearer-token check and per-token rate limit, on the whole `/api/v1` scope
+//! (see [`crate::auth::tokens`] and [`crate::api::rate_limit`]).
 
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -6,7 +7,7 @@ use actix_web::http::header;
 use actix_web::middleware::Next;
 use actix_web::web;
 
-use crate::auth::tokens::presents_token;
+use crate::auth::tokens::presented_token;
 use crate::error::ApiError;
 use crate::http::state::AppState;
 
@@ -15,18 +16,26 @@ pub async fn require_token(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
-    let accepted = req.app_data::<web::Data<AppState>>().is_some_and(|state| {
-        let authorization = req
-            .headers()
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok());
-        presents_token(authorization, &state.api_tokens, "API")
-    });
-    if !accepted {
+    let Some(state) = req.app_data::<web::Data<AppState>>() else {
+        return Ok(req.error_response(ApiError::Internal).map_into_right_body());
+    };
+    let authorization = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    let refusal = match presented_token(authorization, &state.api_tokens, "API") {
+        None => Some(ApiError::Unauthorized),
+        Some(token) => state
+            .api_limits
+            .take(token)
+            .err()
+            .map(|retry_after_seconds| ApiError::RateLimited {
+                retry_after_seconds,
+            }),
+    };
+    if let Some(error) = refusal {
         // An answer rather than an `Err`, so the request span still records and tags it.
-        return Ok(req
-            .error_response(ApiError::Unauthorized)
-            .map_into_right_body());
+        return Ok(req.error_response(error).map_into_right_body());
     }
     next.call(req)
         .await

@@ -15,6 +15,7 @@ pub mod openapi;
 pub mod pagination;
 pub mod params;
 pub mod participants;
+pub mod rate_limit;
 pub mod reports;
 
 use actix_web::body::{EitherBody, MessageBody};

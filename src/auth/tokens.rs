@@ -43,13 +43,26 @@ impl ApiTokens {
         self.hashes.is_empty()
     }
 
+    /// How many hashes are configured: [`ApiTokens::matching`] answers an index below this.
+    pub fn len(&self) -> usize {
+        self.hashes.len()
+    }
+
     pub fn accepts(&self, token: &str) -> bool {
+        self.matching(token).is_some()
+    }
+
+    /// The position of the configured hash `token` matches (the first, should one repeat). Every
+    /// hash is compared, in constant time, whatever matches.
+    pub fn matching(&self, token: &str) -> Option<usize> {
         let presented: [u8; 32] = Sha256::digest(token.as_bytes()).into();
-        let mut matched = Choice::from(0);
-        for hash in &self.hashes {
-            matched |= hash.ct_eq(&presented);
+        let mut found = subtle::CtOption::new(0u64, Choice::from(0));
+        for (i, hash) in self.hashes.iter().enumerate() {
+            let this = subtle::CtOption::new(i as u64, hash.ct_eq(&presented));
+            found =
+                subtle::ConditionallySelectable::conditional_select(&this, &found, found.is_some());
         }
-        matched.into()
+        Option::<u64>::from(found).map(|i| i as usize)
     }
 }
 
@@ -60,23 +73,27 @@ fn bearer_token(authorization: Option<&str>) -> Option<&str> {
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
 }
 
-/// Whether a request's `Authorization` header value carries a bearer token that `tokens` accepts; a
-/// refusal is logged (at info, without the token) under `what`.
-pub fn presents_token(authorization: Option<&str>, tokens: &ApiTokens, what: &str) -> bool {
+/// Which configured token a request's `Authorization` header value carries (its position in
+/// `tokens`); a refusal is logged (at info, without the token) under `what`.
+pub fn presented_token(
+    authorization: Option<&str>,
+    tokens: &ApiTokens,
+    what: &str,
+) -> Option<usize> {
     match bearer_token(authorization) {
         Some(token) => {
-            let ok = tokens.accepts(token);
-            if !ok {
+            let matched = tokens.matching(token);
+            if matched.is_none() {
                 tracing::info!(reason = "token not recognised", "{what} request refused");
             }
-            ok
+            matched
         }
         None => {
             tracing::info!(
                 reason = "no bearer token in the authorization header",
                 "{what} request refused"
             );
-            false
+            None
         }
     }
 }
@@ -93,6 +110,10 @@ mod tests {
         assert!(!tokens.accepts("gamma"));
         assert!(!tokens.accepts(""));
         assert!(!ApiTokens::default().accepts("alpha"));
+        assert_eq!(tokens.matching("alpha"), Some(0));
+        assert_eq!(tokens.matching("beta"), Some(1));
+        let repeated = ApiTokens::from_config(&[hash_token("x"), hash_token("y"), hash_token("y")]);
+        assert_eq!(repeated.matching("y"), Some(1));
     }
 
     #[test]

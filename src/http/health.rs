@@ -2,7 +2,7 @@
 
 use actix_web::{web, HttpRequest, HttpResponse};
 
-use crate::auth::tokens::presents_token;
+use crate::auth::tokens::presented_token;
 use crate::error::{ApiError, ErrorBody};
 use crate::http::state::AppState;
 use crate::metrics as m;
@@ -44,13 +44,15 @@ pub async fn metrics(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     if let Some(tokens) = &state.metrics_tokens {
-        if !presents_token(
+        if presented_token(
             req.headers()
                 .get(actix_web::http::header::AUTHORIZATION)
                 .and_then(|v| v.to_str().ok()),
             tokens,
             "metrics",
-        ) {
+        )
+        .is_none()
+        {
             return Err(ApiError::Unauthorized);
         }
     }

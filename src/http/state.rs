@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use sqlx::PgPool;
 
+use crate::api::rate_limit::RateLimits;
 use crate::auth::tokens::ApiTokens;
 use crate::auth::Authenticator;
 use crate::error::ApiError;
@@ -32,6 +33,8 @@ pub struct AppState {
     pub database: DatabaseHealth,
     pub retry_after_seconds: u32,
     pub api_tokens: ApiTokens,
+    /// A request budget per API token, by its position in `api_tokens`.
+    pub api_limits: RateLimits,
     /// Who may scrape `/metrics`: `None` when `metrics.require_token` is off.
     pub metrics_tokens: Option<ApiTokens>,
 }

@@ -152,3 +152,34 @@ async fn a_report_that_runs_past_the_statement_timeout_is_cut_off() {
     .to_string();
     assert_eq!(app.post_callback(body).await.status(), 200);
 }
+
+#[tokio::test]
+async fn each_token_has_its_own_request_budget_and_past_it_gets_429_with_retry_after() {
+    let app = TestApp::spawn_with(|s| {
+        s.api.tokens = vec![hash_token("busy-token"), hash_token("quiet-token")];
+        s.api.rate_limit_per_second = 1;
+        s.api.rate_limit_burst = 3;
+    })
+    .await;
+    for n in 0..3 {
+        let response = send(&app, "/api/v1/calls", Some("Bearer busy-token")).await;
+        assert_eq!(response.status(), 200, "request {n} is within the burst");
+    }
+    let refused = send(&app, "/api/v1/calls", Some("Bearer busy-token")).await;
+    assert_eq!(refused.headers()["retry-after"], "1");
+    let (status, code, _) = error_code(refused).await;
+    assert_eq!((status, code.as_str()), (429, "rate_limited"));
+    // Another token is not held back by the first one's loop...
+    let other = send(&app, "/api/v1/calls", Some("Bearer quiet-token")).await;
+    assert_eq!(other.status(), 200);
+    // ...and a wrong token is refused as such, not counted against anyone.
+    assert_refused(
+        send(&app, "/api/v1/calls", Some("Bearer wrong-token")).await,
+        "wrong token",
+    )
+    .await;
+    // The budget comes back at the configured rate.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let again = send(&app, "/api/v1/calls", Some("Bearer busy-token")).await;
+    assert_eq!(again.status(), 200);
+}

@@ -19,10 +19,13 @@ use crate::helpers::*;
 pub const API_TOKEN: &str = "test-api-token";
 
 /// The app with the test token and the projector off: these tests write projection rows themselves,
-/// and a projector recomputing a call from its events would overwrite them mid-test.
+/// and a projector recomputing a call from its events would overwrite them mid-test. The per-token
+/// rate limit is off: some tests walk hundreds of pages at full speed (the limit has a test of its
+/// own, in `access`).
 pub async fn spawn_api() -> TestApp {
     TestApp::spawn_with(|s| {
         s.api.tokens = vec![calltrail::auth::tokens::hash_token(API_TOKEN)];
+        s.api.rate_limit_per_second = 0;
         s.projection.enabled = false;
     })
     .await
@@ -32,6 +35,7 @@ pub async fn spawn_api() -> TestApp {
 pub async fn spawn_api_with_projector() -> TestApp {
     TestApp::spawn_with(|s| {
         s.api.tokens = vec![calltrail::auth::tokens::hash_token(API_TOKEN)];
+        s.api.rate_limit_per_second = 0;
     })
     .await
 }
