@@ -19,6 +19,7 @@ use tokio::sync::Notify;
 use crate::events::ParsedEvent;
 use crate::projection::model::CallEvent;
 use crate::store::event_log::{as_stored, Delivery};
+use crate::store::DedupKey;
 
 /// An event not taken within this long was most likely projected by another instance (which read
 /// it from the event log): it is dropped. Projection lag is well under a second at full load.
@@ -160,7 +161,7 @@ pub fn committed(
             operation_context: common.operation_context.clone(),
             server_call_id: common.server_call_id.clone(),
             correlation_id: common.correlation_id.clone(),
-            dedup_key: event.dedup_key.to_vec(),
+            dedup_key: DedupKey::from(event.dedup_key),
         },
     ))
 }
@@ -170,6 +171,8 @@ mod tests {
     use super::*;
 
     fn event(seq: i64) -> CallEvent {
+        let mut key = [0; 32];
+        key[..8].copy_from_slice(&seq.to_be_bytes());
         CallEvent {
             event_seq: seq,
             received_at: chrono::Utc::now(),
@@ -182,7 +185,7 @@ mod tests {
             operation_context: None,
             server_call_id: None,
             correlation_id: None,
-            dedup_key: seq.to_be_bytes().to_vec(),
+            dedup_key: DedupKey::from(key),
         }
     }
 

@@ -1,15 +1,15 @@
-//! The call model: its rows, the stored events they are derived from, and [`project`], the model as
-//! a pure function of one call's events (computed by the fold in `fold.rs`).
+//! The call model: its rows and the stored events they are derived from. The rows are a pure
+//! function of one call's events, computed by the fold (`fold/`), whose tests state the model.
 //!
 //! Delivery order is meaningless (ACS sends out of order and at least once), so nothing here looks
 //! at `event_seq` or `received_at` to order events: they are sorted by a key derived from their
 //! content, and the same set of events always gives the same rows.
 
 use chrono::{DateTime, Utc};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::events::{Identifier, IdentifierKind};
-use crate::projection::fold;
+use crate::store::DedupKey;
 
 /// One stored event of a call: the columns of `events` the model reads.
 #[derive(Debug, Clone, PartialEq)]
@@ -27,7 +27,7 @@ pub struct CallEvent {
     pub operation_context: Option<String>,
     pub server_call_id: Option<String>,
     pub correlation_id: Option<String>,
-    pub dedup_key: Vec<u8>,
+    pub dedup_key: DedupKey,
 }
 
 impl CallEvent {
@@ -130,8 +130,7 @@ pub struct DtmfTone {
 #[derive(Debug, Clone, PartialEq)]
 pub struct MediaOperation {
     pub operation_context: String,
-    /// `play` or `recognize`.
-    pub operation: &'static str,
+    pub operation: MediaKind,
     pub outcome: String,
     pub result_code: Option<i64>,
     pub result_sub_code: Option<i64>,
@@ -140,6 +139,24 @@ pub struct MediaOperation {
     pub finished_at: Option<DateTime<Utc>>,
     pub duration_ms: Option<i64>,
     pub event_count: i32,
+}
+
+/// The kinds of media operation the model follows. Ordered as their names are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MediaKind {
+    Play,
+    Recognize,
+}
+
+impl MediaKind {
+    /// The name stored in `media_operations.operation`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MediaKind::Play => "play",
+            MediaKind::Recognize => "recognize",
+        }
+    }
 }
 
 /// The parts of the stored `details` the model needs. Anything it cannot read counts as `Other`:
@@ -210,11 +227,3 @@ pub(crate) const DISCONNECTED_STATES: &[&str] = &["disconnected", "terminated"];
 /// Call-level operations whose failure means the call itself failed, whenever it happens.
 pub(crate) const CALL_FAILURES: &[&str] = &["CreateCall", "Answer", "Connect"];
 pub(crate) const TERMINAL_MEDIA: &[&str] = &["completed", "failed", "canceled"];
-
-/// Projects one call from all of its events. `None` when it has none (its rows are then removed).
-pub fn project(call_id: &str, stored: &[CallEvent]) -> Option<CallProjection> {
-    fold::full(call_id, stored).map(|(_, projection)| projection)
-}
-
-#[cfg(test)]
-mod tests;

@@ -352,7 +352,7 @@ async fn execute_media(
     sqlx::query(sql)
         .bind(col(rows, |(c, _)| c.call_id.as_str()))
         .bind(col(rows, |(_, r)| r.operation_context.as_str()))
-        .bind(col(rows, |(_, r)| r.operation))
+        .bind(col(rows, |(_, r)| r.operation.as_str()))
         .bind(col(rows, |(_, r)| r.outcome.as_str()))
         .bind(col(rows, |(_, r)| r.result_code))
         .bind(col(rows, |(_, r)| r.result_sub_code))

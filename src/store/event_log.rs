@@ -20,6 +20,7 @@ use sqlx::PgConnection;
 
 use crate::auth::{Endpoint, Scheme};
 use crate::events::ParsedEvent;
+use crate::store::DedupKey;
 
 /// How a delivery reached us: stored beside each of its events.
 #[derive(Debug, Clone)]
@@ -62,70 +63,113 @@ pub async fn append(
     conn: &mut PgConnection,
     deliveries: &[(&Delivery, &[ParsedEvent])],
 ) -> Result<Appended, sqlx::Error> {
-    // First occurrence of each key in the batch wins; later ones are duplicates of it.
     let mut outcome: Vec<Vec<Stored>> = deliveries
         .iter()
         .map(|(_, events)| vec![Stored::Duplicate; events.len()])
         .collect();
-    let mut first: HashMap<&[u8; 32], usize> = HashMap::new();
-    let mut picked: Vec<(usize, usize)> = Vec::new();
-    for (d, (_, events)) in deliveries.iter().enumerate() {
-        for (e, event) in events.iter().enumerate() {
-            if let Entry::Vacant(slot) = first.entry(&event.dedup_key) {
-                slot.insert(picked.len());
-                picked.push((d, e));
-            }
-        }
-    }
-    if picked.is_empty() {
+    let mut batch = Batch::of(deliveries).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+    if batch.rows.is_empty() {
         return Ok(Appended {
             outcome,
             new_events: Vec::new(),
         });
     }
-    // Serialised once: the same text is bound for the insert and handed back for the projector.
-    let mut details: Vec<String> = picked
-        .iter()
-        .map(|&(d, e)| serde_json::to_string(&deliveries[d].1[e].kind))
-        .collect::<Result<_, _>>()
-        .map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
-    // Rows go in in delivery order, so `event_seq` follows the order the sender gave them.
-    let mut rows = EventColumns::default();
-    for (&(d, e), details) in picked.iter().zip(&details) {
-        rows.push(deliveries[d].0, &deliveries[d].1[e], details);
-    }
     // Sorted keys give every transaction the same lock order on the dedup index: no deadlocks
     // between concurrent batches that share events.
-    let mut claims: Vec<(&[u8; 32], DateTime<Utc>)> = first
+    let mut claims: Vec<(DedupKey, DateTime<Utc>)> = batch
+        .rows
         .iter()
-        .map(|(key, i)| (*key, deliveries[picked[*i].0].0.received_at))
+        .map(|row| (row.key, row.delivery.received_at))
         .collect();
     claims.sort_unstable_by_key(|c| c.0);
-    let keys: Vec<&[u8]> = claims.iter().map(|(k, _)| k.as_slice()).collect();
+    let keys: Vec<&[u8]> = claims
+        .iter()
+        .map(|(k, _)| k.as_bytes().as_slice())
+        .collect();
     let times: Vec<DateTime<Utc>> = claims.iter().map(|(_, t)| *t).collect();
 
-    let inserted: Vec<(Vec<u8>, i64)> = rows.insert(conn, &keys, &times).await?;
+    let inserted = batch.columns().insert(conn, &keys, &times).await?;
     let mut new_events = Vec::with_capacity(inserted.len());
     for (key, event_seq) in inserted {
-        let Some(&i) = <&[u8; 32]>::try_from(key.as_slice())
-            .ok()
-            .and_then(|k| first.get(k))
-        else {
-            continue;
-        };
-        let (delivery, event) = picked[i];
-        outcome[delivery][event] = Stored::New;
+        let row = batch.take(key);
+        outcome[row.at.0][row.at.1] = Stored::New;
         new_events.push(NewEvent {
-            delivery,
-            event,
+            delivery: row.at.0,
+            event: row.at.1,
             event_seq,
-            details: std::mem::take(&mut details[i]),
+            details: row.details,
         });
     }
     Ok(Appended {
         outcome,
         new_events,
     })
+}
+
+/// The rows one [`append`] inserts: the first occurrence of each dedup key in the batch (later
+/// ones are duplicates of it), in delivery order, so `event_seq` follows the order the sender gave
+/// them. Each row keeps its place in the input, its key and its serialised details together.
+struct Batch<'a> {
+    rows: Vec<Row<'a>>,
+    /// Each key's row.
+    by_key: HashMap<DedupKey, usize>,
+}
+
+struct Row<'a> {
+    /// (delivery, event) in the input.
+    at: (usize, usize),
+    delivery: &'a Delivery,
+    event: &'a ParsedEvent,
+    key: DedupKey,
+    /// Serialised once: the same text is bound for the insert and handed back for the projector.
+    details: String,
+}
+
+impl<'a> Batch<'a> {
+    fn of(deliveries: &[(&'a Delivery, &'a [ParsedEvent])]) -> Result<Self, serde_json::Error> {
+        let mut batch = Batch {
+            rows: Vec::new(),
+            by_key: HashMap::new(),
+        };
+        for (d, &(delivery, events)) in deliveries.iter().enumerate() {
+            for (e, event) in events.iter().enumerate() {
+                let key = DedupKey::from(event.dedup_key);
+                if let Entry::Vacant(slot) = batch.by_key.entry(key) {
+                    slot.insert(batch.rows.len());
+                    batch.rows.push(Row {
+                        at: (d, e),
+                        delivery,
+                        event,
+                        key,
+                        details: serde_json::to_string(&event.kind)?,
+                    });
+                }
+            }
+        }
+        Ok(batch)
+    }
+
+    fn columns(&self) -> EventColumns<'_> {
+        let mut columns = EventColumns::default();
+        for row in &self.rows {
+            columns.push(row.delivery, row.event, &row.details);
+        }
+        columns
+    }
+
+    /// The row of a key the statement stored, its details moved out.
+    fn take(&mut self, key: DedupKey) -> Row<'a> {
+        // The statement stores only rows it was given, each once.
+        let i = self
+            .by_key
+            .remove(&key)
+            .expect("a stored key is one of the batch's, stored once");
+        let row = &mut self.rows[i];
+        Row {
+            details: std::mem::take(&mut row.details),
+            ..*row
+        }
+    }
 }
 
 /// A timestamp as the event log keeps it: sqlx sends whole microseconds since 2000-01-01, cut
@@ -208,7 +252,7 @@ impl<'a> EventColumns<'a> {
         conn: &mut PgConnection,
         keys: &[&[u8]],
         times: &[DateTime<Utc>],
-    ) -> Result<Vec<(Vec<u8>, i64)>, sqlx::Error> {
+    ) -> Result<Vec<(DedupKey, i64)>, sqlx::Error> {
         sqlx::query_as(
             "WITH claimed AS ( \
                INSERT INTO event_dedup (dedup_key, first_received_at) \

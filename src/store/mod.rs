@@ -1,5 +1,6 @@
 //! PostgreSQL: the connection pool, migrations, readiness, and the append-only event log.
 
+mod dedup_key;
 pub mod event_log;
 pub mod health;
 pub mod maintenance;
@@ -12,6 +13,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::PgPool;
 
 use crate::config::DatabaseSettings;
+pub use dedup_key::DedupKey;
 
 /// The migrations in `migrations/`, built into the binary.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");

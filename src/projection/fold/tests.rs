@@ -1,8 +1,9 @@
 use chrono::{DateTime, Duration, Utc};
 
-use super::*;
 use crate::events::{EventKind, Identifier, Outcome, ParticipantState};
 use crate::projection::fold;
+use crate::projection::model::*;
+use crate::store::DedupKey;
 
 fn t(secs: i64) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339("2024-03-12T09:00:00Z")
@@ -25,7 +26,7 @@ fn ev(key: u8, secs: i64, kind: EventKind) -> CallEvent {
         operation_context: None,
         server_call_id: None,
         correlation_id: None,
-        dedup_key: vec![key],
+        dedup_key: DedupKey::from([key; 32]),
     }
 }
 
@@ -107,6 +108,11 @@ fn failed(operation: &str) -> EventKind {
     }
 }
 
+/// The call model: one call's rows as a function of its events.
+fn project(call_id: &str, events: &[CallEvent]) -> Option<CallProjection> {
+    fold::full(call_id, events).map(|(_, projection)| projection)
+}
+
 fn run(events: &[CallEvent]) -> CallProjection {
     project("call-1", events).expect("a call with events has a projection")
 }
@@ -128,7 +134,7 @@ fn assert_order_independent(events: &[CallEvent]) {
     doubled.extend(events.iter().cloned());
     orders.push(("every event twice".to_owned(), doubled));
     let mut sorted = events.to_vec();
-    sorted.sort_by_key(|e| (e.effective_time(), e.sequence_number, e.dedup_key.clone()));
+    sorted.sort_by_key(|e| (e.effective_time(), e.sequence_number, e.dedup_key));
     orders.push(("in the model's order".to_owned(), sorted));
 
     for (name, order) in &orders {
@@ -512,7 +518,7 @@ fn media_operations_take_the_terminal_outcome() {
         .map(|m| {
             (
                 m.operation_context.as_str(),
-                m.operation,
+                m.operation.as_str(),
                 m.outcome.as_str(),
                 m.result_sub_code,
                 m.started_at,
