@@ -50,12 +50,8 @@ use calltrail::projection::ProjectionFeed;
 use calltrail::store::health::DatabaseHealth;
 use calltrail::store::pool_runtime::PoolRuntime;
 
-// The load generator's own traffic, so that this measures what the ingest benchmark sends. Only
-// part of the module is used here.
-#[allow(dead_code, unused_imports)]
-#[path = "../src/bin/calltrail-loadgen/traffic.rs"]
-mod traffic;
-use traffic::{CallStart, Traffic};
+// The load generator's own traffic, so that this measures what the ingest benchmark sends.
+use calltrail_traffic::{CallStart, Traffic};
 
 const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 const DELIVERIES: usize = 2_000;

@@ -94,7 +94,7 @@ async fn main() {
     type Make<'a> = Box<dyn FnMut(&mut Rng, &[Option<String>; 2]) -> String + 'a>;
     let random_time =
         move |rng: &mut Rng| start + chrono::TimeDelta::seconds(rng.below(span) as i64);
-    let queries: Vec<(&str, usize, Option<usize>, Make)> = vec![
+    let queries: Vec<(&str, usize, Option<usize>, Make<'_>)> = vec![
         (
             "call participant history",
             iterations,

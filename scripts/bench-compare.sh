@@ -77,7 +77,7 @@ for spec in "$@"; do
 done
 
 # The summary is printed by this tree's load generator, whatever the variants' revisions.
-cargo build --release --quiet --bin calltrail-loadgen
+cargo build --release --quiet -p calltrail-loadgen
 compare_bin="${CARGO_TARGET_DIR:-$repo/target}/release/calltrail-loadgen"
 
 for round in $(seq 1 "$rounds"); do

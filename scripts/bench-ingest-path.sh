@@ -18,7 +18,7 @@ for arg in "$@"; do
   esac
 done
 
-bin=$(cargo bench --bench ingest_path --no-run --message-format=json 2>/dev/null |
+bin=$(cargo bench -p calltrail --bench ingest_path --no-run --message-format=json 2>/dev/null |
   python3 -c 'import json, sys
 for line in sys.stdin:
     m = json.loads(line)

@@ -69,7 +69,7 @@ pg_find_binaries
 pg_ensure_service_user
 
 log "building release binaries"
-cargo build --release --quiet --bins
+cargo build --release --quiet -p calltrail -p calltrail-loadgen --bins
 bin="${CARGO_TARGET_DIR:-$repo/target}/release"
 
 tmp=$(mktemp -d /tmp/calltrail-bench.XXXXXX)

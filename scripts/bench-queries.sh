@@ -32,7 +32,7 @@ cleanup() {
 trap cleanup EXIT
 
 log "building calltrail (release)"
-cargo build --release --quiet
+cargo build --release --quiet -p calltrail
 # A private copy: another build in the same target directory cannot replace it mid-run.
 cp "$target_dir/release/calltrail" "$tmp/calltrail"
 
@@ -68,4 +68,4 @@ echo "machine: $(nproc) cores, $(free -g | awk '/^Mem:/ {print $2}') GiB memory,
 echo "data: $calls calls, $(psql -tAq "$db" -c 'SELECT count(*) FROM events') events"
 CALLTRAIL_BENCH_URL="http://127.0.0.1:$app_port" CALLTRAIL_BENCH_TOKEN=$token \
   CALLTRAIL_BENCH_CALLS=$calls CALLTRAIL_BENCH_ITERATIONS=$iterations \
-  cargo bench --quiet --bench queries
+  cargo bench --quiet -p calltrail --bench queries

@@ -10,5 +10,5 @@ if [ -z "${DATABASE_URL:-}" ] && [ -z "${CALLTRAIL__DATABASE__URL:-}" ]; then
   export DATABASE_URL
 fi
 export CALLTRAIL_ENVIRONMENT=${CALLTRAIL_ENVIRONMENT:-local}
-cargo build --release --quiet
+cargo build --release --quiet -p calltrail
 exec "$repo/target/release/calltrail" serve "$@"

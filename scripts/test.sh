@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the whole test suite against a throwaway PostgreSQL cluster that it creates, and removes
-# afterwards. With arguments, runs `cargo test <arguments>` instead of every target
-# (e.g. scripts/test.sh --test api ingest::).
+# afterwards. With arguments, runs `cargo test <arguments>` instead of every target of every
+# workspace member (e.g. scripts/test.sh --test api ingest::).
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
@@ -45,7 +45,7 @@ log "throwaway PostgreSQL on 127.0.0.1:$port"
 if [ $# -gt 0 ]; then
   cargo test "$@"
 else
-  cargo test --all-targets
+  cargo test --workspace --all-targets
   # Doc tests are not part of --all-targets.
-  cargo test --doc --quiet
+  cargo test --workspace --doc --quiet
 fi

@@ -21,6 +21,7 @@ mod error;
 mod jwks;
 mod jwt;
 mod query_secret;
+#[cfg(any(test, feature = "testing"))]
 pub mod testing;
 pub mod tokens;
 pub mod webhook_signature;

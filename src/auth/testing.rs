@@ -1,5 +1,6 @@
-//! Helpers for tests and the load generator: they mint credentials the verifiers
-//! accept. Nothing on the request path uses them.
+//! Helpers for tests: they mint credentials the verifiers accept. Built only for unit tests and
+//! with the `testing` feature, which the package's dev-dependency on itself turns on for its
+//! integration tests and benches: never part of a production build.
 
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 

@@ -252,6 +252,10 @@ impl Tokens {
     pub fn len(&self) -> usize {
         usize::from(self.len)
     }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
 }
 
 /// `msg_` and 24 random base64url characters.
@@ -396,7 +400,7 @@ impl Traffic {
         }
         // Drawn once the whole call is scripted, in the order earlier versions drew them: a seed
         // still gives the same traffic.
-        for delivery in posts.iter_mut() {
+        for delivery in &mut posts {
             let id = &mut delivery.webhook_id.0;
             id[..4].copy_from_slice(b"msg_");
             self.rng.fill_b64(&mut id[4..]);
@@ -451,7 +455,7 @@ impl Post {
 
     /// Starts the next element of an array.
     fn next_element(&mut self) -> &mut Vec<u8> {
-        if self.tokens.len() > 0 {
+        if !self.tokens.is_empty() {
             self.body.push(b',');
         }
         &mut self.body

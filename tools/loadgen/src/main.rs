@@ -10,7 +10,6 @@ mod client;
 mod probe;
 mod report;
 mod sender;
-mod traffic;
 mod verify;
 mod wire;
 
@@ -26,7 +25,7 @@ use clap::{Parser, Subcommand};
 
 use crate::report::{percentile_ms, ComparedRun, RunResult, ServerMetrics};
 use crate::sender::{SenderConfig, SenderOutcome, Shared, Target};
-use crate::traffic::Mix;
+use calltrail_traffic::Mix;
 
 #[derive(Parser)]
 #[command(name = "calltrail-loadgen", about = "Ingest benchmark load generator")]

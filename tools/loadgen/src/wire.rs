@@ -6,7 +6,7 @@ use base64::engine::{DecodePaddingMode, Engine, GeneralPurpose, GeneralPurposeCo
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-use crate::traffic::{decimal, push_decimal};
+use calltrail_traffic::{decimal, push_decimal};
 
 /// Standard base64; padding optional when decoding the secret, as the verifier accepts it.
 const BASE64: GeneralPurpose = GeneralPurpose::new(
@@ -102,8 +102,7 @@ mod tests {
             let mut out = Vec::new();
             signer.push_signature(b"msg_abc", b"1714567890", body, &mut out);
             let expected =
-                calltrail::auth::testing::sign_webhook(SECRET, "msg_abc", 1_714_567_890, body)
-                    .unwrap();
+                calltrail::auth::sign_webhook(SECRET, "msg_abc", 1_714_567_890, body).unwrap();
             assert_eq!(String::from_utf8(out).unwrap(), expected);
         }
     }
@@ -130,8 +129,7 @@ mod tests {
         let mut out = Vec::new();
         writer.write(b"[{}]", b"msg_1", 1_714_567_890, &mut out);
         let signature =
-            calltrail::auth::testing::sign_webhook(SECRET, "msg_1", 1_714_567_890, b"[{}]")
-                .unwrap();
+            calltrail::auth::sign_webhook(SECRET, "msg_1", 1_714_567_890, b"[{}]").unwrap();
         assert_eq!(
             String::from_utf8(out).unwrap(),
             format!(

@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use futures_util::TryStreamExt;
 use sqlx::{Connection, PgConnection};
 
-use crate::traffic::token_of;
+use calltrail_traffic::token_of;
 
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Check {

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::client::Connection;
-use crate::traffic::{CallStart, Delivery, Mix, Rng, Traffic};
 use crate::wire::RequestWriter;
+use calltrail_traffic::{CallStart, Delivery, Mix, Rng, Traffic};
 
 /// Where to send: `http://host:port/path` split up.
 #[derive(Debug, Clone)]
