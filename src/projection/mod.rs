@@ -7,8 +7,9 @@
 //! whole log again at every pass; a call never projected before starts from an empty state. When
 //! new events do not come after everything folded (late or out-of-order delivery), or the call's
 //! row has no usable state, the call is recomputed from all of its events instead. Both ways give
-//! the same rows ([`model`] is the pure function they implement), so the result is the same
-//! whatever the delivery order, whichever instance does the work, and after a [`rebuild`].
+//! the same rows (one pure function of a call's events, whose rows are [`model`]), so the result
+//! is the same whatever the delivery order, whichever instance does the work, and after a
+//! [`rebuild`].
 
 pub mod feed;
 mod fold;
