@@ -6,6 +6,9 @@
 //! - what the parsed events keep is at most what `ParsedEvent::memory_estimate` says, which is what
 //!   the body budget is charged for them.
 
+// Counting allocations takes a global allocator, whose trait is unsafe.
+#![allow(unsafe_code)]
+
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
