@@ -4,6 +4,7 @@
 use serde_json::{Map, Value as JsonValue};
 use sha2::{Digest, Sha256};
 
+use crate::events::dedup_key::DedupKey;
 use crate::events::value::{Object, Value};
 
 /// Compact JSON with object keys sorted by their bytes, recursively.
@@ -58,7 +59,7 @@ fn write_scalar(v: &JsonValue, out: &mut String) {
 /// Events with an id are the same event when `(source, id)` match, whatever
 /// their bytes (a retry may be re-serialised). Events without one (A1 sends
 /// `null` ids) are keyed on their canonical content instead.
-pub(crate) fn dedup_key(id: Option<&str>, source: Option<&str>, element: &Object<'_>) -> [u8; 32] {
+pub(crate) fn dedup_key(id: Option<&str>, source: Option<&str>, element: &Object<'_>) -> DedupKey {
     let mut hasher = Sha256::new();
     match id {
         Some(id) => {
@@ -73,7 +74,7 @@ pub(crate) fn dedup_key(id: Option<&str>, source: Option<&str>, element: &Object
             write_element_object(element, &mut out);
         }
     }
-    hasher.finalize().into()
+    DedupKey::from(<[u8; 32]>::from(hasher.finalize()))
 }
 
 /// Feeds what is written straight into the hash: the canonical text is never held whole.

@@ -28,6 +28,7 @@ macro_rules! all_in_declaration_order {
 mod canonical;
 mod common;
 mod data;
+mod dedup_key;
 mod envelope;
 mod error;
 mod fields;
@@ -50,6 +51,7 @@ use crate::events::value::Object;
 
 pub use crate::events::canonical::canonical_json;
 pub use crate::events::common::{CommonFields, ResultInfo};
+pub use crate::events::dedup_key::DedupKey;
 pub use crate::events::error::ParseError;
 pub use crate::events::identifier::{Identifier, IdentifierKind};
 pub use crate::events::kind::{EventFamily, EventKind, Outcome, ParticipantOp, ParticipantState};
@@ -109,7 +111,7 @@ pub struct ParsedEvent {
     pub subject: Option<String>,
     pub event_time: Option<chrono::DateTime<chrono::Utc>>,
     /// SHA-256 identifying the event across redeliveries.
-    pub dedup_key: [u8; 32],
+    pub dedup_key: DedupKey,
     pub common: CommonFields,
     pub kind: EventKind,
 }

@@ -19,7 +19,6 @@ use tokio::sync::Notify;
 use crate::events::ParsedEvent;
 use crate::projection::model::CallEvent;
 use crate::store::event_log::{as_stored, Delivery};
-use crate::store::DedupKey;
 
 /// An event not taken within this long was most likely projected by another instance (which read
 /// it from the event log): it is dropped. Projection lag is well under a second at full load.
@@ -161,7 +160,7 @@ pub fn committed(
             operation_context: common.operation_context.clone(),
             server_call_id: common.server_call_id.clone(),
             correlation_id: common.correlation_id.clone(),
-            dedup_key: DedupKey::from(event.dedup_key),
+            dedup_key: event.dedup_key,
         },
     ))
 }
@@ -169,6 +168,7 @@ pub fn committed(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::DedupKey;
 
     fn event(seq: i64) -> CallEvent {
         let mut key = [0; 32];

@@ -1,47 +1,11 @@
-//! An event's identity in the log: 32 bytes of SHA-256 over its id, source and canonical content
-//! (`events::canonical`), the primary key of `event_dedup`. One event has one key whatever the
-//! wire format and however often it is delivered.
+//! Dedup keys as PostgreSQL holds them: a `bytea` of 32 bytes (the type itself is the events'
+//! own, [`crate::events::DedupKey`]: parsing computes it, and parsing knows nothing of databases).
 
-use std::fmt;
-
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use sqlx::error::BoxDynError;
 use sqlx::postgres::{PgTypeInfo, PgValueRef};
 use sqlx::{Decode, Postgres, Type};
 
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct DedupKey([u8; 32]);
-
-impl DedupKey {
-    pub fn as_bytes(&self) -> &[u8; 32] {
-        &self.0
-    }
-}
-
-impl From<[u8; 32]> for DedupKey {
-    fn from(bytes: [u8; 32]) -> Self {
-        DedupKey(bytes)
-    }
-}
-
-impl fmt::Debug for DedupKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "DedupKey({})", hex::encode(self.0))
-    }
-}
-
-/// Lower-case hex, as the call model's stored fold states have always held it.
-impl Serialize for DedupKey {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        hex::serde::serialize(self.0, serializer)
-    }
-}
-
-impl<'de> Deserialize<'de> for DedupKey {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        hex::serde::deserialize(deserializer).map(DedupKey)
-    }
-}
+use crate::events::DedupKey;
 
 /// Read from a `bytea` column; any length but 32 is an error.
 impl Type<Postgres> for DedupKey {
@@ -58,19 +22,5 @@ impl<'r> Decode<'r, Postgres> for DedupKey {
     fn decode(value: PgValueRef<'r>) -> Result<Self, BoxDynError> {
         let bytes = <&[u8] as Decode<'r, Postgres>>::decode(value)?;
         Ok(DedupKey(bytes.try_into()?))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn serialises_as_the_hex_the_stored_fold_states_hold() {
-        let key = DedupKey::from([0xab; 32]);
-        let json = serde_json::to_string(&key).unwrap();
-        assert_eq!(json, format!("\"{}\"", "ab".repeat(32)));
-        assert_eq!(serde_json::from_str::<DedupKey>(&json).unwrap(), key);
-        assert!(serde_json::from_str::<DedupKey>("\"abcd\"").is_err());
     }
 }

@@ -133,7 +133,7 @@ impl<'a> Batch<'a> {
         };
         for (d, &(delivery, events)) in deliveries.iter().enumerate() {
             for (e, event) in events.iter().enumerate() {
-                let key = DedupKey::from(event.dedup_key);
+                let key = event.dedup_key;
                 if let Entry::Vacant(slot) = batch.by_key.entry(key) {
                     slot.insert(batch.rows.len());
                     batch.rows.push(Row {
@@ -219,7 +219,7 @@ impl<'a> EventColumns<'a> {
         let c = &event.common;
         let result = c.result.as_ref();
         self.received_at.push(delivery.received_at);
-        self.dedup_key.push(&event.dedup_key);
+        self.dedup_key.push(event.dedup_key.as_bytes());
         self.endpoint.push(delivery.endpoint.as_str());
         self.format.push(event.format.as_str());
         self.auth_scheme.push(delivery.auth_scheme.as_str());

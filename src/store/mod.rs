@@ -13,7 +13,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::PgPool;
 
 use crate::config::DatabaseSettings;
-pub use dedup_key::DedupKey;
+pub use crate::events::DedupKey;
 
 /// The migrations in `migrations/`, built into the binary.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
