@@ -92,7 +92,8 @@ fn walk<'a>(
                 let ctx = Ctx::new(Some(index));
                 let obj = checked_object(raw, &value, ctx)?;
                 if !each(Shape::Array, Some(index), raw, obj)? {
-                    return Ok(());
+                    // Stopped early (an Event Grid handshake): the rest must still be JSON.
+                    return validate_whole(text);
                 }
                 drop(value);
                 at = skip_whitespace(bytes, end);
@@ -231,6 +232,12 @@ mod tests {
         })
         .unwrap();
         assert_eq!(seen, 2);
+        // Stopping early does not excuse the rest of the body from being JSON.
+        let stopped = each_element(b"[{}, {}, {", |_, _, _, _| Ok(false));
+        assert!(
+            matches!(stopped, Err(ParseError::InvalidJson(_))),
+            "{stopped:?}"
+        );
     }
 
     #[test]
