@@ -50,6 +50,8 @@ enum Expect {
     Stored(i64),
     /// A reporting-API answer: 200, 400 or 404 (in the error shape), never anything else.
     Answered,
+    /// A reporting-API page of exactly this many items.
+    Found(usize),
     /// 413 as above, or the connection reset by the server's close while the client still wrote.
     TooLargeOrReset,
 }
@@ -1907,6 +1909,17 @@ fn reporting_cases() -> Vec<Case> {
                 path.replace("{}", &value),
             ));
         }
+        // The events stored with this text in a filtered field are found by it, and only they.
+        for filter in ["type", "call_id", "correlation_id", "operation_context"] {
+            cases.push(
+                Case::get(
+                    g,
+                    format!("found by {filter}={text:?}"),
+                    format!("/api/v1/events?{filter}={value}"),
+                )
+                .expect(Expect::Found(1)),
+            );
+        }
         cases.push(Case::get(
             g,
             format!("json_value={text:?}"),
@@ -2111,6 +2124,15 @@ fn judge(case: &Case, answer: &Answer) -> Result<i64, String> {
                 .ok_or_else(|| format!("not the error shape: {}", shown())),
             _ => Err(format!("expected 200, 400 or 404, got {}", shown())),
         },
+        Expect::Found(n) => {
+            let page: Value = serde_json::from_str(&answer.body)
+                .map_err(|_| format!("not a page: {}", shown()))?;
+            let items = page["items"].as_array().map_or(usize::MAX, Vec::len);
+            if answer.status != 200 || items != *n {
+                return Err(format!("expected a page of {n}, got {}", shown()));
+            }
+            Ok(0)
+        }
         Expect::TooLargeOrReset => {
             if answer.reset
                 || (answer.status == 413
@@ -2217,6 +2239,22 @@ async fn the_hostile_corpus_is_refused_cleanly_and_changes_nothing() {
         }
         still_answers(&app, n).await;
     }
+    // What the corpus stored (injection strings in ids, huge contexts, wide snapshots) is projected
+    // into the call model like any other call.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let queued = app.count_rows("projection_queue").await;
+        if queued == 0 {
+            break;
+        }
+        if std::time::Instant::now() > deadline {
+            failures.push(format!(
+                "{queued} calls still queued for projection after 30 s"
+            ));
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     println!(
         "hostile corpus: {run} cases in {:.1} s",
         started.elapsed().as_secs_f64()
@@ -2231,4 +2269,47 @@ async fn the_hostile_corpus_is_refused_cleanly_and_changes_nothing() {
         failures.join("\n")
     );
     assert!(run >= 150, "only {run} cases");
+}
+
+/// A call state too long for a B-tree entry (the call model indexes `calls.state`) must not stop
+/// the projector: the event is stored, and every queued call, its own and its neighbours', is
+/// projected.
+#[tokio::test]
+#[ignore = "known defect: call states are not length-checked at ingestion, and calls.state is a B-tree key"]
+async fn a_call_state_too_long_for_an_index_entry_does_not_stall_the_call_model() {
+    let app = TestApp::spawn().await;
+    // Text that does not compress (xorshift): an index entry holds about 2.7 kB.
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let state: String = (0..4000)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            char::from(
+                b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+                    [(x % 62) as usize],
+            )
+        })
+        .collect();
+    let long = a2_state("long-state-1", "c-long-state", &state, T);
+    assert_eq!(app.post_callback(long.to_string()).await.status(), 200);
+    let neighbour = json!([b_tone("after-long-state", "c-neighbour", 1, "one", T)]);
+    assert_eq!(app.post_callback(neighbour.to_string()).await.status(), 200);
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let queued = app.count_rows("projection_queue").await;
+        if queued == 0 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{queued} calls still queued for projection after 10 s"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let calls: Vec<String> = sqlx::query_scalar("SELECT call_id FROM calls ORDER BY call_id")
+        .fetch_all(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(calls, ["c-long-state", "c-neighbour"]);
 }
