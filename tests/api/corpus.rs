@@ -2168,6 +2168,8 @@ async fn spawn_corpus_app() -> TestApp {
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/jwks_key1.json");
     TestApp::spawn_with(move |s| {
         s.api.tokens = vec![calltrail::auth::tokens::hash_token(API_TOKEN)];
+        // Hundreds of reporting requests in a few seconds: no per-token rate limit here.
+        s.api.rate_limit_per_second = 0;
         s.auth.jwt.enabled = true;
         s.auth.jwt.audiences = vec![AUDIENCE.to_owned()];
         s.auth.jwt.jwks_file = Some(jwks);
