@@ -233,7 +233,7 @@ fn build_event(
             (common, kind)
         }
     };
-    check_key_lengths(&envelope.event_type, &common, &kind, ctx)?;
+    check_key_lengths(&envelope.event_type, &common, &kind, format, ctx)?;
     // An empty id would make every such event from a source one duplicate.
     let id_for_dedup = envelope
         .event_id
@@ -254,7 +254,7 @@ fn build_event(
     })
 }
 
-/// The longest type name, call or correlation id and participant raw id accepted. These fields are keys of B-tree
+/// The longest type name, call or correlation id, call state and participant raw id accepted. These fields are keys of B-tree
 /// indexes, whose entries cannot exceed about 2.7 kB: a longer value could never be stored, and its
 /// sender would retry forever. Real ones are far shorter (type names under 100 characters, ids
 /// GUIDs); operation contexts, which applications fill with their own state, have no such limit.
@@ -264,12 +264,23 @@ fn check_key_lengths(
     event_type: &str,
     common: &CommonFields,
     kind: &EventKind,
+    format: WireFormat,
     ctx: Ctx,
 ) -> Result<(), ParseError> {
+    // The call model indexes a call's last state too.
+    let state = match kind {
+        EventKind::CallState { state, .. } => Some(state.as_str()),
+        _ => None,
+    };
+    let state_field = match format {
+        WireFormat::A1 => "data.callState",
+        _ => "data.callConnectionState",
+    };
     let keys = [
         ("type", Some(event_type)),
         ("data.callConnectionId", common.call_id.as_deref()),
         ("data.correlationId", common.correlation_id.as_deref()),
+        (state_field, state),
     ];
     // Participants are keyed by raw id in the call model.
     let participants = match kind {

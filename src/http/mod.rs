@@ -17,7 +17,7 @@ use actix_web::{web, HttpResponse, Route};
 use crate::error::ApiError;
 
 /// The longest request target (path and query) answered: every route's real URLs are far shorter.
-/// A longer one is `414` here; one past the HTTP layer's own head limit (32 KiB with the headers)
+/// A longer one is `414` here; one past the HTTP layer's own head limit (128 KiB with the headers)
 /// never reaches the application.
 pub const MAX_URI_BYTES: usize = 8192;
 
