@@ -1,6 +1,9 @@
 //! Error answers in the seed's shape: `{"code", "message"}` with 400, 401 or 404.
 
+use actix_web::body::BoxBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::StatusCode;
+use actix_web::middleware::Next;
 use actix_web::{HttpResponse, ResponseError};
 use serde_json::json;
 
@@ -68,4 +71,33 @@ impl ResponseError for ApiError {
     fn error_response(&self) -> HttpResponse {
         HttpResponse::build(self.status).json(json!({"code": self.code, "message": self.message}))
     }
+}
+
+/// Gives every error answer the seed's shape, including those the HTTP framework makes itself (a
+/// body over the size limit, a path it cannot decode): they keep their status, and get a code named
+/// after it and the framework's message.
+pub async fn in_seed_shape(
+    req: ServiceRequest,
+    next: Next<BoxBody>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let res = next.call(req).await?;
+    let Some(error) = res.response().error() else {
+        return Ok(res);
+    };
+    if error.as_error::<ApiError>().is_some() {
+        return Ok(res);
+    }
+    let status = res.status();
+    let answer = ApiError {
+        status,
+        code: match status {
+            StatusCode::PAYLOAD_TOO_LARGE => "PayloadTooLarge",
+            StatusCode::METHOD_NOT_ALLOWED => "MethodNotAllowed",
+            StatusCode::NOT_FOUND => "NotFound",
+            s if s.is_client_error() => "BadRequest",
+            _ => "InternalError",
+        },
+        message: error.to_string(),
+    };
+    Ok(res.into_response(answer.error_response()))
 }

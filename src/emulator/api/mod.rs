@@ -53,6 +53,7 @@ impl EmulatorServer {
         });
         let server = HttpServer::new(move || {
             App::new()
+                .wrap(actix_web::middleware::from_fn(error::in_seed_shape))
                 .app_data(state.clone())
                 .configure(seed::routes)
                 .configure(control::routes)

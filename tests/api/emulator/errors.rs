@@ -427,3 +427,24 @@ async fn bad_input_is_400_naming_what_is_wrong() {
         .unwrap();
     expect(nowhere, 404, "NotFound", "no such route").await;
 }
+
+#[tokio::test]
+async fn what_the_http_framework_refuses_is_answered_in_the_seed_shape_too() {
+    let emu = Emu::spawn();
+    // A body over the emulator's size limit (256 KiB), signed: refused before the handler runs.
+    let padded = format!(r#"{{"pad":"{}"}}"#, "x".repeat(300 * 1024));
+    let response = emu
+        .signed(reqwest::Method::POST, "/calls", padded.as_bytes())
+        .send()
+        .await
+        .unwrap();
+    expect(response, 413, "PayloadTooLarge", "").await;
+    // A method no route serves is no route: 404, in the same shape.
+    let response = emu
+        .client
+        .put(format!("{}/calls", emu.address))
+        .send()
+        .await
+        .unwrap();
+    expect(response, 404, "NotFound", "no such route: PUT /calls").await;
+}
