@@ -43,10 +43,14 @@ fi
 
 out="$repo/.data/compare/$(date -u +%Y%m%dT%H%M%SZ)"
 mkdir -p "$out"
+# A revision's worktree lives outside this repository: inside it, cargo would take the revision's
+# packages for members of this tree's workspace and refuse to build them.
+trees=$(mktemp -d "${TMPDIR:-/tmp}/calltrail-compare.XXXXXX")
 worktrees=()
 cleanup() {
   local w
   for w in "${worktrees[@]}"; do git -C "$repo" worktree remove --force "$w" >/dev/null 2>&1 || true; done
+  rm -rf "$trees"
 }
 trap cleanup EXIT
 
@@ -67,7 +71,7 @@ for spec in "$@"; do
     rev=${head#*@}
     commit=$(git -C "$repo" rev-parse --verify --quiet "$rev^{commit}") ||
       { echo "bench-compare: $rev is not a revision of this repository" >&2; exit 2; }
-    dir="$out/tree-$name"
+    dir="$trees/$name"
     git -C "$repo" worktree add --detach --quiet "$dir" "$commit"
     worktrees+=("$dir")
     # Its own target directory, kept between comparisons: a revision builds once.
