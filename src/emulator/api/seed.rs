@@ -52,6 +52,19 @@ fn authenticate(state: &ApiState, req: &HttpRequest, body: &[u8]) -> Result<(), 
 }
 
 /// 404 unless the call exists (ended calls exist: their operations answer 400).
+/// What every operation on a call checks first, in this order: the signature (401), then that the
+/// call exists (404). Gives the call id back.
+fn signed_for_call(
+    state: &ApiState,
+    req: &HttpRequest,
+    body: &[u8],
+    call_id: String,
+) -> Result<String, ApiError> {
+    authenticate(state, req, body)?;
+    known_call(state, &call_id)?;
+    Ok(call_id)
+}
+
 fn known_call(state: &ApiState, call_id: &str) -> Result<(), ApiError> {
     match state.emulator.run(|sim, _| sim.view(call_id).is_some()) {
         true => Ok(()),
@@ -137,9 +150,7 @@ async fn hang_up(
     path: web::Path<String>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    authenticate(&state, &req, &body)?;
-    let call_id = path.into_inner();
-    known_call(&state, &call_id)?;
+    let call_id = signed_for_call(&state, &req, &body, path.into_inner())?;
     state.emulator.run(|sim, now| sim.hang_up(&call_id, now))?;
     Ok(HttpResponse::Accepted().finish())
 }
@@ -150,9 +161,7 @@ async fn play_audio(
     path: web::Path<String>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    authenticate(&state, &req, &body)?;
-    let call_id = path.into_inner();
-    known_call(&state, &call_id)?;
+    let call_id = signed_for_call(&state, &req, &body, path.into_inner())?;
     let map = input::object(&body, false)?;
     let audio_file_uri = input::string(&map, "audioFileUri")?;
     let looped = input::opt_bool(&map, "loop")?.unwrap_or(false);
@@ -178,9 +187,7 @@ async fn cancel_media(
     path: web::Path<String>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    authenticate(&state, &req, &body)?;
-    let call_id = path.into_inner();
-    known_call(&state, &call_id)?;
+    let call_id = signed_for_call(&state, &req, &body, path.into_inner())?;
     let map = input::object(&body, true)?;
     let context = input::opt_string(&map, "operationContext")?;
     state
@@ -199,9 +206,7 @@ async fn invite(
     path: web::Path<String>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    authenticate(&state, &req, &body)?;
-    let call_id = path.into_inner();
-    known_call(&state, &call_id)?;
+    let call_id = signed_for_call(&state, &req, &body, path.into_inner())?;
     let map = input::object(&body, false)?;
     let participants = input::identifiers(&map, "participants")?;
     let context = input::opt_string(&map, "operationContext")?;
@@ -217,9 +222,8 @@ async fn remove(
     path: web::Path<(String, String)>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    authenticate(&state, &req, &body)?;
     let (call_id, _) = path.into_inner();
-    known_call(&state, &call_id)?;
+    let call_id = signed_for_call(&state, &req, &body, call_id)?;
     // The router leaves some escapes (`%2B`) in place; decode the raw segment once, ourselves, so
     // that a percent-encoded raw id (`4%3A%2B14255550123`) reads as the SDKs meant it.
     let raw_segment = req.uri().path().rsplit('/').next().unwrap_or_default();
