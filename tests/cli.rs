@@ -1,5 +1,9 @@
 //! The `calltrail` binary itself: configuration errors at start, migrations, and graceful shutdown.
 
+mod process;
+
+use process::{free_port, fresh_database, wait_ready};
+
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -8,24 +12,6 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 const BIN: &str = env!("CARGO_BIN_EXE_calltrail");
-
-fn admin_url() -> String {
-    std::env::var("DATABASE_URL").expect("DATABASE_URL (scripts/test.sh sets it)")
-}
-
-async fn fresh_database() -> String {
-    let name = format!("calltrail_cli_{}", uuid::Uuid::new_v4().simple());
-    let mut admin = sqlx::PgConnection::connect(&admin_url()).await.unwrap();
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&mut admin)
-        .await
-        .unwrap();
-    let (base, _) = admin_url()
-        .rsplit_once('/')
-        .map(|(b, d)| (b.to_owned(), d.to_owned()))
-        .unwrap();
-    format!("{base}/{name}")
-}
 
 /// A command with a clean calltrail environment: only what the test sets.
 fn calltrail(args: &[&str]) -> Command {
@@ -105,7 +91,7 @@ fn serve_refuses_to_start_without_an_authentication_scheme() {
 
 #[tokio::test]
 async fn migrate_applies_the_schema() {
-    let url = fresh_database().await;
+    let url = fresh_database("cli").await;
     let (ok, stderr) = stderr_of(calltrail(&["migrate"]).env("DATABASE_URL", &url));
     assert!(ok, "{stderr}");
     let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
@@ -129,34 +115,9 @@ async fn migrate_applies_the_schema() {
     assert!(stderr_of(calltrail(&["migrate"]).env("DATABASE_URL", &url)).0);
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-async fn wait_ready(port: u16) {
-    let client = reqwest::Client::new();
-    for _ in 0..200 {
-        if let Ok(r) = client
-            .get(format!("http://127.0.0.1:{port}/readyz"))
-            .send()
-            .await
-        {
-            if r.status() == 200 {
-                return;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("calltrail did not become ready");
-}
-
 #[tokio::test]
 async fn sigterm_finishes_in_flight_requests_then_exits() {
-    let url = fresh_database().await;
+    let url = fresh_database("cli").await;
     let port = free_port();
     let child = calltrail(&["serve"])
         .env("DATABASE_URL", &url)
@@ -367,7 +328,7 @@ async fn sigterm_lets_commits_in_progress_finish_whichever_worker_served_the_pro
     // One writer per delivery, each committing on a connection of its own: more connections than
     // the service opens for itself.
     const DELIVERIES: usize = 4;
-    let url = fresh_database().await;
+    let url = fresh_database("cli").await;
     let port = free_port();
     let child = serve_on_two_workers(&url, port)
         .env("CALLTRAIL__INGEST__WRITERS", DELIVERIES.to_string())
@@ -415,7 +376,7 @@ async fn sigterm_lets_reporting_queries_in_progress_finish_whichever_worker_ran_
     const EARLIER: usize = 4;
     const IN_PROGRESS: usize = 2;
     let token = "cli-api-token-0123456789";
-    let url = fresh_database().await;
+    let url = fresh_database("cli").await;
     let port = free_port();
     let child = serve_on_two_workers(&url, port)
         .env(
@@ -448,7 +409,7 @@ async fn sigterm_lets_reporting_queries_in_progress_finish_whichever_worker_ran_
 
 #[tokio::test]
 async fn production_logs_are_json_and_never_contain_the_secret() {
-    let url = fresh_database().await;
+    let url = fresh_database("cli").await;
     let port = free_port();
     let mut child = calltrail(&["serve"])
         .env("DATABASE_URL", &url)

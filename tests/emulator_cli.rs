@@ -2,6 +2,10 @@
 //! string printed at start, and `scripts/emulator-request.sh` (the README's signing script)
 //! placing a call with a signed request.
 
+mod process;
+
+use process::free_port;
+
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -24,11 +28,6 @@ fn emulator(args: &[&str]) -> Command {
         }
     }
     command
-}
-
-fn free_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().port()
 }
 
 struct Running(Child);

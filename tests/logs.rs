@@ -3,6 +3,10 @@
 //! reporting API, with events that carry full phone numbers. Nothing it writes, and no answer it
 //! gives, may contain a secret, a token, a signature or a full phone number.
 
+mod process;
+
+use process::{free_port, fresh_database, wait_ready};
+
 use std::io::Read;
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -26,53 +30,10 @@ const ISSUER: &str = "https://acscallautomation.communication.azure.com";
 /// Full phone numbers the events carry; only masked forms may be logged.
 const PHONES: &[&str] = &["+14255550123", "+447700900123", "+4915112345678"];
 
-fn admin_url() -> String {
-    std::env::var("DATABASE_URL").expect("DATABASE_URL (scripts/test.sh sets it)")
-}
-
-async fn fresh_database() -> String {
-    let name = format!("calltrail_logs_{}", uuid::Uuid::new_v4().simple());
-    let mut admin = sqlx::PgConnection::connect(&admin_url()).await.unwrap();
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&mut admin)
-        .await
-        .unwrap();
-    let (base, _) = admin_url()
-        .rsplit_once('/')
-        .map(|(b, d)| (b.to_owned(), d.to_owned()))
-        .unwrap();
-    format!("{base}/{name}")
-}
-
 fn fixture(name: &str) -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures")
         .join(name)
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-async fn wait_ready(port: u16) {
-    let client = reqwest::Client::new();
-    for _ in 0..200 {
-        if let Ok(r) = client
-            .get(format!("http://127.0.0.1:{port}/readyz"))
-            .send()
-            .await
-        {
-            if r.status() == 200 {
-                return;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("calltrail did not become ready");
 }
 
 /// Every answer the test got: status, headers and body, to be searched like the log.
@@ -132,7 +93,7 @@ fn incoming_call(id: &str) -> String {
 
 #[tokio::test]
 async fn no_secret_token_signature_or_phone_number_is_logged_or_echoed() {
-    let url = fresh_database().await;
+    let url = fresh_database("logs").await;
     let port = free_port();
     let mut command = Command::new(BIN);
     command.arg("serve").env_remove("DATABASE_URL").env(
