@@ -80,6 +80,7 @@ async fn admit(
     state: &AppState,
     endpoint: Endpoint,
     req: &HttpRequest,
+    credentials: &Credentials<'_>,
     now: DateTime<Utc>,
 ) -> Result<(Admission, Option<usize>), ApiError> {
     check_content_encoding(req)?;
@@ -102,11 +103,7 @@ async fn admit(
     }
     let admission = state
         .auth
-        .before_body(
-            endpoint,
-            &credentials(req, query_secret(req).as_deref()),
-            now,
-        )
+        .before_body(endpoint, credentials, now)
         .await
         .map_err(ApiError::from)?;
     Ok((admission, declared))
@@ -174,7 +171,9 @@ pub async fn receive_verified(
     req: &HttpRequest,
     mut payload: web::Payload,
 ) -> Result<(Received, BodyPermit), Refusal> {
-    let (admission, declared) = match admit(state, endpoint, req, Utc::now()).await {
+    let secret = query_secret(req);
+    let credentials = credentials(req, secret.as_deref());
+    let (admission, declared) = match admit(state, endpoint, req, &credentials, Utc::now()).await {
         Ok(admitted) => admitted,
         Err(error) => return Err(Refusal::before_reading(error, payload)),
     };
@@ -186,12 +185,7 @@ pub async fn receive_verified(
     let at = Utc::now();
     let verified = state
         .auth
-        .verify_body(
-            admission,
-            &credentials(req, query_secret(req).as_deref()),
-            body,
-            at,
-        )
+        .verify_body(admission, &credentials, body, at)
         .map_err(ApiError::from)?;
     permit.verified();
     Ok((Received { verified, at }, permit))

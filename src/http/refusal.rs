@@ -32,10 +32,6 @@ impl Refusal {
         }
     }
 
-    pub fn error(&self) -> &ApiError {
-        &self.error
-    }
-
     pub fn into_response(self) -> HttpResponse {
         let Some(payload) = self.unread else {
             // Built from the error, so that the request span logs and counts it by its code.
