@@ -67,7 +67,7 @@ fn walk<'a>(
         Some(b'{') => {
             let (raw, value, end) = element_at(text, start, None)?;
             if skip_whitespace(bytes, end) != bytes.len() {
-                return Err(not_json(text));
+                return Err(not_json());
             }
             let ctx = Ctx::new(None);
             let obj = checked_object(raw, &value, ctx)?;
@@ -80,7 +80,7 @@ fn walk<'a>(
                 if skip_whitespace(bytes, at + 1) == bytes.len() {
                     return Err(ParseError::body("no events: the body is an empty array"));
                 }
-                return Err(not_json(text));
+                return Err(not_json());
             }
             for index in 0.. {
                 if index == MAX_EVENTS_PER_BODY {
@@ -100,7 +100,7 @@ fn walk<'a>(
                 match bytes.get(at) {
                     Some(b',') => at = skip_whitespace(bytes, at + 1),
                     Some(b']') if skip_whitespace(bytes, at + 1) == bytes.len() => break,
-                    _ => return Err(not_json(text)),
+                    _ => return Err(not_json()),
                 }
             }
             Ok(())
@@ -151,7 +151,7 @@ fn validate_whole(text: &str) -> Result<(), ParseError> {
 
 /// Where the walk found something that is not JSON: the body's own refusal, which `each_element`
 /// makes precise. (Valid JSON is never refused here: the walk follows every object and array.)
-fn not_json(_text: &str) -> ParseError {
+fn not_json() -> ParseError {
     ParseError::InvalidJson("unexpected text after a value".to_owned())
 }
 
