@@ -2,6 +2,7 @@
 
 mod auth;
 mod call_model;
+mod campaign;
 mod corpus;
 mod emulator;
 mod errors;
