@@ -360,7 +360,7 @@ fn request(
     req: &actix_web::HttpRequest,
     now: DateTime<Utc>,
 ) -> usize {
-    edge::check_content_type(req).expect("JSON");
+    edge::check_content_type(req.headers()).expect("JSON");
     let verified =
         edge::verify_request(authenticator, Endpoint::Callbacks, req, d.body.clone(), now)
             .now_or_never()

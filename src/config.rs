@@ -81,6 +81,8 @@ pub struct ServerSettings {
     pub max_unverified_body_bytes: usize,
     /// The longest a request body may take to arrive, from its headers to its last byte.
     pub body_timeout_ms: u64,
+    /// The longest a request's head may take to arrive, from the connection's opening.
+    pub head_timeout_ms: u64,
     pub max_connections_per_worker: usize,
     pub shutdown_timeout_seconds: u64,
 }
@@ -267,6 +269,9 @@ impl Settings {
         }
         if self.server.body_timeout_ms == 0 {
             return fail("server.body_timeout_ms", "must be at least 1");
+        }
+        if self.server.head_timeout_ms == 0 {
+            return fail("server.head_timeout_ms", "must be at least 1");
         }
         if self.ingest.batch_max_events == 0 {
             return fail("ingest.batch_max_events", "must be at least 1");

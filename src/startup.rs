@@ -4,10 +4,13 @@ use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::Duration;
 
-use actix_web::dev::Server;
+use actix_http::{HttpService, Protocol};
+use actix_service::{fn_service, map_config, IntoServiceFactory, ServiceFactoryExt};
+use actix_web::dev::{AppConfig, Server};
 use actix_web::middleware::from_fn;
-use actix_web::{web, App, HttpServer};
+use actix_web::{web, App};
 use sqlx::PgPool;
+use tokio::net::TcpStream;
 use tokio::task::JoinHandle;
 
 use crate::api::rate_limit::RateLimits;
@@ -15,6 +18,7 @@ use crate::auth::tokens::ApiTokens;
 use crate::auth::Authenticator;
 use crate::config::Settings;
 use crate::http::body_budget::BodyBudget;
+use crate::http::layer_errors::WithLayerErrorBodies;
 use crate::http::state::AppState;
 use crate::ingest::{IngestQueue, IngestWriters};
 use crate::projection::{ProjectionFeed, Projector};
@@ -124,38 +128,28 @@ impl Application {
         let shared_pool = pool.clone();
         let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))?;
         let port = listener.local_addr()?.port();
+        let timeouts = ConnectionTimeouts {
+            head: Duration::from_millis(settings.server.head_timeout_ms),
+            shutdown_seconds: settings.server.shutdown_timeout_seconds,
+            max_connections_per_worker: settings.server.max_connections_per_worker,
+        };
         // Called once on each worker's thread, within its runtime.
-        let server = HttpServer::new(move || {
-            let state = web::Data::new(AppState {
-                pool: shared_pool.clone(),
-                pool_runtime: pool_runtime.clone(),
-                query_pool: query_pools.open(),
-                auth: auth.clone(),
-                ingest: ingest.clone(),
-                max_body_bytes,
-                body_timeout,
-                body_budget: body_budget.clone(),
-                database: database.clone(),
-                retry_after_seconds,
-                api_tokens: api_tokens.clone(),
-                api_limits: api_limits.clone(),
-                metrics_tokens: metrics_tokens.clone(),
-            });
-            App::new()
-                .wrap(from_fn(http::refuse_long_uri))
-                .wrap(from_fn(http::request_span::request_span))
-                .app_data(state)
-                .configure(routes)
-                .default_service(web::to(http::not_found))
-        })
-        .workers(workers)
-        .max_connections(settings.server.max_connections_per_worker)
-        .shutdown_timeout(settings.server.shutdown_timeout_seconds)
-        .client_request_timeout(Duration::from_secs(10))
-        // A request refused before its body was read is answered and its connection closed at
-        // once: no lingering to read (and discard) what the sender still pushes.
-        .client_disconnect_timeout(Duration::ZERO);
-        let server = server.listen(listener)?.run();
+        let make_state = move || AppState {
+            pool: shared_pool.clone(),
+            pool_runtime: pool_runtime.clone(),
+            query_pool: query_pools.open(),
+            auth: auth.clone(),
+            ingest: ingest.clone(),
+            max_body_bytes,
+            body_timeout,
+            body_budget: body_budget.clone(),
+            database: database.clone(),
+            retry_after_seconds,
+            api_tokens: api_tokens.clone(),
+            api_limits: api_limits.clone(),
+            metrics_tokens: metrics_tokens.clone(),
+        };
+        let server = serve(listener, workers, &timeouts, make_state)?;
         tracing::info!(
             host = %settings.server.host,
             port,
@@ -196,6 +190,73 @@ impl Application {
         }
         served
     }
+}
+
+/// What the HTTP layer is told about connections.
+struct ConnectionTimeouts {
+    /// For a request's head to arrive (`408` after it).
+    head: Duration,
+    shutdown_seconds: u64,
+    max_connections_per_worker: usize,
+}
+
+/// The HTTP server: what `actix_web::HttpServer` builds, plus what it cannot be told: a check of
+/// `Expect: 100-continue` requests before the body is invited ([`http::expect`]), and the HTTP
+/// layer's own refusals given the error body ([`http::layer_errors`]). The settings are
+/// HttpServer's defaults but for the timeouts below.
+fn serve<F>(
+    listener: TcpListener,
+    workers: usize,
+    timeouts: &ConnectionTimeouts,
+    make_state: F,
+) -> std::io::Result<Server>
+where
+    F: Fn() -> AppState + Send + Clone + 'static,
+{
+    let builder = Server::build()
+        .workers(workers)
+        .max_concurrent_connections(timeouts.max_connections_per_worker)
+        .shutdown_timeout(timeouts.shutdown_seconds);
+    let shutdown = builder.graceful_shutdown_signal();
+    let head_timeout = timeouts.head;
+    let builder = builder.listen("calltrail", listener, move || {
+        let state = web::Data::new(make_state());
+        let shutdown = shutdown.clone();
+        let expect_state = state.clone();
+        let app = App::new()
+            .wrap(from_fn(http::refuse_long_uri))
+            .wrap(from_fn(http::request_span::request_span))
+            .app_data(state)
+            .configure(routes)
+            .default_service(web::to(http::not_found));
+        let http = HttpService::build()
+            // Lets idle keep-alive connections close when the server stops, as HttpServer does.
+            .graceful_shutdown_signal(move || {
+                let shutdown = shutdown.clone();
+                async move { shutdown.notified().await }
+            })
+            .client_request_timeout(head_timeout)
+            // A request refused before its body was read is answered and its connection closed
+            // at once: no lingering to read (and discard) what the sender still pushes.
+            .client_disconnect_timeout(Duration::ZERO)
+            .expect(fn_service(move |req| {
+                http::expect::check(expect_state.clone(), req)
+            }))
+            .finish(map_config(
+                app.into_factory()
+                    .map_err(|error: actix_web::Error| error.error_response()),
+                // The host and address an app sees as its own: only URL generation and the
+                // connection info of a request without a Host header read them, and calltrail uses
+                // neither.
+                |()| AppConfig::default(),
+            ));
+        fn_service(|io: TcpStream| async move {
+            let peer = io.peer_addr().ok();
+            Ok((WithLayerErrorBodies::new(io), Protocol::Http1, peer))
+        })
+        .and_then(http)
+    })?;
+    Ok(builder.run())
 }
 
 /// Every route of the service.

@@ -4,7 +4,7 @@
 
 use std::borrow::Cow;
 
-use actix_web::http::header::{self, HeaderName};
+use actix_web::http::header::{self, HeaderMap, HeaderName};
 use actix_web::{web, HttpMessage, HttpRequest};
 use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
@@ -22,9 +22,8 @@ use crate::store::event_log::{Delivery, Stored};
 
 /// JSON, CloudEvents (single and batch), and any other `+json` type. A missing content type is
 /// refused too: every sender we serve sets one.
-pub fn check_content_type(req: &HttpRequest) -> Result<(), ApiError> {
-    let raw = req
-        .headers()
+pub fn check_content_type(headers: &HeaderMap) -> Result<(), ApiError> {
+    let raw = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
@@ -58,8 +57,8 @@ pub fn check_content_type(req: &HttpRequest) -> Result<(), ApiError> {
 
 /// A body sent compressed (or in any coding but `identity`) is refused: its bytes are not the JSON
 /// the signature covers, and inflating it is work a sender should not be able to ask for.
-fn check_content_encoding(req: &HttpRequest) -> Result<(), ApiError> {
-    for value in req.headers().get_all(header::CONTENT_ENCODING) {
+fn check_content_encoding(headers: &HeaderMap) -> Result<(), ApiError> {
+    for value in headers.get_all(header::CONTENT_ENCODING) {
         let text = value.to_str().unwrap_or("(not text)");
         let identity = text
             .split(',')
@@ -75,24 +74,25 @@ fn check_content_encoding(req: &HttpRequest) -> Result<(), ApiError> {
 
 /// What can be refused before a byte of the body is read, cheapest first: encoding and content type
 /// (415), a database known to be down or a full queue (503), a declared length over the limit
-/// (413), and credentials (401) wherever they can be checked without the body.
-async fn admit(
+/// (413), and credentials (401) wherever they can be checked without the body. It reads only the
+/// request's head, so that a sender asking `Expect: 100-continue` is refused before its body is
+/// invited (see [`crate::http::expect`]) by the same rules.
+pub async fn admit(
     state: &AppState,
     endpoint: Endpoint,
-    req: &HttpRequest,
+    headers: &HeaderMap,
     credentials: &Credentials<'_>,
     now: DateTime<Utc>,
 ) -> Result<(Admission, Option<usize>), ApiError> {
-    check_content_encoding(req)?;
-    check_content_type(req)?;
+    check_content_encoding(headers)?;
+    check_content_type(headers)?;
     if state.ingest.database_down() {
         return Err(ApiError::StorageUnavailable {
             retry_after_seconds: state.retry_after_seconds,
         });
     }
     refuse_if_overloaded(state)?;
-    let declared = req
-        .headers()
+    let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok());
@@ -171,12 +171,13 @@ pub async fn receive_verified(
     req: &HttpRequest,
     mut payload: web::Payload,
 ) -> Result<(Received, BodyPermit), Refusal> {
-    let secret = query_secret(req);
-    let credentials = credentials(req, secret.as_deref());
-    let (admission, declared) = match admit(state, endpoint, req, &credentials, Utc::now()).await {
-        Ok(admitted) => admitted,
-        Err(error) => return Err(Refusal::before_reading(error, payload)),
-    };
+    let secret = query_secret(req.query_string());
+    let credentials = credentials(req.headers(), secret.as_deref());
+    let (admission, declared) =
+        match admit(state, endpoint, req.headers(), &credentials, Utc::now()).await {
+            Ok(admitted) => admitted,
+            Err(error) => return Err(Refusal::before_reading(error, payload)),
+        };
     let mut permit = state.body_budget.permit(admission.authenticated());
     let body = match read_body(state, &mut payload, &mut permit, declared).await {
         Ok(body) => body,
@@ -207,16 +208,15 @@ static WEBHOOK_TIMESTAMP: HeaderName = HeaderName::from_static("webhook-timestam
 static WEBHOOK_SIGNATURE: HeaderName = HeaderName::from_static("webhook-signature");
 
 /// The first `secret` of the query, decoded as a form would be; nothing else of the query is read.
-fn query_secret(req: &HttpRequest) -> Option<Cow<'_, str>> {
-    form_urlencoded::parse(req.query_string().as_bytes())
+pub fn query_secret(query: &str) -> Option<Cow<'_, str>> {
+    form_urlencoded::parse(query.as_bytes())
         .find(|(key, _)| key == "secret")
         .map(|(_, value)| value)
 }
 
 /// The credentials of a request: its query secret (see [`query_secret`]) and authentication
 /// headers.
-fn credentials<'a>(req: &'a HttpRequest, secret: Option<&'a str>) -> Credentials<'a> {
-    let headers = req.headers();
+pub fn credentials<'a>(headers: &'a HeaderMap, secret: Option<&'a str>) -> Credentials<'a> {
     let header = |name: &HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
     Credentials {
         query_secret: secret,
@@ -235,10 +235,15 @@ pub async fn verify_request(
     body: web::Bytes,
     now: DateTime<Utc>,
 ) -> Result<Verified<web::Bytes>, ApiError> {
-    let secret = query_secret(req);
-    auth.verify(endpoint, &credentials(req, secret.as_deref()), body, now)
-        .await
-        .map_err(ApiError::from)
+    let secret = query_secret(req.query_string());
+    auth.verify(
+        endpoint,
+        &credentials(req.headers(), secret.as_deref()),
+        body,
+        now,
+    )
+    .await
+    .map_err(ApiError::from)
 }
 
 /// The record of how a delivery reached us, with its events counted as received: everything done

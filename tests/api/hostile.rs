@@ -105,6 +105,82 @@ async fn a_stranger_is_refused_before_sending_the_body() {
     assert!(answer.contains("\"code\":\"unauthorized\""), "{answer}");
 }
 
+/// Writes `head` and reads what the server answers within a second, without sending a body.
+async fn answer_to_head(stream: &mut TcpStream, head: &str) -> String {
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let mut answer = vec![0u8; 4096];
+    let n = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut answer))
+        .await
+        .expect("an answer to the head alone")
+        .unwrap();
+    String::from_utf8_lossy(&answer[..n]).into_owned()
+}
+
+#[tokio::test]
+async fn expect_continue_is_refused_without_inviting_a_body_that_would_be_refused() {
+    let app = TestApp::spawn().await;
+    let refused = [
+        // Over the limit: 413, not `100 Continue`.
+        (
+            format!("POST /api/callbacks?secret={SECRET} HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 50000000\r\nexpect: 100-continue\r\n\r\n"),
+            "413",
+            "payload_too_large",
+        ),
+        // A stranger: 401 from the query secret alone.
+        (
+            "POST /api/callbacks?secret=wrong-secret-0000000 HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 100\r\nexpect: 100-continue\r\n\r\n".to_owned(),
+            "401",
+            "unauthorized",
+        ),
+        // The wrong type, on the Event Grid endpoint.
+        (
+            format!("POST /api/eventgrid?secret={SECRET} HTTP/1.1\r\nhost: x\r\ncontent-type: text/plain\r\ncontent-length: 100\r\nexpect: 100-continue\r\n\r\n"),
+            "415",
+            "unsupported_media_type",
+        ),
+    ];
+    for (head, status, code) in refused {
+        let mut stream = connect(&app).await;
+        let answer = answer_to_head(&mut stream, &head).await;
+        assert!(
+            answer.starts_with(&format!("HTTP/1.1 {status}")),
+            "{head}: {answer}"
+        );
+        assert!(!answer.contains("100 Continue"), "{answer}");
+        assert!(answer.contains(&format!("\"code\":\"{code}\"")), "{answer}");
+        // And the connection is closed: the sender need not (and cannot) send the body.
+        let mut rest = Vec::new();
+        tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut rest))
+            .await
+            .expect("the connection is closed after the refusal")
+            .unwrap();
+    }
+
+    // A delivery that will be read is invited, then stored.
+    let body = json!([b_tone("expected", "c", 1, "one", T)]).to_string();
+    let head = format!(
+        "POST /api/callbacks?secret={SECRET} HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: {}\r\nexpect: 100-continue\r\n\r\n",
+        body.len()
+    );
+    let mut stream = connect(&app).await;
+    let invited = answer_to_head(&mut stream, &head).await;
+    assert!(invited.starts_with("HTTP/1.1 100 Continue"), "{invited}");
+    stream.write_all(body.as_bytes()).await.unwrap();
+    // The answer may already have followed the `100 Continue` in the same read, or not yet.
+    let mut text = invited["HTTP/1.1 100 Continue\r\n\r\n".len()..].to_owned();
+    let mut answer = vec![0u8; 4096];
+    while !text.contains("\r\n\r\n") {
+        let n = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut answer))
+            .await
+            .expect("an answer to the body")
+            .unwrap();
+        assert!(n > 0, "closed before answering: {text}");
+        text.push_str(&String::from_utf8_lossy(&answer[..n]));
+    }
+    assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+    assert_eq!(app.event_count().await, 1);
+}
+
 #[tokio::test]
 async fn slow_unauthenticated_bodies_cannot_starve_genuine_deliveries() {
     let whsec = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
@@ -154,6 +230,24 @@ async fn a_body_that_does_not_arrive_in_time_is_answered_408_and_closed() {
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
     assert!(answer.contains("\"code\":\"request_timeout\""), "{answer}");
     assert_eq!(app.event_count().await, 0);
+}
+
+#[tokio::test]
+async fn a_head_that_does_not_arrive_in_time_is_answered_408_in_the_error_shape() {
+    let app = TestApp::spawn_with(|s| s.server.head_timeout_ms = 300).await;
+    let started = Instant::now();
+    let answer = answer_and_close(&app, "POST /api/callbacks HTTP/1.1\r\nhost: x\r\n").await;
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("\"code\":\"request_timeout\""), "{answer}");
+    assert!(
+        answer.contains("content-type: application/json"),
+        "{answer}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
 }
 
 #[tokio::test]

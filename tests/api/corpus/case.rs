@@ -13,8 +13,6 @@ use crate::reporting::API_TOKEN;
 pub(super) enum Expect {
     /// An answer of the application: this status, the error shape with this code, nothing stored.
     Refused(u16, &'static str),
-    /// Refused by the HTTP layer before any application code: this status, an empty body.
-    Bare(u16),
     /// 200, and this many new events stored.
     Stored(i64),
     /// A reporting-API answer: 200, 400 or 404 (in the error shape), never anything else.
@@ -240,12 +238,6 @@ pub(super) fn judge(case: &Case, answer: &Answer) -> Result<i64, String> {
                 if !message.contains(want.as_str()) {
                     return Err(format!("message {message:?} lacks {want:?}"));
                 }
-            }
-            Ok(0)
-        }
-        Expect::Bare(status) => {
-            if answer.status != *status || !answer.body.is_empty() {
-                return Err(format!("expected a bare {status}, got {}", shown()));
             }
             Ok(0)
         }

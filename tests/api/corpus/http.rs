@@ -159,14 +159,14 @@ pub(super) fn http_layer_cases() -> Vec<Case> {
             g,
             name,
             format!("{start}{framing}\r\n{body}").into_bytes(),
-            Expect::Bare(400),
+            Expect::Refused(400, "bad_request"),
         ));
     }
     cases.push(Case::raw(
         g,
         "a request line that is not HTTP",
         b"POST /api/callbacks HTTP/9.9 extra\r\nhost: x\r\n\r\n".to_vec(),
-        Expect::Bare(400),
+        Expect::Refused(400, "bad_request"),
     ));
 
     let g = "header floods";
@@ -182,13 +182,13 @@ pub(super) fn http_layer_cases() -> Vec<Case> {
         g,
         "200 headers",
         flood(200, 10),
-        Expect::Bare(431),
+        Expect::Refused(431, "headers_too_large"),
     ));
     cases.push(Case::raw(
         g,
         "5,000 headers",
         flood(5000, 10),
-        Expect::Bare(431),
+        Expect::Refused(431, "headers_too_large"),
     ));
     // The HTTP layer's head limit is 128 KiB (not the 32 KiB the README says): a 40 KiB header is
     // served.
@@ -202,13 +202,13 @@ pub(super) fn http_layer_cases() -> Vec<Case> {
         g,
         "one header of 130 KiB",
         flood(1, 130 * 1024),
-        Expect::Bare(431),
+        Expect::Refused(431, "headers_too_large"),
     ));
     cases.push(Case::raw(
         g,
         "a head of 1 MiB",
         flood(16, 64 * 1024),
-        Expect::Bare(431),
+        Expect::Refused(431, "headers_too_large"),
     ));
 
     let g = "long URLs";
@@ -253,7 +253,7 @@ pub(super) fn http_layer_cases() -> Vec<Case> {
             "y".repeat(130 * 1024)
         )
         .into_bytes(),
-        Expect::Bare(431),
+        Expect::Refused(431, "headers_too_large"),
     ));
     cases
 }
