@@ -397,6 +397,18 @@ async fn attempt(
     answer
 }
 
+/// Every answer was given (none dropped or left hanging) and was `200`, or `503` with
+/// `Retry-After`.
+pub fn all_200_or_503_with_retry_after(answers: &[Answer]) {
+    for answer in answers {
+        match answer.outcome {
+            Outcome::Status(200) => {}
+            Outcome::Status(503) => assert!(answer.retry_after, "503 without Retry-After"),
+            other => panic!("{:?}: {other:?} after {:?}", answer.ids, answer.took),
+        }
+    }
+}
+
 /// The slowest answer among `answers` (those the service gave, not connection failures).
 pub fn slowest(answers: &[Answer]) -> Duration {
     answers

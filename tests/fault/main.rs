@@ -1,8 +1,9 @@
 //! The fault suite: the real `calltrail serve`, under a load that this suite generates and signs
 //! itself (it shares no code with the service's request path), through the faults a system of
 //! record must survive: `kill -9` under load, a database outage of tens of seconds, SIGTERM under
-//! load, duplicate storms across two instances sharing one database, and a stalled database. Each
-//! scenario counts what the service acknowledged and checks it against what PostgreSQL holds.
+//! load, duplicate storms across two instances sharing one database, and a stalled or slow
+//! database. Each scenario counts what the service acknowledged and checks it against what
+//! PostgreSQL holds.
 //!
 //! `scripts/fault.sh` runs it on a throwaway PostgreSQL; `scripts/fault.sh --long` runs the long
 //! form (`CALLTRAIL_FAULT_LONG=1`: more kills, longer outages and stalls, heavier load). The short

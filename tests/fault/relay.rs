@@ -1,13 +1,17 @@
 //! A TCP relay between the service and the test PostgreSQL that the suite can cut and restore: open
 //! connections are dropped and new ones refused, as when PostgreSQL stops, or held without an
-//! answer, as when its host vanishes from the network.
+//! answer, as when its host vanishes from the network. It can also slow the database down: every
+//! byte PostgreSQL sends arrives that much later, as when its disk or its network is slow.
 
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
+use tokio::time::Instant;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u8)]
@@ -24,6 +28,8 @@ pub struct Relay {
     /// The database URL that goes through the relay.
     pub url: String,
     state: Arc<AtomicU8>,
+    /// How late PostgreSQL's bytes are delivered, in milliseconds.
+    delay_ms: Arc<AtomicU64>,
     /// Bumped at every change: open relayed or held connections end when it changes.
     changes: watch::Sender<u64>,
 }
@@ -40,10 +46,12 @@ impl Relay {
             listener.local_addr().unwrap().port()
         );
         let state = Arc::new(AtomicU8::new(UP));
+        let delay_ms = Arc::new(AtomicU64::new(0));
         let (changes, _) = watch::channel(0u64);
         let relay = Relay {
             url,
             state: state.clone(),
+            delay_ms: delay_ms.clone(),
             changes: changes.clone(),
         };
         tokio::spawn(async move {
@@ -66,13 +74,17 @@ impl Relay {
                         continue;
                     }
                 }
-                let (target, state) = (target.clone(), state.clone());
+                let (target, state, delay_ms) = (target.clone(), state.clone(), delay_ms.clone());
                 tokio::spawn(async move {
-                    let Ok(mut server) = TcpStream::connect(&target).await else {
+                    let Ok(server) = TcpStream::connect(&target).await else {
                         return;
                     };
+                    let (mut client_read, mut client_write) = client.into_split();
+                    let (mut server_read, mut server_write) = server.into_split();
+                    // Whichever way the connection ends first ends it both ways.
                     tokio::select! {
-                        _ = tokio::io::copy_bidirectional(&mut client, &mut server) => return,
+                        _ = tokio::io::copy(&mut client_read, &mut server_write) => return,
+                        _ = delayed_copy(&mut server_read, &mut client_write, &delay_ms) => return,
                         _ = changed.changed() => {}
                     }
                     // Gone silent: the connection stays open and carries nothing until the
@@ -92,8 +104,46 @@ impl Relay {
         self.changes.send_modify(|n| *n += 1);
     }
 
+    /// From now on, every byte PostgreSQL sends reaches the service `by` later (zero: on time
+    /// again). Open connections stay open.
+    pub fn slow_down(&self, by: Duration) {
+        self.delay_ms.store(by.as_millis() as u64, Ordering::SeqCst);
+    }
+
     pub fn restore(&self) {
         self.state.store(UP, Ordering::SeqCst);
         self.changes.send_modify(|n| *n += 1);
     }
+}
+
+/// Copies `from` to `to`, each chunk delivered the relay's delay after it was read; order is kept
+/// and the throughput is not limited, only the latency.
+async fn delayed_copy(
+    from: &mut OwnedReadHalf,
+    to: &mut OwnedWriteHalf,
+    delay_ms: &AtomicU64,
+) -> std::io::Result<()> {
+    let (chunks, mut due) = mpsc::unbounded_channel::<(Instant, Vec<u8>)>();
+    let read = async {
+        let chunks = chunks;
+        let mut buffer = vec![0u8; 64 * 1024];
+        loop {
+            let n = from.read(&mut buffer).await?;
+            if n == 0 {
+                return Ok::<_, std::io::Error>(());
+            }
+            let at = Instant::now() + Duration::from_millis(delay_ms.load(Ordering::SeqCst));
+            if chunks.send((at, buffer[..n].to_vec())).is_err() {
+                return Ok(());
+            }
+        }
+    };
+    let write = async {
+        while let Some((at, chunk)) = due.recv().await {
+            tokio::time::sleep_until(at).await;
+            to.write_all(&chunk).await?;
+        }
+        Ok::<_, std::io::Error>(())
+    };
+    tokio::try_join!(read, write).map(|_| ())
 }

@@ -4,6 +4,8 @@
 
 use std::io::Read;
 use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
@@ -166,6 +168,51 @@ impl Drop for Service {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// Resident memory of a process, sampled every 50 ms until stopped.
+pub struct Memory {
+    stop: Arc<AtomicBool>,
+    task: tokio::task::JoinHandle<Vec<(Instant, u64)>>,
+}
+
+impl Memory {
+    pub fn sample(pid: u32) -> Memory {
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopped = stop.clone();
+        let task = tokio::spawn(async move {
+            let mut samples = Vec::new();
+            while !stopped.load(Ordering::SeqCst) {
+                samples.push((Instant::now(), rss_kib(pid)));
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            samples
+        });
+        Memory { stop, task }
+    }
+
+    pub async fn stop(self) -> Samples {
+        self.stop.store(true, Ordering::SeqCst);
+        Samples(self.task.await.unwrap())
+    }
+}
+
+/// (when, KiB)
+pub struct Samples(Vec<(Instant, u64)>);
+
+impl Samples {
+    /// The peak resident memory, in KiB, before `at` and from `at` on.
+    pub fn peak_before_and_after(&self, at: Instant) -> (u64, u64) {
+        let peak = |before: bool| {
+            self.0
+                .iter()
+                .filter(|(when, _)| (*when < at) == before)
+                .map(|(_, kib)| *kib)
+                .max()
+                .expect("samples on both sides")
+        };
+        (peak(true), peak(false))
     }
 }
 
