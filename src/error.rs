@@ -14,9 +14,14 @@ use crate::auth::AuthError;
 use crate::events::ParseError;
 use crate::ingest::SubmitError;
 
-#[derive(Debug, Serialize)]
+/// The body of every error answer.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = Error)]
 pub struct ErrorBody {
+    /// What went wrong, machine-readable and stable (`bad_request`, `not_found`, …).
+    #[schema(value_type = String)]
     pub code: &'static str,
+    /// What went wrong, for a person; it names the parameter or field at fault.
     pub message: String,
 }
 

@@ -9,12 +9,16 @@ use serde::{Deserialize, Serialize};
 use sqlx::postgres::{PgArguments, PgRow};
 use sqlx::query::QueryAs;
 use sqlx::{FromRow, Postgres};
+use utoipa::openapi::schema::ObjectBuilder;
+use utoipa::{IntoParams, ToSchema};
 
 use crate::api::events::{EventSummary, EVENT_COLUMNS};
 use crate::api::json;
 use crate::api::pagination::{Page, PageParams, PageRequest};
-use crate::api::params::{self, present_owned, TimeRange};
-use crate::error::ApiError;
+use crate::api::params::{
+    self, present_owned, string, OutcomeParam, Text, Time, TimeRange, CALL_OUTCOMES,
+};
+use crate::error::{ApiError, ErrorBody};
 use crate::http::state::AppState;
 
 /// Every column of `calls`, from alias `c`.
@@ -24,45 +28,76 @@ pub const CALL_COLUMNS: &str = "c.call_id, c.server_call_id, c.correlation_id, c
      c.failure_message, c.event_count, c.dtmf_count, c.media_total, c.media_succeeded, \
      c.last_event_seq, c.projected_at";
 
-#[derive(Debug, Serialize, sqlx::FromRow)]
+/// One call's summary, as the call model holds it.
+#[derive(Debug, Serialize, sqlx::FromRow, ToSchema)]
+#[schema(as = Call)]
 pub struct CallSummary {
+    /// callConnectionId (GA) or CallLegId (previews).
     pub call_id: String,
     pub server_call_id: Option<String>,
     pub correlation_id: Option<String>,
+    /// The latest call state, e.g. `connected`, `disconnected`.
     pub state: Option<String>,
     pub first_event_at: DateTime<Utc>,
     pub last_event_at: DateTime<Utc>,
     pub connected_at: Option<DateTime<Utc>>,
     pub disconnected_at: Option<DateTime<Utc>>,
     pub duration_ms: Option<i64>,
+    /// Distinct participants.
     pub participant_count: i32,
+    /// Most participants at once.
     pub peak_participants: i32,
+    #[schema(schema_with = call_outcome)]
     pub outcome: String,
     pub failure_code: Option<i64>,
     pub failure_sub_code: Option<i64>,
     pub failure_message: Option<String>,
     pub event_count: i32,
     pub dtmf_count: i32,
+    /// Media operations that ended.
     pub media_total: i32,
     pub media_succeeded: i32,
+    /// The last event folded into this summary.
     pub last_event_seq: i64,
     pub projected_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Deserialize)]
+fn call_outcome() -> ObjectBuilder {
+    string().enum_values(Some(CALL_OUTCOMES.iter().copied()))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
+    /// Only calls whose first event is at or after this time (RFC 3339 with an offset).
+    #[param(value_type = Option<Time>, inline)]
     from: Option<String>,
+    /// Only calls whose first event is before this time (RFC 3339 with an offset).
+    #[param(value_type = Option<Time>, inline)]
     to: Option<String>,
+    /// The latest call state, e.g. `connected`, `disconnected`.
+    #[param(value_type = Option<Text>, inline)]
     state: Option<String>,
+    #[param(value_type = Option<OutcomeParam>, inline)]
     outcome: Option<String>,
-    /// A participant's raw id: only calls they were in.
+    /// A participant's raw id (`4:+14255550123`): only calls they were in.
+    #[param(value_type = Option<Text>, inline)]
     participant: Option<String>,
     #[serde(flatten)]
+    #[param(ignore)]
     page: PageParams,
 }
 
 type CallKey = (DateTime<Utc>, String);
 
+/// The calls, by first event time
+#[utoipa::path(
+    get,
+    path = "/calls",
+    operation_id = "listCalls",
+    params(ListQuery, PageParams),
+    responses((status = 200, description = "One page of calls.", body = Page<CallSummary>))
+)]
 pub async fn list(
     state: web::Data<AppState>,
     query: web::Query<ListQuery>,
@@ -114,6 +149,27 @@ fn no_call(id: &str) -> ApiError {
     ApiError::NotFound(format!("no call `{id}`"))
 }
 
+/// The path of every route of one call.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Path)]
+#[allow(dead_code)] // Only its description is read: the handlers take the id as a plain string.
+pub struct CallPath {
+    /// The call id (callConnectionId or CallLegId).
+    #[param(value_type = Text, inline)]
+    id: String,
+}
+
+/// One call's summary
+#[utoipa::path(
+    get,
+    path = "/calls/{id}",
+    operation_id = "getCall",
+    params(CallPath),
+    responses(
+        (status = 200, description = "The call.", body = CallSummary),
+        (status = 404, description = "No such call (`not_found`).", body = ErrorBody),
+    )
+)]
 pub async fn get(
     state: web::Data<AppState>,
     id: web::Path<String>,
@@ -164,16 +220,22 @@ where
     }
 }
 
-#[derive(Debug, Serialize)]
+/// A participant's continuous presence in a call.
+#[derive(Debug, Serialize, ToSchema)]
 pub struct ParticipantInterval {
     pub raw_id: String,
+    /// From 0, per participant.
     pub interval_no: i32,
     pub kind: String,
+    /// The identifier with phone digits masked.
     pub display_id: String,
     pub joined_at: DateTime<Utc>,
     pub left_at: Option<DateTime<Utc>>,
+    /// The `sequenceNumber` of the snapshot that opened it.
     pub joined_sequence: Option<i64>,
+    /// The `sequenceNumber` of the snapshot that closed it.
     pub left_sequence: Option<i64>,
+    /// The mute and hold changes made while it lasted.
     pub changes: Vec<ParticipantChange>,
 }
 
@@ -191,7 +253,8 @@ struct IntervalRow {
     next_joined_at: Option<DateTime<Utc>>,
 }
 
-#[derive(Debug, Serialize, sqlx::FromRow)]
+/// A participant's first appearance (ordinal 0) or a mute or hold change.
+#[derive(Debug, Serialize, sqlx::FromRow, ToSchema)]
 pub struct ParticipantChange {
     #[serde(skip)]
     raw_id: String,
@@ -213,6 +276,16 @@ type IntervalKey = (DateTime<Utc>, String, i32);
 /// The participants' presence intervals, by join time, each with the mute and hold changes made
 /// while it lasted. A change belongs to the participant's latest interval that began at or before
 /// it (the first interval also takes any earlier ones), so every change is shown exactly once.
+#[utoipa::path(
+    get,
+    path = "/calls/{id}/participants",
+    operation_id = "listCallParticipants",
+    params(CallPath, PageParams),
+    responses(
+        (status = 200, description = "One page of presence intervals.", body = Page<ParticipantInterval>),
+        (status = 404, description = "No such call (`not_found`).", body = ErrorBody),
+    )
+)]
 pub async fn participants(
     state: web::Data<AppState>,
     id: web::Path<String>,
@@ -299,6 +372,16 @@ pub async fn participants(
 
 /// The call's timeline: every stored event of the call in insertion order, normalised. It reads the
 /// event log, so it also answers for a call the projection has not reached yet.
+#[utoipa::path(
+    get,
+    path = "/calls/{id}/events",
+    operation_id = "listCallEvents",
+    params(CallPath, PageParams),
+    responses(
+        (status = 200, description = "One page of the timeline.", body = Page<EventSummary>),
+        (status = 404, description = "No such call (`not_found`).", body = ErrorBody),
+    )
+)]
 pub async fn events(
     state: web::Data<AppState>,
     id: web::Path<String>,
@@ -317,7 +400,8 @@ pub async fn events(
     Ok(json(&Page::from_rows(rows, &page, |e| e.event_seq)))
 }
 
-#[derive(Debug, Serialize, sqlx::FromRow)]
+/// A key press.
+#[derive(Debug, Serialize, sqlx::FromRow, ToSchema)]
 pub struct DtmfTone {
     pub ordinal: i32,
     pub sequence_id: Option<i64>,
@@ -330,6 +414,16 @@ pub struct DtmfTone {
 }
 
 /// The key presses in sequence order, with repeats and gaps flagged.
+#[utoipa::path(
+    get,
+    path = "/calls/{id}/dtmf",
+    operation_id = "listCallDtmf",
+    params(CallPath, PageParams),
+    responses(
+        (status = 200, description = "One page of tones.", body = Page<DtmfTone>),
+        (status = 404, description = "No such call (`not_found`).", body = ErrorBody),
+    )
+)]
 pub async fn dtmf(
     state: web::Data<AppState>,
     id: web::Path<String>,
@@ -347,7 +441,8 @@ pub async fn dtmf(
     Ok(json(&Page::from_rows(rows, &page, |t| t.ordinal)))
 }
 
-#[derive(Debug, Serialize, sqlx::FromRow)]
+/// A play or recognize operation, keyed by operation context.
+#[derive(Debug, Serialize, sqlx::FromRow, ToSchema)]
 pub struct MediaOperation {
     pub operation_context: String,
     pub operation: String,
@@ -363,6 +458,16 @@ pub struct MediaOperation {
 
 /// Play and recognize operations, by operation context then operation (their key: a time would
 /// not do, both ends may be unknown).
+#[utoipa::path(
+    get,
+    path = "/calls/{id}/media",
+    operation_id = "listCallMedia",
+    params(CallPath, PageParams),
+    responses(
+        (status = 200, description = "One page of operations.", body = Page<MediaOperation>),
+        (status = 404, description = "No such call (`not_found`).", body = ErrorBody),
+    )
+)]
 pub async fn media(
     state: web::Data<AppState>,
     id: web::Path<String>,

@@ -9,11 +9,18 @@ use serde::{Deserialize, Serialize};
 use sqlx::postgres::PgArguments;
 use sqlx::query::QueryAs;
 use sqlx::Postgres;
+use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
+use utoipa::openapi::{RefOr, Schema};
+use utoipa::{IntoParams, PartialSchema, ToSchema};
 
 use crate::api::json;
 use crate::api::pagination::{Page, PageParams, PageRequest};
-use crate::api::params::{self, bad, present_owned, TimeRange};
-use crate::error::ApiError;
+use crate::api::params::{
+    self, bad, present_owned, string, AuthSchemeParam, Text, Time, TimeRange, AUTH_SCHEMES,
+    MAX_JSON_PATH_DEPTH,
+};
+use crate::error::{ApiError, ErrorBody};
+use crate::events::{EventFamily, WireFormat};
 use crate::http::state::AppState;
 
 /// An event's normalised columns: everything but the raw payload and the dedup key.
@@ -22,20 +29,36 @@ pub const EVENT_COLUMNS: &str = "event_seq, received_at, endpoint, format, auth_
      call_id, server_call_id, correlation_id, operation_context, result_code, result_sub_code, \
      result_message, sequence_number, details";
 
-#[derive(Debug, Serialize, sqlx::FromRow)]
+/// A stored event, normalised: every column but the raw payload.
+#[derive(Debug, Serialize, sqlx::FromRow, ToSchema)]
+#[schema(as = Event)]
 pub struct EventSummary {
+    /// The event's id: its place in the order of insertion.
+    #[schema(minimum = 1)]
     pub event_seq: i64,
+    /// When calltrail received it.
     pub received_at: DateTime<Utc>,
+    /// The route it arrived on (`callbacks`, `eventgrid`).
     pub endpoint: String,
+    /// Its wire format.
+    #[schema(schema_with = wire_format)]
     pub format: String,
+    /// How its delivery was authenticated.
+    #[schema(schema_with = auth_scheme)]
     pub auth_scheme: String,
+    /// Which secret, JWT subject or webhook id authenticated it (never the credential).
     pub auth_principal: Option<String>,
     pub request_id: Option<String>,
+    /// The sender's id of the event.
     pub event_id: Option<String>,
     pub source: Option<String>,
+    /// The event type exactly as received.
     pub event_type: String,
     pub subject: Option<String>,
+    /// The sender's time of the event.
     pub event_time: Option<DateTime<Utc>>,
+    /// The typed event's family.
+    #[schema(schema_with = family)]
     pub family: String,
     pub call_id: Option<String>,
     pub server_call_id: Option<String>,
@@ -45,31 +68,79 @@ pub struct EventSummary {
     pub result_sub_code: Option<i64>,
     pub result_message: Option<String>,
     pub sequence_number: Option<i64>,
+    /// The typed event as parsed at ingest, tagged by `family`.
+    #[schema(value_type = Object)]
     pub details: serde_json::Value,
 }
 
+fn wire_format() -> ObjectBuilder {
+    string().enum_values(Some(WireFormat::ALL.iter().map(|f| f.as_str())))
+}
+
+fn auth_scheme() -> ObjectBuilder {
+    string().enum_values(Some(AUTH_SCHEMES.iter().copied()))
+}
+
+fn family() -> ObjectBuilder {
+    string().enum_values(Some(EventFamily::ALL.iter().map(|f| f.as_str())))
+}
+
 /// An event with its payload exactly as received.
-#[derive(Debug, Serialize, sqlx::FromRow)]
+#[derive(Debug, Serialize, sqlx::FromRow, ToSchema)]
 pub struct EventWithRaw {
     #[serde(flatten)]
     #[sqlx(flatten)]
     pub event: EventSummary,
+    /// The payload exactly as received.
     pub raw: String,
 }
 
 /// The filters of `/events` and `/events/export`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct EventFilterParams {
+    /// Only events received at or after this time (RFC 3339 with an offset).
+    #[param(value_type = Option<Time>, inline)]
     pub from: Option<String>,
+    /// Only events received before this time (RFC 3339 with an offset).
+    #[param(value_type = Option<Time>, inline)]
     pub to: Option<String>,
+    /// The event type exactly as received, e.g. `Microsoft.Communication.CallConnected`.
     #[serde(rename = "type")]
+    #[param(value_type = Option<Text>, inline)]
     pub event_type: Option<String>,
+    /// The call id (callConnectionId or CallLegId).
+    #[param(value_type = Option<Text>, inline)]
     pub call_id: Option<String>,
+    #[param(value_type = Option<Text>, inline)]
     pub correlation_id: Option<String>,
+    #[param(value_type = Option<Text>, inline)]
     pub operation_context: Option<String>,
+    /// How the event was authenticated.
+    #[param(value_type = Option<AuthSchemeParam>, inline)]
     pub auth_scheme: Option<String>,
+    /// A field of the raw payload as dot-separated identifiers, e.g.
+    /// `data.resultInformation.subCode`; only with `json_value`. Not indexed: combine it with a
+    /// time range or another filter.
+    #[param(value_type = Option<JsonPathParam>, inline)]
     pub json_path: Option<String>,
+    /// The value `json_path` must have, compared as text (`8536`, `true`, a string without its
+    /// quotes); only with `json_path`.
+    #[param(value_type = Option<Text>, inline)]
     pub json_value: Option<String>,
+}
+
+/// `json_path`: what [`params::json_filter`] accepts, or empty.
+pub struct JsonPathParam;
+
+impl PartialSchema for JsonPathParam {
+    fn schema() -> RefOr<Schema> {
+        let identifier = "[A-Za-z_][A-Za-z0-9_]*";
+        let more = MAX_JSON_PATH_DEPTH - 1;
+        params::or_empty(
+            string().pattern(Some(format!("^{identifier}(\\.{identifier}){{0,{more}}}$"))),
+        )
+    }
 }
 
 #[derive(Debug, Clone, Default)]
@@ -142,6 +213,14 @@ pub struct ListQuery {
 
 type AuditKey = (DateTime<Utc>, i64);
 
+/// The audit log: stored events by (received_at, event_seq)
+#[utoipa::path(
+    get,
+    path = "/events",
+    operation_id = "listEvents",
+    params(EventFilterParams, PageParams),
+    responses((status = 200, description = "One page of events.", body = Page<EventSummary>))
+)]
 pub async fn list(
     state: web::Data<AppState>,
     query: web::Query<ListQuery>,
@@ -169,6 +248,20 @@ pub async fn list(
     })))
 }
 
+/// `{id}`: the event's `event_seq`, a positive 64-bit integer; anything else is a `400`.
+pub struct EventIdParam;
+
+impl PartialSchema for EventIdParam {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::Integer)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
+            .minimum(Some(1))
+            .maximum(Some(i64::MAX))
+            .into()
+    }
+}
+
 /// An `{id}` path segment: the event's `event_seq`.
 fn event_seq(id: &str) -> Result<i64, ApiError> {
     id.parse::<i64>()
@@ -181,7 +274,17 @@ fn no_event(id: i64) -> ApiError {
     ApiError::NotFound(format!("no event {id}"))
 }
 
-/// One event, normalised, with `raw` as a string.
+/// One event, normalised, with `raw` as a string
+#[utoipa::path(
+    get,
+    path = "/events/{id}",
+    operation_id = "getEvent",
+    params(("id" = inline(EventIdParam), Path, description = "The event's `event_seq`.")),
+    responses(
+        (status = 200, description = "The event.", body = EventWithRaw),
+        (status = 404, description = "No such event (`not_found`).", body = ErrorBody),
+    )
+)]
 pub async fn get(
     state: web::Data<AppState>,
     id: web::Path<String>,
@@ -196,7 +299,17 @@ pub async fn get(
     Ok(json(&event.ok_or_else(|| no_event(id))?))
 }
 
-/// The payload exactly as stored, byte for byte as it was received.
+/// One event's payload, byte for byte as it was received
+#[utoipa::path(
+    get,
+    path = "/events/{id}/raw",
+    operation_id = "getEventRaw",
+    params(("id" = inline(EventIdParam), Path, description = "The event's `event_seq`.")),
+    responses(
+        (status = 200, description = "The stored payload, unchanged.", content_type = "application/json", body = Value),
+        (status = 404, description = "No such event (`not_found`).", body = ErrorBody),
+    )
+)]
 pub async fn raw(
     state: web::Data<AppState>,
     id: web::Path<String>,

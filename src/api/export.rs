@@ -13,11 +13,13 @@ use futures_util::StreamExt;
 use serde::Deserialize;
 use sqlx::PgPool;
 use tokio::sync::mpsc;
+use utoipa::openapi::{RefOr, Schema};
+use utoipa::{IntoParams, PartialSchema};
 
 use crate::api::events::{
     EventFilter, EventFilterParams, EventWithRaw, EVENT_COLUMNS, EVENT_FILTER_SQL,
 };
-use crate::api::params::one_of;
+use crate::api::params::{enum_or_empty, one_of};
 use crate::error::ApiError;
 use crate::http::state::AppState;
 
@@ -51,11 +53,28 @@ pub const CSV_COLUMNS: &[&str] = &[
     "raw",
 ];
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ExportQuery {
+    /// `ndjson` (the default: one event with `raw` per line) or `csv` (a header row; the
+    /// normalised columns, `details` as JSON, and `raw`).
+    #[param(value_type = Option<FormatParam>, inline)]
     format: Option<String>,
     #[serde(flatten)]
+    #[param(ignore)]
     filter: EventFilterParams,
+}
+
+/// The export formats.
+const FORMATS: &[&str] = &["ndjson", "csv"];
+
+/// `format`: one of [`FORMATS`], or empty.
+pub struct FormatParam;
+
+impl PartialSchema for FormatParam {
+    fn schema() -> RefOr<Schema> {
+        enum_or_empty(FORMATS)
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -64,11 +83,26 @@ enum Format {
     Csv,
 }
 
+/// The audit log as one streamed download, with the filters of `/events`
+#[utoipa::path(
+    get,
+    path = "/events/export",
+    operation_id = "exportEvents",
+    params(ExportQuery, EventFilterParams),
+    responses((
+        status = 200,
+        description = "The events by (received_at, event_seq), streamed; an attachment.",
+        content(
+            (EventWithRaw = "application/x-ndjson"),
+            (String = "text/csv"),
+        ),
+    ))
+)]
 pub async fn export(
     state: web::Data<AppState>,
     query: web::Query<ExportQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let format = match one_of("format", &query.format, &["ndjson", "csv"])? {
+    let format = match one_of("format", &query.format, FORMATS)? {
         Some("csv") => Format::Csv,
         _ => Format::Ndjson,
     };

@@ -10,8 +10,11 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
+use utoipa::openapi::{RefOr, Schema};
+use utoipa::{IntoParams, PartialSchema, ToSchema};
 
-use crate::api::params::{bad, one_of, present};
+use crate::api::params::{bad, enum_or_empty, one_of, or_empty, present, string};
 use crate::error::ApiError;
 
 pub const DEFAULT_LIMIT: i64 = 50;
@@ -19,6 +22,8 @@ pub const MAX_LIMIT: i64 = 500;
 const CURSOR_VERSION: u32 = 1;
 /// Far larger than any real cursor: refuses absurd input before decoding it.
 const MAX_CURSOR_LEN: usize = 2048;
+/// What a cursor is made of: base64url without padding.
+const CURSOR_PATTERN: &str = "^[A-Za-z0-9_-]+$";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -55,11 +60,58 @@ struct CursorBody<K> {
 }
 
 /// The common paging parameters of every list.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PageParams {
+    /// Page size (default 50).
+    #[param(value_type = Option<LimitParam>, inline)]
     pub limit: Option<String>,
+    /// The `next_cursor` of the previous page, as it was given: opaque, valid only for the list
+    /// (and order) that issued it; anything else is a `400`.
+    #[param(value_type = Option<CursorParam>, inline)]
     pub cursor: Option<String>,
+    /// Direction of the list's key (default `asc`). A cursor keeps its page's direction: with one,
+    /// `order` may only repeat it.
+    #[param(value_type = Option<OrderParam>, inline)]
     pub order: Option<String>,
+}
+
+/// `limit`: 1 to [`MAX_LIMIT`], or empty.
+pub struct LimitParam;
+
+impl PartialSchema for LimitParam {
+    fn schema() -> RefOr<Schema> {
+        or_empty(
+            ObjectBuilder::new()
+                .schema_type(Type::Integer)
+                .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
+                .minimum(Some(1))
+                .maximum(Some(MAX_LIMIT))
+                .default(Some(DEFAULT_LIMIT.into())),
+        )
+    }
+}
+
+/// `cursor`: base64url of at most [`MAX_CURSOR_LEN`] characters, or empty.
+pub struct CursorParam;
+
+impl PartialSchema for CursorParam {
+    fn schema() -> RefOr<Schema> {
+        or_empty(
+            string()
+                .pattern(Some(CURSOR_PATTERN))
+                .max_length(Some(MAX_CURSOR_LEN)),
+        )
+    }
+}
+
+/// `order`: `asc` or `desc`, or empty.
+pub struct OrderParam;
+
+impl PartialSchema for OrderParam {
+    fn schema() -> RefOr<Schema> {
+        enum_or_empty(&["asc", "desc"])
+    }
 }
 
 /// A validated page request: at most `limit` rows after `after` (from the start when `None`).
@@ -136,9 +188,10 @@ fn encode<K: Serialize>(resource: &str, order: Order, key: &K) -> String {
 }
 
 /// One page of a list: `{"items": […], "next_cursor": "…" | null}`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct Page<T> {
     pub items: Vec<T>,
+    /// Pass as `cursor` (with the same filters) for the next page; `null` on the last page.
     pub next_cursor: Option<String>,
 }
 

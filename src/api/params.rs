@@ -1,7 +1,14 @@
 //! Query-parameter parsing shared by the resources. Every bad value is a `400 bad_request` naming the
 //! parameter; an empty value counts as absent, as HTML forms send them.
+//!
+//! Beside each rule, the schema the OpenAPI document gives a parameter that follows it: the
+//! resources' query types name these as their fields' `value_type`, so what the document promises
+//! and what the parsing accepts are written once, side by side.
 
 use chrono::{DateTime, Utc};
+use utoipa::openapi::schema::{AnyOfBuilder, KnownFormat, ObjectBuilder, SchemaFormat, Type};
+use utoipa::openapi::{RefOr, Schema};
+use utoipa::PartialSchema;
 
 use crate::error::ApiError;
 
@@ -32,6 +39,76 @@ pub fn time(param: &str, value: &Option<String>) -> Result<Option<DateTime<Utc>>
                 })
         })
         .transpose()
+}
+
+/// A string schema.
+pub fn string() -> ObjectBuilder {
+    ObjectBuilder::new().schema_type(Type::String)
+}
+
+/// A parameter's schema with the empty value beside it (`anyOf: [schema, ""]`): an empty value
+/// counts as absent.
+pub fn or_empty(schema: impl Into<RefOr<Schema>>) -> RefOr<Schema> {
+    AnyOfBuilder::new()
+        .item(schema)
+        .item(string().enum_values(Some([""])))
+        .into()
+}
+
+/// PostgreSQL text cannot hold NUL, so no parameter may (`%00` is a `400`, see `api::refuse_nul`).
+pub const NO_NUL: &str = "^[^\\u0000]*$";
+
+/// A free-text parameter: any string but one holding NUL; empty counts as absent.
+pub struct Text;
+
+impl PartialSchema for Text {
+    fn schema() -> RefOr<Schema> {
+        string().pattern(Some(NO_NUL)).into()
+    }
+}
+
+/// A time parameter: what [`time`] accepts, or empty.
+pub struct Time;
+
+impl PartialSchema for Time {
+    fn schema() -> RefOr<Schema> {
+        or_empty(RequiredTime::schema())
+    }
+}
+
+/// A time parameter that must be given: what [`time`] accepts.
+pub struct RequiredTime;
+
+impl PartialSchema for RequiredTime {
+    fn schema() -> RefOr<Schema> {
+        string()
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::DateTime)))
+            .examples(["2024-03-12T09:15:40Z"])
+            .into()
+    }
+}
+
+/// A closed set of values, or empty.
+pub fn enum_or_empty(values: &[&str]) -> RefOr<Schema> {
+    or_empty(string().enum_values(Some(values.iter().copied())))
+}
+
+/// `outcome`: one of [`CALL_OUTCOMES`], or empty.
+pub struct OutcomeParam;
+
+impl PartialSchema for OutcomeParam {
+    fn schema() -> RefOr<Schema> {
+        enum_or_empty(CALL_OUTCOMES)
+    }
+}
+
+/// `auth_scheme`: one of [`AUTH_SCHEMES`], or empty.
+pub struct AuthSchemeParam;
+
+impl PartialSchema for AuthSchemeParam {
+    fn schema() -> RefOr<Schema> {
+        enum_or_empty(AUTH_SCHEMES)
+    }
 }
 
 /// `from` (inclusive) and `to` (exclusive), either optional, in order.
@@ -80,7 +157,7 @@ pub const AUTH_SCHEMES: &[&str] = &[
     "unauthenticated",
 ];
 
-const MAX_JSON_PATH_DEPTH: usize = 16;
+pub const MAX_JSON_PATH_DEPTH: usize = 16;
 
 /// `json_path` (dot-separated identifiers, e.g. `data.resultInformation.subCode`) and `json_value`,
 /// both or neither. The path becomes the `text[]` of PostgreSQL's `#>>` operator, so it is bound as

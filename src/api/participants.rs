@@ -3,15 +3,17 @@
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 use crate::api::calls::{CallSummary, CALL_COLUMNS};
 use crate::api::json;
 use crate::api::pagination::{Page, PageParams, PageRequest};
-use crate::api::params::TimeRange;
+use crate::api::params::{Text, Time, TimeRange};
 use crate::error::ApiError;
 use crate::http::state::AppState;
 
-#[derive(Debug, Serialize, sqlx::FromRow)]
+/// A call a participant was in.
+#[derive(Debug, Serialize, sqlx::FromRow, ToSchema)]
 pub struct ParticipantCall {
     /// The participant's first join in this call.
     pub joined_at: DateTime<Utc>,
@@ -25,19 +27,42 @@ pub struct ParticipantCall {
     pub call: CallSummary,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct CallsQuery {
-    /// On the first join.
+    /// Only calls they first joined at or after this time (RFC 3339 with an offset).
+    #[param(value_type = Option<Time>, inline)]
     from: Option<String>,
+    /// Only calls they first joined before this time (RFC 3339 with an offset).
+    #[param(value_type = Option<Time>, inline)]
     to: Option<String>,
     #[serde(flatten)]
+    #[param(ignore)]
     page: PageParams,
+}
+
+#[derive(IntoParams)]
+#[into_params(parameter_in = Path)]
+#[allow(dead_code)] // Only its description is read: the handler takes the id as a plain string.
+pub struct ParticipantPath {
+    /// The participant's raw id, percent-encoded (`4%3A%2B14255550123`).
+    #[param(rename = "rawId", value_type = Text, inline)]
+    raw_id: String,
 }
 
 type Key = (DateTime<Utc>, String);
 
+/// The calls a participant was in, by first join
+///
 /// `{rawId}` arrives percent-decoded: `4%3A%2B14255550123` and `4:+14255550123` are the same
 /// participant (`+` in a path is a plus, not a space).
+#[utoipa::path(
+    get,
+    path = "/participants/{rawId}/calls",
+    operation_id = "listParticipantCalls",
+    params(ParticipantPath, CallsQuery, PageParams),
+    responses((status = 200, description = "One page of calls; empty for a participant without calls.", body = Page<ParticipantCall>))
+)]
 pub async fn calls(
     state: web::Data<AppState>,
     raw_id: web::Path<String>,

@@ -3,23 +3,50 @@
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
+use utoipa::openapi::schema::ObjectBuilder;
+use utoipa::openapi::{RefOr, Schema};
+use utoipa::{IntoParams, PartialSchema, ToSchema};
 
 use crate::api::json;
-use crate::api::params::{bad, one_of, TimeRange};
+use crate::api::params::{bad, enum_or_empty, one_of, string, RequiredTime, TimeRange};
 use crate::error::ApiError;
 use crate::http::state::AppState;
 
 /// Bounds the response and the work: 2000 buckets is about 83 days by hour, 5 years by day.
 pub const MAX_BUCKETS: i64 = 2000;
 
-#[derive(Debug, Deserialize)]
+/// The bucket widths.
+const BUCKETS: &[&str] = &["hour", "day"];
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SummaryQuery {
+    /// Start (inclusive, RFC 3339 with an offset); buckets are aligned on UTC hours or days.
+    #[param(value_type = RequiredTime, inline, required = true)]
     from: Option<String>,
+    /// End (exclusive, RFC 3339 with an offset).
+    #[param(value_type = RequiredTime, inline, required = true)]
     to: Option<String>,
+    /// Bucket width (default `day`).
+    #[param(value_type = Option<BucketParam>, inline)]
     bucket: Option<String>,
 }
 
-#[derive(Debug, Serialize, sqlx::FromRow)]
+/// `bucket`: one of [`BUCKETS`], or empty.
+pub struct BucketParam;
+
+impl PartialSchema for BucketParam {
+    fn schema() -> RefOr<Schema> {
+        enum_or_empty(BUCKETS)
+    }
+}
+
+fn bucket_width() -> ObjectBuilder {
+    string().enum_values(Some(BUCKETS.iter().copied()))
+}
+
+/// One hour or day of calls.
+#[derive(Debug, Serialize, sqlx::FromRow, ToSchema)]
 pub struct Bucket {
     /// The bucket's first instant; it covers one hour or day from there.
     pub start: DateTime<Utc>,
@@ -37,16 +64,27 @@ pub struct Bucket {
     pub media_success_rate: Option<f64>,
 }
 
-#[derive(Debug, Serialize)]
+/// The buckets of a range, empty ones included.
+#[derive(Debug, Serialize, ToSchema)]
 pub struct Summary {
     pub from: DateTime<Utc>,
     pub to: DateTime<Utc>,
+    #[schema(schema_with = bucket_width)]
     pub bucket: &'static str,
     pub buckets: Vec<Bucket>,
 }
 
+/// Per hour or day of calls' first event: calls, connected, failed, duration percentiles, distinct participants, DTMF tones, media success rate
+///
 /// Every bucket from the one holding `from` up to `to` (exclusive) is listed, empty ones included,
 /// so a chart needs no gap filling. Only calls with `from <= first_event_at < to` are counted.
+#[utoipa::path(
+    get,
+    path = "/reports/summary",
+    operation_id = "getSummary",
+    params(SummaryQuery),
+    responses((status = 200, description = "The buckets, empty ones included.", body = Summary))
+)]
 pub async fn summary(
     state: web::Data<AppState>,
     query: web::Query<SummaryQuery>,
@@ -57,7 +95,7 @@ pub async fn summary(
         (None, _) => return Err(bad("from", "is required")),
         (_, None) => return Err(bad("to", "is required")),
     };
-    let (unit, width) = match one_of("bucket", &query.bucket, &["hour", "day"])? {
+    let (unit, width) = match one_of("bucket", &query.bucket, BUCKETS)? {
         Some("hour") => ("hour", TimeDelta::hours(1)),
         _ => ("day", TimeDelta::days(1)),
     };
