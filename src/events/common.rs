@@ -1,13 +1,14 @@
 //! Fields every event family may carry, extracted the same way for all of
 //! them so calls can be correlated whatever the era or the event type.
 
+use crate::events::call_id::CallId;
 use crate::events::error::ParseError;
 use crate::events::fields::Node;
 
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CommonFields {
     /// A1 `CallLegId`, later eras `callConnectionId`.
-    pub call_id: Option<String>,
+    pub call_id: Option<CallId>,
     pub server_call_id: Option<String>,
     pub correlation_id: Option<String>,
     pub operation_context: Option<String>,
@@ -54,7 +55,7 @@ pub(crate) fn extract_common(
         other => other,
     };
     Ok(CommonFields {
-        call_id: keep(call_id)?,
+        call_id: keep(call_id)?.map(CallId::new),
         server_call_id: keep(data.opt_str("serverCallId"))?,
         correlation_id: keep(data.opt_str("correlationId"))?,
         operation_context: keep(data.opt_str("operationContext"))?,

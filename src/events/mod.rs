@@ -25,6 +25,7 @@ macro_rules! all_in_declaration_order {
     };
 }
 
+mod call_id;
 mod canonical;
 mod common;
 mod data;
@@ -49,6 +50,7 @@ use crate::events::kind::known_type;
 use crate::events::split::{each_element, Shape};
 use crate::events::value::Object;
 
+pub use crate::events::call_id::CallId;
 pub use crate::events::canonical::canonical_json;
 pub use crate::events::common::{CommonFields, ResultInfo};
 pub use crate::events::dedup_key::DedupKey;
@@ -278,7 +280,10 @@ fn check_key_lengths(
     };
     let keys = [
         ("type", Some(event_type)),
-        ("data.callConnectionId", common.call_id.as_deref()),
+        (
+            "data.callConnectionId",
+            common.call_id.as_ref().map(CallId::as_str),
+        ),
         ("data.correlationId", common.correlation_id.as_deref()),
         (state_field, state),
     ];

@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::Notify;
 
+use crate::events::CallId;
 use crate::events::ParsedEvent;
 use crate::projection::model::CallEvent;
 use crate::store::event_log::{as_stored, Delivery};
@@ -39,14 +40,14 @@ struct Inner {
 }
 
 struct Handed {
-    call_id: String,
+    call_id: CallId,
     event: CallEvent,
     since: Instant,
 }
 
 /// The events a pass found in the feed, by call, and the sequence numbers it must read instead.
 pub(crate) struct Taken {
-    pub found: BTreeMap<String, Vec<CallEvent>>,
+    pub found: BTreeMap<CallId, Vec<CallEvent>>,
     pub missing: Vec<i64>,
 }
 
@@ -81,7 +82,7 @@ impl ProjectionFeed {
 
     /// Hands over committed events, each with its call id. Events beyond the capacity are not
     /// kept: the projector reads those from the event log.
-    pub fn offer(&self, events: impl IntoIterator<Item = (String, CallEvent)>) {
+    pub fn offer(&self, events: impl IntoIterator<Item = (CallId, CallEvent)>) {
         if !self.keeps_events() {
             return;
         }
@@ -142,7 +143,7 @@ pub fn committed(
     event: &ParsedEvent,
     event_seq: i64,
     details: String,
-) -> Option<(String, CallEvent)> {
+) -> Option<(CallId, CallEvent)> {
     let common = &event.common;
     let call_id = common.call_id.clone()?;
     let result = common.result.as_ref();
@@ -193,9 +194,9 @@ mod tests {
     fn a_pass_takes_what_was_handed_over_by_call_in_order_and_names_the_rest() {
         let feed = ProjectionFeed::new(10);
         feed.offer([
-            ("b".to_owned(), event(5)),
-            ("a".to_owned(), event(3)),
-            ("b".to_owned(), event(4)),
+            ("b".into(), event(5)),
+            ("a".into(), event(3)),
+            ("b".into(), event(4)),
         ]);
         let taken = feed.take(&[5, 4, 3, 9]);
         let seqs =
@@ -211,7 +212,7 @@ mod tests {
     #[test]
     fn events_beyond_the_capacity_are_not_kept() {
         let feed = ProjectionFeed::new(2);
-        feed.offer((1..=3).map(|s| ("c".to_owned(), event(s))));
+        feed.offer((1..=3).map(|s| ("c".into(), event(s))));
         let taken = feed.take(&[1, 2, 3]);
         assert_eq!(taken.found["c"].len(), 2);
         assert_eq!(taken.missing, vec![3]);
@@ -220,9 +221,9 @@ mod tests {
     #[test]
     fn events_left_waiting_too_long_are_dropped_at_the_next_offer() {
         let feed = ProjectionFeed::with_max_age(10, Duration::from_millis(20));
-        feed.offer([("c".to_owned(), event(1))]);
+        feed.offer([("c".into(), event(1))]);
         std::thread::sleep(Duration::from_millis(40));
-        feed.offer([("c".to_owned(), event(2))]);
+        feed.offer([("c".into(), event(2))]);
         assert_eq!(feed.waiting(), 1);
         assert_eq!(feed.take(&[1, 2]).missing, vec![1]);
     }
@@ -231,7 +232,7 @@ mod tests {
     fn a_feed_without_capacity_keeps_nothing() {
         let feed = ProjectionFeed::default();
         assert!(!feed.keeps_events());
-        feed.offer([("c".to_owned(), event(1))]);
+        feed.offer([("c".into(), event(1))]);
         assert_eq!(feed.take(&[1]).missing, vec![1]);
     }
 }

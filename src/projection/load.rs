@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, Postgres, Row, Transaction};
 
+use crate::events::CallId;
 use crate::projection::fold::Fold;
 use crate::projection::model::CallEvent;
 
@@ -13,12 +14,12 @@ use crate::projection::model::CallEvent;
 #[derive(Debug, Default)]
 pub(crate) struct Claimed {
     /// Every call the rows name (a call may appear more than once).
-    pub call_ids: Vec<String>,
+    pub call_ids: Vec<CallId>,
     /// The new events of those calls, to fold into them.
     pub event_seqs: Vec<i64>,
     /// Calls named by rows that do not list their events (queued by an older version): these are
     /// recomputed from their log.
-    pub recompute: Vec<String>,
+    pub recompute: Vec<CallId>,
 }
 
 /// Takes queue rows oldest first until they name at least `limit` calls (at least one row), removes
@@ -30,7 +31,7 @@ pub(crate) async fn claim(
     tx: &mut Transaction<'_, Postgres>,
     limit: usize,
 ) -> Result<Claimed, sqlx::Error> {
-    let rows: Vec<(Vec<String>, Option<Vec<i64>>)> = sqlx::query_as(
+    let rows: Vec<(Vec<CallId>, Option<Vec<i64>>)> = sqlx::query_as(
         "WITH picked AS ( \
            SELECT id, cardinality(call_ids) AS calls FROM projection_queue \
            ORDER BY id FOR UPDATE SKIP LOCKED LIMIT $1), \
@@ -59,7 +60,7 @@ pub(crate) async fn claim(
 /// (DISTINCT keeps the subquery from being flattened, so the locks follow its ORDER BY).
 pub(crate) async fn lock_calls(
     conn: &mut PgConnection,
-    call_ids: &[String],
+    call_ids: &[CallId],
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
         "SELECT pg_advisory_xact_lock(k) FROM \
@@ -76,9 +77,9 @@ pub(crate) async fn lock_calls(
 /// recomputed, which stores a fresh one. Calls without a row are absent.
 pub(crate) async fn states(
     conn: &mut PgConnection,
-    call_ids: &[String],
-) -> Result<HashMap<String, Option<Fold>>, sqlx::Error> {
-    let rows: Vec<(String, Option<String>)> =
+    call_ids: &[CallId],
+) -> Result<HashMap<CallId, Option<Fold>>, sqlx::Error> {
+    let rows: Vec<(CallId, Option<String>)> =
         sqlx::query_as("SELECT call_id, fold FROM calls WHERE call_id = ANY($1)")
             .bind(call_ids)
             .fetch_all(conn)
@@ -105,8 +106,8 @@ const EVENT_COLUMNS: &str = "call_id, event_seq, received_at, event_time, detail
 /// Every event of each call, whenever it arrived.
 pub(crate) async fn events_of(
     conn: &mut PgConnection,
-    call_ids: &[String],
-) -> Result<BTreeMap<String, Vec<CallEvent>>, sqlx::Error> {
+    call_ids: &[CallId],
+) -> Result<BTreeMap<CallId, Vec<CallEvent>>, sqlx::Error> {
     let rows: Vec<PgRow> = sqlx::query(&format!(
         "SELECT {EVENT_COLUMNS} FROM events WHERE call_id = ANY($1) ORDER BY call_id, event_seq"
     ))
@@ -124,9 +125,9 @@ pub(crate) async fn events_of(
 /// so the few of calls not taken here are dropped in memory (`call_ids` is sorted).
 pub(crate) async fn new_events(
     conn: &mut PgConnection,
-    call_ids: &[String],
+    call_ids: &[CallId],
     event_seqs: &[i64],
-) -> Result<BTreeMap<String, Vec<CallEvent>>, sqlx::Error> {
+) -> Result<BTreeMap<CallId, Vec<CallEvent>>, sqlx::Error> {
     let rows: Vec<PgRow> = sqlx::query(&format!(
         "SELECT {EVENT_COLUMNS} FROM events WHERE event_seq = ANY($1) AND call_id IS NOT NULL \
          ORDER BY call_id, event_seq"
@@ -141,10 +142,10 @@ pub(crate) async fn new_events(
 
 /// Columns are read by position: decoding by name looks each name up in a hash map, thirteen
 /// times per row, which showed in the projector's profile.
-fn by_call(rows: Vec<PgRow>) -> Result<BTreeMap<String, Vec<CallEvent>>, sqlx::Error> {
-    let mut by_call: BTreeMap<String, Vec<CallEvent>> = BTreeMap::new();
+fn by_call(rows: Vec<PgRow>) -> Result<BTreeMap<CallId, Vec<CallEvent>>, sqlx::Error> {
+    let mut by_call: BTreeMap<CallId, Vec<CallEvent>> = BTreeMap::new();
     for row in rows {
-        let call_id: String = row.try_get(0)?;
+        let call_id: CallId = row.try_get(0)?;
         by_call.entry(call_id).or_default().push(CallEvent {
             event_seq: row.try_get(1)?,
             received_at: row.try_get(2)?,

@@ -23,6 +23,7 @@ use std::collections::{BTreeMap, HashSet};
 
 use sqlx::PgConnection;
 
+use crate::events::CallId;
 use crate::metrics as m;
 use crate::projection::model::CallEvent;
 pub use feed::ProjectionFeed;
@@ -33,7 +34,7 @@ pub use worker::Projector;
 /// number of distinct calls.
 pub(crate) async fn recompute_calls(
     conn: &mut PgConnection,
-    call_ids: Vec<String>,
+    call_ids: Vec<CallId>,
 ) -> Result<usize, sqlx::Error> {
     let whole = call_ids.clone();
     project(conn, call_ids, &[], whole, &ProjectionFeed::default()).await
@@ -62,9 +63,9 @@ pub(crate) async fn project_claimed(
 /// this process's writers come from `feed`; the others are read from the event log.
 async fn project(
     conn: &mut PgConnection,
-    mut call_ids: Vec<String>,
+    mut call_ids: Vec<CallId>,
     new_event_seqs: &[i64],
-    recompute: Vec<String>,
+    recompute: Vec<CallId>,
     feed: &ProjectionFeed,
 ) -> Result<usize, sqlx::Error> {
     call_ids.sort_unstable();
@@ -83,8 +84,8 @@ async fn project(
         .await?;
     load::lock_calls(conn, &call_ids).await?;
 
-    let recompute: HashSet<String> = recompute.into_iter().collect();
-    let candidates: Vec<String> = call_ids
+    let recompute: HashSet<CallId> = recompute.into_iter().collect();
+    let candidates: Vec<CallId> = call_ids
         .iter()
         .filter(|id| !recompute.contains(*id))
         .cloned()
@@ -144,10 +145,10 @@ async fn project(
 /// those handed over through `feed`, and the others read from the event log.
 async fn new_events(
     conn: &mut PgConnection,
-    candidates: &[String],
+    candidates: &[CallId],
     event_seqs: &[i64],
     feed: &ProjectionFeed,
-) -> Result<BTreeMap<String, Vec<CallEvent>>, sqlx::Error> {
+) -> Result<BTreeMap<CallId, Vec<CallEvent>>, sqlx::Error> {
     let taken = feed.take(event_seqs);
     let mut events = taken.found;
     // The queued events all belong to the claimed calls; those of calls not taken here (being

@@ -8,6 +8,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::events::CallId;
 use crate::events::{Identifier, IdentifierKind};
 use crate::store::DedupKey;
 
@@ -49,7 +50,7 @@ pub struct CallProjection {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct CallRow {
-    pub call_id: String,
+    pub call_id: CallId,
     pub server_call_id: Option<String>,
     pub correlation_id: Option<String>,
     pub state: Option<String>,

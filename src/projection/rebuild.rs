@@ -2,6 +2,7 @@
 
 use sqlx::PgPool;
 
+use crate::events::CallId;
 use crate::projection::recompute_calls;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -17,10 +18,10 @@ pub struct RebuildSummary {
 pub async fn rebuild(pool: &PgPool, batch_calls: usize) -> Result<RebuildSummary, sqlx::Error> {
     let limit = i64::try_from(batch_calls.max(1)).unwrap_or(i64::MAX);
     let mut rebuilt = 0;
-    let mut after: Option<String> = None;
+    let mut after: Option<CallId> = None;
     loop {
         // Keyset pagination over the call-id index: each page is one short transaction.
-        let page: Vec<String> = match &after {
+        let page: Vec<CallId> = match &after {
             None => {
                 sqlx::query_scalar(
                     "SELECT DISTINCT call_id FROM events WHERE call_id IS NOT NULL \
@@ -52,7 +53,7 @@ pub async fn rebuild(pool: &PgPool, batch_calls: usize) -> Result<RebuildSummary
 
     let mut removed = 0;
     loop {
-        let orphans: Vec<String> = sqlx::query_scalar(
+        let orphans: Vec<CallId> = sqlx::query_scalar(
             "SELECT call_id FROM calls c \
              WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.call_id = c.call_id) \
              ORDER BY call_id LIMIT $1",

@@ -5,6 +5,7 @@
 
 use sqlx::PgConnection;
 
+use crate::events::CallId;
 use crate::projection::fold::Pass;
 use crate::projection::model::{
     CallProjection, CallRow, DtmfTone, MediaOperation, ParticipantChange, ParticipantInterval,
@@ -82,11 +83,11 @@ async fn delete(
 /// inserts of a table go in one statement, whatever the number of calls.
 pub(crate) async fn write(
     conn: &mut PgConnection,
-    recomputed: &[String],
+    recomputed: &[CallId],
     projections: &[(CallProjection, FoldJson)],
     folded: &[(Pass, FoldJson)],
 ) -> Result<(), sqlx::Error> {
-    let ids: Vec<&str> = recomputed.iter().map(String::as_str).collect();
+    let ids: Vec<&str> = recomputed.iter().map(CallId::as_str).collect();
     for table in TABLES {
         delete(conn, table, &ids).await?;
     }

@@ -19,6 +19,7 @@ use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 
 use crate::auth::{Endpoint, Scheme};
+use crate::events::CallId;
 use crate::events::ParsedEvent;
 use crate::store::DedupKey;
 
@@ -231,7 +232,7 @@ impl<'a> EventColumns<'a> {
         self.subject.push(event.subject.as_deref());
         self.event_time.push(event.event_time);
         self.family.push(event.kind.family().as_str());
-        self.call_id.push(c.call_id.as_deref());
+        self.call_id.push(c.call_id.as_ref().map(CallId::as_str));
         self.server_call_id.push(c.server_call_id.as_deref());
         self.correlation_id.push(c.correlation_id.as_deref());
         self.operation_context.push(c.operation_context.as_deref());

@@ -1,5 +1,6 @@
 //! PostgreSQL: the connection pool, migrations, readiness, and the append-only event log.
 
+mod call_id;
 mod dedup_key;
 pub mod event_log;
 pub mod health;

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::order::Event;
 use super::{count, Fold};
+use crate::events::CallId;
 use crate::projection::model::{
     CallEvent, CallOutcome, CallRow, Details, CALL_FAILURES, CONNECTED_STATES, DISCONNECTED_STATES,
 };
@@ -107,7 +108,7 @@ impl CallState {
 }
 
 impl Fold {
-    pub(super) fn call_row(&self, call_id: &str) -> CallRow {
+    pub(super) fn call_row(&self, call_id: &CallId) -> CallRow {
         let c = &self.call;
         let first_event_at = c.first_at.unwrap_or_default();
         let outcome = match (&c.failure, c.connected_at, c.disconnected_at) {
@@ -118,7 +119,7 @@ impl Fold {
         };
         let terminal = self.media.terminals();
         CallRow {
-            call_id: call_id.to_owned(),
+            call_id: call_id.clone(),
             server_call_id: c.server_call_id.clone(),
             correlation_id: c.correlation_id.clone(),
             state: c.state.clone(),

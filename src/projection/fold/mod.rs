@@ -28,6 +28,7 @@ mod tests;
 
 use serde::{Deserialize, Serialize};
 
+use crate::events::CallId;
 use crate::projection::model::{CallEvent, CallProjection, CallRow, Details, MediaKind};
 use call::CallState;
 pub use delta::Delta;
@@ -59,7 +60,7 @@ pub struct Pass {
 }
 
 /// Projects a call from all of its events. `None` when it has none (its rows are then removed).
-pub fn full(call_id: &str, stored: &[CallEvent]) -> Option<(Fold, CallProjection)> {
+pub fn full(call_id: &CallId, stored: &[CallEvent]) -> Option<(Fold, CallProjection)> {
     let events = in_content_order(stored, None).expect("nothing comes before the first event");
     if events.is_empty() {
         return None;
@@ -116,7 +117,7 @@ pub fn full(call_id: &str, stored: &[CallEvent]) -> Option<(Fold, CallProjection
 impl Fold {
     /// Folds new events into the state, or declines (and leaves `self` unusable) when one of them
     /// does not come after everything folded so far.
-    pub fn extend(&mut self, call_id: &str, stored: &[CallEvent]) -> Result<Pass, OutOfOrder> {
+    pub fn extend(&mut self, call_id: &CallId, stored: &[CallEvent]) -> Result<Pass, OutOfOrder> {
         let events = in_content_order(stored, self.last.as_ref())?;
         let mut delta = Delta::default();
         for e in &events {
@@ -159,7 +160,7 @@ impl Fold {
     }
 
     /// The rows of a call folded from nothing, in one pass: every row is in the delta.
-    fn projection_rows(&self, call_id: &str, delta: Delta) -> CallProjection {
+    fn projection_rows(&self, call_id: &CallId, delta: Delta) -> CallProjection {
         let mut media: Vec<_> = delta.media.into_iter().map(|m| m.row).collect();
         media.sort_by(|a, b| {
             (&a.operation_context, a.operation).cmp(&(&b.operation_context, b.operation))

@@ -110,7 +110,7 @@ fn failed(operation: &str) -> EventKind {
 
 /// The call model: one call's rows as a function of its events.
 fn project(call_id: &str, events: &[CallEvent]) -> Option<CallProjection> {
-    fold::full(call_id, events).map(|(_, projection)| projection)
+    fold::full(&call_id.into(), events).map(|(_, projection)| projection)
 }
 
 fn run(events: &[CallEvent]) -> CallProjection {
@@ -167,7 +167,8 @@ fn project_in_passes(passes: &[&[CallEvent]]) -> (CallProjection, usize) {
     for pass in passes {
         delivered.extend(pass.iter().cloned());
         let recomputed = |delivered: &[CallEvent]| {
-            let (fold, rows) = fold::full("call-1", delivered).expect("events were delivered");
+            let (fold, rows) =
+                fold::full(&"call-1".into(), delivered).expect("events were delivered");
             (serde_json::to_string(&fold).unwrap(), rows)
         };
         // A call never projected starts from an empty state and no rows.
@@ -185,7 +186,7 @@ fn project_in_passes(passes: &[&[CallEvent]]) -> (CallProjection, usize) {
             )
         });
         let mut fold: fold::Fold = serde_json::from_str(&state).unwrap();
-        stored = Some(match fold.extend("call-1", pass) {
+        stored = Some(match fold.extend(&"call-1".into(), pass) {
             Ok(changes) => {
                 folded += 1;
                 apply(&mut rows, changes);
@@ -697,13 +698,19 @@ fn a_late_or_repeated_event_makes_the_fold_decline() {
         ev(2, 5, tone(Some(2), "5")),
         ev(3, 9, state("disconnected")),
     ];
-    let (mut fold, _) = fold::full("call-1", &events[1..]).unwrap();
-    assert!(fold.extend("call-1", &events[..1]).is_err(), "a late event");
-    let (mut fold, _) = fold::full("call-1", &events).unwrap();
-    assert!(fold.extend("call-1", &events[2..]).is_err(), "a repeat");
-    let (mut fold, _) = fold::full("call-1", &events[..2]).unwrap();
+    let (mut fold, _) = fold::full(&"call-1".into(), &events[1..]).unwrap();
     assert!(
-        fold.extend("call-1", &[ev(4, 6, tone(Some(1), "4"))])
+        fold.extend(&"call-1".into(), &events[..1]).is_err(),
+        "a late event"
+    );
+    let (mut fold, _) = fold::full(&"call-1".into(), &events).unwrap();
+    assert!(
+        fold.extend(&"call-1".into(), &events[2..]).is_err(),
+        "a repeat"
+    );
+    let (mut fold, _) = fold::full(&"call-1".into(), &events[..2]).unwrap();
+    assert!(
+        fold.extend(&"call-1".into(), &[ev(4, 6, tone(Some(1), "4"))])
             .is_err(),
         "a lower sequence id after a higher one"
     );
