@@ -14,7 +14,7 @@ use crate::emulator::delivery::sign::JwtSigner;
 use crate::emulator::delivery::{Delivery, Profile};
 use crate::emulator::sim::clock::{SimClock, SimTime};
 use crate::emulator::sim::scenario::Scenario;
-use crate::emulator::sim::{NewCall, SimConfig, SimError, Simulator};
+use crate::emulator::sim::{Answered, NewCall, SimConfig, SimError, Simulator};
 
 pub struct Emulator {
     sim: Mutex<Simulator>,
@@ -31,6 +31,9 @@ pub struct CallChoices {
     pub scenario: Option<String>,
     pub format: Option<CallbackFormat>,
     pub auth: Option<CallbackAuth>,
+    /// The format when neither the request nor a scenario chooses one (the route's era: GA
+    /// routes give their calls format B); `None`: `emulator.callback_format`.
+    pub default_format: Option<CallbackFormat>,
 }
 
 impl Emulator {
@@ -114,26 +117,8 @@ impl Emulator {
         choices: CallChoices,
     ) -> Result<String, SimError> {
         let scenario = self.scenario_for(choices.scenario.as_deref(), &new)?;
-        let format = choices
-            .format
-            .or(scenario.as_ref().and_then(|s| s.callback_format))
-            .unwrap_or(self.settings.callback_format);
-        let auth = choices
-            .auth
-            .or(scenario.as_ref().and_then(|s| s.callback_auth))
-            .unwrap_or(self.settings.callback_auth)
-            .resolve(format);
-        let faults = scenario
-            .as_ref()
-            .and_then(|s| s.faults.clone())
-            .unwrap_or_else(|| self.settings.faults.clone());
+        let profile = self.profile(callback_uri, &choices, scenario.as_deref());
         new.scenario = scenario;
-        let profile = Profile {
-            callback_uri,
-            format,
-            auth,
-            faults,
-        };
         self.run(|sim, now| {
             let id = sim.create_call(new, now)?;
             // Before the call's first events are dispatched, when `run` returns.
@@ -142,24 +127,78 @@ impl Emulator {
         })
     }
 
+    /// Connects an incoming call the application answered; its callbacks go to `callback_uri`.
+    pub fn answer_incoming(
+        &self,
+        answered: Answered,
+        callback_uri: String,
+        choices: CallChoices,
+    ) -> Result<String, SimError> {
+        let scenario = match choices.scenario.as_deref() {
+            Some(name) => Some(self.named_scenario(name)?),
+            None => None,
+        };
+        let profile = self.profile(callback_uri, &choices, scenario.as_deref());
+        Ok(self.run(|sim, now| {
+            let id = sim.answer_incoming(answered, now);
+            // The events of the answer are still in the outbox: registered before they are
+            // dispatched.
+            self.delivery.register(&id, profile);
+            id
+        }))
+    }
+
+    /// How a call's callbacks are delivered: the request's choices, else its scenario's, else the
+    /// route's default format, else the configuration.
+    fn profile(
+        &self,
+        callback_uri: String,
+        choices: &CallChoices,
+        scenario: Option<&Scenario>,
+    ) -> Profile {
+        let format = choices
+            .format
+            .or(scenario.and_then(|s| s.callback_format))
+            .or(choices.default_format)
+            .unwrap_or(self.settings.callback_format);
+        let auth = choices
+            .auth
+            .or(scenario.and_then(|s| s.callback_auth))
+            .unwrap_or(self.settings.callback_auth)
+            .resolve(format);
+        let faults = scenario
+            .and_then(|s| s.faults.clone())
+            .unwrap_or_else(|| self.settings.faults.clone());
+        Profile {
+            callback_uri,
+            format,
+            auth,
+            faults,
+        }
+    }
+
     /// The named scenario, else the first one (by name) that scripts one of the call's targets.
     fn scenario_for(
         &self,
         name: Option<&str>,
         new: &NewCall,
     ) -> Result<Option<Arc<Scenario>>, SimError> {
-        let scenarios = self.scenarios.read().unwrap_or_else(|e| e.into_inner());
         if let Some(name) = name {
-            return scenarios
-                .get(name)
-                .cloned()
-                .map(Some)
-                .ok_or_else(|| SimError::Invalid(format!("no scenario is named {name}")));
+            return self.named_scenario(name).map(Some);
         }
+        let scenarios = self.scenarios.read().unwrap_or_else(|e| e.into_inner());
         Ok(scenarios
             .values()
             .find(|s| new.targets.iter().any(|t| s.callee(&t.raw_id).is_some()))
             .cloned())
+    }
+
+    fn named_scenario(&self, name: &str) -> Result<Arc<Scenario>, SimError> {
+        let scenarios = self.scenarios.read().unwrap_or_else(|e| e.into_inner());
+        scenarios
+            .get(name)
+            .cloned()
+            .ok_or_else(|| SimError::Invalid(format!("no scenario is named {name}")))
     }
 
     pub fn add_scenario(&self, scenario: Scenario) {

@@ -7,6 +7,7 @@ use actix_web::middleware::Next;
 use actix_web::{HttpResponse, ResponseError};
 use serde_json::json;
 
+use crate::emulator::api::ga::error::GaError;
 use crate::emulator::sim::SimError;
 
 #[derive(Debug)]
@@ -46,7 +47,7 @@ impl From<SimError> for ApiError {
     fn from(e: SimError) -> ApiError {
         match e {
             SimError::NotFound(m) => ApiError::not_found(m),
-            SimError::Invalid(m) => ApiError::bad_request(m),
+            SimError::Invalid(m) | SimError::Conflict(m) => ApiError::bad_request(m),
         }
     }
 }
@@ -80,14 +81,20 @@ pub async fn in_seed_shape(
     req: ServiceRequest,
     next: Next<BoxBody>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    // The GA routes answer in the GA shape, whatever made the error.
+    let ga = req.path().starts_with(crate::emulator::api::ga::PREFIX);
     let res = next.call(req).await?;
     let Some(error) = res.response().error() else {
         return Ok(res);
     };
-    if error.as_error::<ApiError>().is_some() {
+    if error.as_error::<ApiError>().is_some() || error.as_error::<GaError>().is_some() {
         return Ok(res);
     }
     let status = res.status();
+    if ga {
+        let answer = GaError::from_framework(status, error.to_string());
+        return Ok(res.into_response(answer.error_response()));
+    }
     let answer = ApiError {
         status,
         code: match status {

@@ -1,11 +1,13 @@
-//! The emulator's HTTP surface: the seed's six operations (signed), the control endpoints, and the
-//! callback keys. It only translates HTTP to simulation commands and back.
+//! The emulator's HTTP surface: the seed's six operations and the GA Call Automation API (both
+//! signed), the control endpoints, and the callback keys. It only translates HTTP to simulation commands and back.
 
 pub mod control;
 pub mod error;
+pub mod ga;
 pub mod hmac;
 mod input;
 pub mod seed;
+pub mod signature;
 
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -24,6 +26,8 @@ pub struct ApiState {
     pub access_key: Vec<u8>,
     /// `http://host:port`, for the links it serves.
     pub base_url: String,
+    /// What the GA routes remember beside the simulation.
+    pub ga: ga::registry::Registry,
 }
 
 /// The emulator, bound to its address and ready to run.
@@ -50,12 +54,14 @@ impl EmulatorServer {
             emulator: emulator.clone(),
             access_key,
             base_url,
+            ga: ga::registry::Registry::default(),
         });
         let server = HttpServer::new(move || {
             App::new()
                 .wrap(actix_web::middleware::from_fn(error::in_seed_shape))
                 .app_data(state.clone())
                 .configure(seed::routes)
+                .configure(ga::routes)
                 .configure(control::routes)
                 .default_service(web::to(not_found))
         })

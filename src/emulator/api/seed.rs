@@ -7,11 +7,10 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::json;
 
 use crate::emulator::api::error::ApiError;
-use crate::emulator::api::hmac::{verify, SignedRequest};
-use crate::emulator::api::{input, ApiState};
+use crate::emulator::api::{input, signature, ApiState};
 use crate::emulator::config::{CallbackAuth, CallbackFormat};
 use crate::emulator::runtime::CallChoices;
-use crate::emulator::sim::{NewCall, PlayRequest};
+use crate::emulator::sim::{NewCall, PlayRequest, PlaySource, ToneReports};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/calls", web::post().to(create_call))
@@ -33,22 +32,7 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 }
 
 fn authenticate(state: &ApiState, req: &HttpRequest, body: &[u8]) -> Result<(), ApiError> {
-    let headers = req.headers();
-    let path_and_query = req
-        .uri()
-        .path_and_query()
-        .map_or_else(|| req.uri().path(), |pq| pq.as_str());
-    let request = SignedRequest {
-        method: req.method().as_str(),
-        path_and_query,
-        authorization: header(headers, "authorization"),
-        // .NET and Java also send `Date` with the same value; Python and JS only `x-ms-date`.
-        date: header(headers, "x-ms-date").or_else(|| header(headers, "date")),
-        host: header(headers, "host"),
-        content_sha256: header(headers, "x-ms-content-sha256"),
-        body,
-    };
-    verify(&state.access_key, &request, chrono::Utc::now()).map_err(ApiError::unauthorized)
+    signature::check(state, req, body).map_err(ApiError::unauthorized)
 }
 
 /// 404 unless the call exists (ended calls exist: their operations answer 400).
@@ -114,13 +98,15 @@ async fn create_call(
         targets,
         subject,
         scenario: None,
+        context: None,
+        tones: ToneReports::Always,
     };
     let call_id = state.emulator.place_call(new, callback_uri, choices)?;
     Ok(HttpResponse::Ok().json(json!({"callLegId": call_id})))
 }
 
 /// Per-call choices from the emulator's own request headers.
-fn choices(headers: &HeaderMap) -> Result<CallChoices, ApiError> {
+pub(crate) fn choices(headers: &HeaderMap) -> Result<CallChoices, ApiError> {
     // As JSON strings, so that serde reads them as it reads the configuration.
     let parse = |name: &str| header(headers, name).map(|v| format!("\"{}\"", v.trim()));
     let format = match parse("x-emulator-callback-format") {
@@ -141,6 +127,7 @@ fn choices(headers: &HeaderMap) -> Result<CallChoices, ApiError> {
         scenario: header(headers, "x-emulator-scenario").map(str::to_owned),
         format,
         auth,
+        default_format: None,
     })
 }
 
@@ -168,9 +155,10 @@ async fn play_audio(
     let context = input::opt_string(&map, "operationContext")?;
     input::opt_string(&map, "resourceId")?;
     let request = PlayRequest {
-        audio_file_uri,
+        sources: vec![PlaySource::File(audio_file_uri)],
         looped,
         context: context.clone(),
+        interrupt: false,
     };
     let id = state
         .emulator
@@ -212,7 +200,7 @@ async fn invite(
     let context = input::opt_string(&map, "operationContext")?;
     state
         .emulator
-        .run(|sim, now| sim.invite(&call_id, participants, context, now))?;
+        .run(|sim, now| sim.invite(&call_id, participants, context, None, now))?;
     Ok(HttpResponse::Accepted().finish())
 }
 
@@ -233,6 +221,6 @@ async fn remove(
         .into_owned();
     state
         .emulator
-        .run(|sim, now| sim.remove(&call_id, &participant, now))?;
+        .run(|sim, now| sim.remove(&call_id, &participant, None, now))?;
     Ok(HttpResponse::Accepted().finish())
 }

@@ -20,7 +20,7 @@ use crate::emulator::config::CallbackFormat;
 use crate::emulator::delivery::format;
 use crate::emulator::sim::clock::{SimClock, SimTime};
 use crate::emulator::sim::model::{CallState, EventKind, Identifier, PlayStage, SimEvent};
-use crate::emulator::sim::{NewCall, PlayRequest, SimConfig, Simulator};
+use crate::emulator::sim::{NewCall, PlayRequest, PlaySource, SimConfig, Simulator, ToneReports};
 
 /// The alert's operation context (the application's state, as real applications use it).
 const ALERT_CONTEXT: &str = "wildfire-alert";
@@ -161,6 +161,8 @@ impl<'a> Driver<'a> {
             targets: vec![Identifier::from_raw_id(&callee)],
             subject: Some("Wildfire alert".into()),
             scenario: None,
+            context: None,
+            tones: ToneReports::Always,
         };
         let now = self.clock.now();
         let call_id = self
@@ -232,9 +234,10 @@ impl<'a> Driver<'a> {
                 live.connected = true;
                 self.tally.connected += 1;
                 let play = PlayRequest {
-                    audio_file_uri: self.plan.scenario.message.clone(),
+                    sources: vec![PlaySource::File(self.plan.scenario.message.clone())],
                     looped: false,
                     context: Some(ALERT_CONTEXT.into()),
+                    interrupt: false,
                 };
                 // Established a moment ago, so the play is accepted.
                 let _ = self.sim.play(&call_id, play, now);

@@ -9,7 +9,8 @@ use serde_json::{json, Map, Value};
 
 use crate::emulator::config::CallbackFormat;
 use crate::emulator::sim::model::{
-    CallState, EventKind, Identifier, IdentifierKind, PlayStage, ResultInfo, SimEvent, SUCCESS,
+    CallState, EventKind, Identifier, IdentifierKind, PlayStage, RecognizeStage, ResultInfo,
+    SimEvent, SUCCESS,
 };
 
 const PREFIX: &str = "Microsoft.Communication.";
@@ -63,6 +64,7 @@ fn a1(e: &SimEvent) -> Option<Rendered> {
             context,
             stage,
             result,
+            ..
         } => (
             "PlayAudioResult",
             "playAudio",
@@ -80,7 +82,7 @@ fn a1(e: &SimEvent) -> Option<Rendered> {
                    "Status": if result.code == 200 { "completed" } else { "failed" },
                    "CallLegId": leg, "Participants": [identifier_pascal(participant)]}),
         ),
-        EventKind::CreateFailed { .. } | EventKind::Removed { .. } => return None,
+        _ => return None,
     };
     Some(Rendered {
         repeat: false,
@@ -125,6 +127,7 @@ fn a2(e: &SimEvent) -> Option<Rendered> {
             context,
             stage,
             result,
+            ..
         } => (
             "PlayAudioResult",
             json!({"resultInfo": result_preview(result), "operationContext": context,
@@ -138,7 +141,7 @@ fn a2(e: &SimEvent) -> Option<Rendered> {
                    "status": if result.code == 200 { "completed" } else { "failed" },
                    "callConnectionId": conn}),
         ),
-        EventKind::CreateFailed { .. } | EventKind::Removed { .. } => return None,
+        _ => return None,
     };
     Some(cloud_event(e, name, data))
 }
@@ -153,13 +156,25 @@ fn b(e: &SimEvent) -> Option<Rendered> {
     let mut put = |key: &str, value: Value| {
         data.insert(key.to_owned(), value);
     };
+    // The operation context is left out, not null, when the request had none.
+    let context = |put: &mut dyn FnMut(&str, Value), context: &Option<String>| {
+        if let Some(context) = context {
+            put("operationContext", json!(context));
+        }
+    };
     let name = match &e.kind {
-        EventKind::CallState { state, result } => match state {
+        EventKind::CallState {
+            state,
+            result,
+            context: ctx,
+        } => match state {
             CallState::Established => {
+                context(&mut put, ctx);
                 put("resultInformation", result_ga(&SUCCESS_EMPTY));
                 "CallConnected"
             }
             CallState::Terminated => {
+                context(&mut put, ctx);
                 put(
                     "resultInformation",
                     result_ga(result.as_ref().unwrap_or(&SUCCESS_EMPTY)),
@@ -168,7 +183,11 @@ fn b(e: &SimEvent) -> Option<Rendered> {
             }
             CallState::Establishing | CallState::Terminating => return None,
         },
-        EventKind::CreateFailed { result } => {
+        EventKind::CreateFailed {
+            result,
+            context: ctx,
+        } => {
+            context(&mut put, ctx);
             put("resultInformation", result_ga(result));
             "CreateCallFailed"
         }
@@ -190,40 +209,43 @@ fn b(e: &SimEvent) -> Option<Rendered> {
             put("resultInformation", result_ga(&SUCCESS_EMPTY));
             "ParticipantsUpdated"
         }
-        EventKind::Tone { sequence, tone, .. } => {
+        EventKind::Tone {
+            sequence,
+            tone,
+            context: ctx,
+            ..
+        } => {
             put("sequenceId", json!(sequence));
             put("tone", json!(tone_ga(*tone)));
+            context(&mut put, ctx);
             put("resultInformation", result_ga(&TONE_RECEIVED));
             "ContinuousDtmfRecognitionToneReceived"
         }
         EventKind::Play {
-            context,
+            context: ctx,
             stage,
             result,
+            failed_source,
         } => {
-            if let Some(context) = context {
-                put("operationContext", json!(context));
-            }
+            context(&mut put, ctx);
             put("resultInformation", result_ga(result));
             match stage {
                 PlayStage::Started => "PlayStarted",
                 PlayStage::Completed => "PlayCompleted",
                 PlayStage::Failed => {
-                    put("failedPlaySourceIndex", json!(0));
+                    put("failedPlaySourceIndex", json!(failed_source.unwrap_or(0)));
                     "PlayFailed"
                 }
                 PlayStage::Canceled => "PlayCanceled",
             }
         }
         EventKind::Invite {
-            context,
+            context: ctx,
             participant,
             result,
         } => {
             put("participant", identifier_camel(participant));
-            if let Some(context) = context {
-                put("operationContext", json!(context));
-            }
+            context(&mut put, ctx);
             put("resultInformation", result_ga(result));
             if result.code == 200 {
                 "AddParticipantSucceeded"
@@ -231,10 +253,59 @@ fn b(e: &SimEvent) -> Option<Rendered> {
                 "AddParticipantFailed"
             }
         }
-        EventKind::Removed { participant } => {
+        EventKind::Removed {
+            participant,
+            context: ctx,
+        } => {
             put("participant", identifier_camel(participant));
+            context(&mut put, ctx);
             put("resultInformation", result_ga(&SUCCESS));
             "RemoveParticipantSucceeded"
+        }
+        EventKind::Recognize {
+            context: ctx,
+            stage,
+            tones,
+            result,
+        } => {
+            context(&mut put, ctx);
+            put("resultInformation", result_ga(result));
+            match stage {
+                RecognizeStage::Completed => {
+                    put("recognitionType", json!("dtmf"));
+                    let tones: Vec<String> = tones.iter().map(|t| tone_ga(*t)).collect();
+                    put("dtmfResult", json!({"tones": tones}));
+                    "RecognizeCompleted"
+                }
+                RecognizeStage::Failed => "RecognizeFailed",
+                RecognizeStage::Canceled => "RecognizeCanceled",
+            }
+        }
+        EventKind::DtmfStopped {
+            context: ctx,
+            result,
+        } => {
+            context(&mut put, ctx);
+            put("resultInformation", result_ga(result));
+            "ContinuousDtmfRecognitionStopped"
+        }
+        EventKind::DtmfSent {
+            context: ctx,
+            result,
+        } => {
+            context(&mut put, ctx);
+            put("resultInformation", result_ga(result));
+            "SendDtmfTonesCompleted"
+        }
+        EventKind::AddCancelled {
+            context: ctx,
+            invitation_id,
+            result,
+        } => {
+            put("invitationId", json!(invitation_id));
+            context(&mut put, ctx);
+            put("resultInformation", result_ga(result));
+            "CancelAddParticipantSucceeded"
         }
     };
     Some(cloud_event(e, name, Value::Object(data)))
@@ -296,7 +367,8 @@ fn identifier_pascal(id: &Identifier) -> Value {
     }
 }
 
-fn identifier_camel(id: &Identifier) -> Value {
+/// An identifier as GA bodies carry it (`CommunicationIdentifierModel`, with `kind`).
+pub fn identifier_camel(id: &Identifier) -> Value {
     match id.kind {
         IdentifierKind::PhoneNumber => json!({"kind": "phoneNumber", "rawId": id.raw_id,
             "phoneNumber": {"value": id.raw_id.strip_prefix("4:").unwrap_or(&id.raw_id)}}),
@@ -363,6 +435,7 @@ mod tests {
             sequence: 3,
             tone: t,
             participant: Identifier::from_raw_id("4:+1"),
+            context: None,
         }
     }
 
@@ -398,6 +471,7 @@ mod tests {
             context: Some("ctx".into()),
             stage: PlayStage::Canceled,
             result: crate::emulator::sim::model::CANCELLED,
+            failed_source: None,
         };
         let a1 = render(&event(cancelled.clone()), CallbackFormat::A1).unwrap();
         assert_eq!(a1.body["data"]["Status"], "failed");
@@ -409,6 +483,7 @@ mod tests {
             context: None,
             stage: PlayStage::Failed,
             result: DOWNLOAD_FAILED,
+            failed_source: Some(0),
         };
         let b = render(&event(failed), CallbackFormat::B).unwrap();
         assert_eq!(b.body["data"]["failedPlaySourceIndex"], 0);
@@ -420,11 +495,13 @@ mod tests {
         let establishing = EventKind::CallState {
             state: CallState::Establishing,
             result: None,
+            context: None,
         };
         assert!(render(&event(establishing.clone()), CallbackFormat::B).is_none());
         assert!(render(&event(establishing), CallbackFormat::A1).is_some());
         let removed = EventKind::Removed {
             participant: Identifier::from_raw_id("8:acs:x"),
+            context: None,
         };
         assert!(render(&event(removed.clone()), CallbackFormat::A1).is_none());
         assert!(render(&event(removed), CallbackFormat::B).is_some());

@@ -1,7 +1,8 @@
 //! One simulated call: who is in it, who is ringing, what is playing.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -9,6 +10,7 @@ use serde::Serialize;
 use crate::emulator::sim::clock::SimTime;
 use crate::emulator::sim::model::{CallState, EventKind, Identifier, ParticipantView, SimEvent};
 use crate::emulator::sim::scenario::{Answer, Scenario};
+use crate::emulator::sim::{PlaySource, ToneReports};
 
 #[derive(Debug)]
 pub(crate) struct Call {
@@ -18,6 +20,8 @@ pub(crate) struct Call {
     pub source: Identifier,
     pub source_participant_id: String,
     pub subject: Option<String>,
+    /// The operation context the call was created or answered with.
+    pub context: Option<String>,
     pub created_at: DateTime<Utc>,
     pub state: CallState,
     /// In the call now, in order of joining; the source first once the call is established.
@@ -27,7 +31,32 @@ pub(crate) struct Call {
     pub scenario: Option<Arc<Scenario>>,
     pub snapshot_seq: u64,
     pub tone_seq: u64,
+    pub tones: ToneReports,
+    /// Participants (raw id) whose key presses are reported, with the context recognition was
+    /// started with; read only when `tones` is `WhenRecognizing`.
+    pub continuous: BTreeMap<String, Option<String>>,
+    pub recognizing: Option<Recognizing>,
+    /// Numbers recognitions, so that a timer of an earlier one finds nothing to do.
+    pub next_recognize: u64,
     last_at: Option<DateTime<Utc>>,
+}
+
+/// A DTMF recognition in progress: a prompt may play first, then tones are collected until the
+/// maximum, a stop tone, or a timeout.
+#[derive(Debug, Clone)]
+pub(crate) struct Recognizing {
+    pub id: u64,
+    pub target: String,
+    pub context: Option<String>,
+    pub max_tones: usize,
+    pub stop_tones: Vec<char>,
+    pub initial_silence: Duration,
+    pub inter_tone: Duration,
+    pub tones: Vec<char>,
+    /// The prompt has ended (or there was none): the silence timers run.
+    pub listening: bool,
+    /// Bumped by every tone, so that only the latest timeout timer counts.
+    pub generation: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -49,13 +78,14 @@ pub(crate) struct Ringing {
 
 #[derive(Debug, Clone)]
 pub(crate) struct Invitation {
+    pub id: String,
     pub context: Option<String>,
 }
 
 #[derive(Debug, Clone)]
 pub(crate) struct Play {
     pub id: String,
-    pub uri: String,
+    pub sources: Vec<PlaySource>,
     pub looped: bool,
     pub context: Option<String>,
     pub started: bool,
@@ -76,6 +106,7 @@ impl Call {
             id,
             source,
             subject,
+            context: None,
             created_at,
             state: CallState::Establishing,
             present: Vec::new(),
@@ -84,6 +115,10 @@ impl Call {
             scenario,
             snapshot_seq: 0,
             tone_seq: 0,
+            tones: ToneReports::Always,
+            continuous: BTreeMap::new(),
+            recognizing: None,
+            next_recognize: 0,
             last_at: None,
         }
     }
@@ -187,6 +222,7 @@ impl Call {
                     raw_id: r.identifier.raw_id.clone(),
                     answer: r.answer,
                     invited: r.invitation.is_some(),
+                    invitation_id: r.invitation.as_ref().map(|i| i.id.clone()),
                 })
                 .collect(),
             media: self
@@ -194,7 +230,11 @@ impl Call {
                 .iter()
                 .map(|m| MediaRow {
                     id: m.id.clone(),
-                    audio_file_uri: m.uri.clone(),
+                    audio_file_uri: m
+                        .sources
+                        .first()
+                        .map(PlaySource::describe)
+                        .unwrap_or_default(),
                     r#loop: m.looped,
                     operation_context: m.context.clone(),
                     status: if m.started { "running" } else { "notStarted" },
@@ -202,6 +242,13 @@ impl Call {
                 .collect(),
             snapshot_sequence: self.snapshot_seq,
             tone_sequence: self.tone_seq,
+            recognizing: self.recognizing.as_ref().map(|r| RecognizeRow {
+                target: r.target.clone(),
+                operation_context: r.context.clone(),
+                tones: r.tones.iter().collect(),
+                listening: r.listening,
+            }),
+            continuous_dtmf: self.continuous.keys().cloned().collect(),
         }
     }
 }
@@ -229,6 +276,17 @@ pub struct CallView {
     pub media: Vec<MediaRow>,
     pub snapshot_sequence: u64,
     pub tone_sequence: u64,
+    pub recognizing: Option<RecognizeRow>,
+    /// Participants whose keys are reported one by one (continuous DTMF recognition).
+    pub continuous_dtmf: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RecognizeRow {
+    pub target: String,
+    pub operation_context: Option<String>,
+    pub tones: String,
+    pub listening: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -243,6 +301,7 @@ pub struct RingingRow {
     pub raw_id: String,
     pub answer: Answer,
     pub invited: bool,
+    pub invitation_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]

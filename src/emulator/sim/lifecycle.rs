@@ -7,19 +7,21 @@ use crate::emulator::sim::call::{Invitation, Present, Ringing};
 use crate::emulator::sim::clock::SimTime;
 use crate::emulator::sim::model::{
     CallState, EventKind, Identifier, PlayStage, ResultInfo, BUSY, DECLINED, DOWNLOAD_FAILED,
-    NO_ANSWER, SUCCESS,
+    DTMF_STOPPED_BY_END, NO_ANSWER, SUCCESS,
 };
 use crate::emulator::sim::scenario::{self, Answer, AudioFile, Scenario};
 use crate::emulator::sim::timers::Timer;
-use crate::emulator::sim::Simulator;
+use crate::emulator::sim::{PlaySource, Simulator};
 
 impl Simulator {
-    /// Starts ringing `target`; a timer decides what it does.
+    /// Starts ringing `target`; a timer decides what it does. An invitation's `timeout` ends its
+    /// ringing unanswered if nothing happened before.
     pub(super) fn ring(
         &mut self,
         call_id: &str,
         target: Identifier,
         invitation: Option<Invitation>,
+        timeout: Option<Duration>,
         now: SimTime,
     ) {
         let call = self.calls.get_mut(call_id).expect("ringing a known call");
@@ -35,11 +37,16 @@ impl Simulator {
             .as_ref()
             .and_then(|c| c.after_seconds)
             .map(Duration::from_secs_f64);
-        let delay = match answer {
+        let mut answer = answer;
+        let mut delay = match answer {
             Answer::Answer | Answer::Decline => after.unwrap_or(self.config.ring),
             Answer::Busy => after.unwrap_or(Duration::from_secs(1)),
-            Answer::NoAnswer | Answer::Manual => self.config.no_answer,
+            Answer::NoAnswer | Answer::Manual => timeout.unwrap_or(self.config.no_answer),
         };
+        if let Some(timeout) = timeout.filter(|t| *t < delay) {
+            answer = Answer::NoAnswer;
+            delay = timeout;
+        }
         self.next_ring += 1;
         let ring_id = self.next_ring;
         call.ringing.push(Ringing {
@@ -81,6 +88,12 @@ impl Simulator {
                 participant_id,
                 step,
             } => self.scripted(&call_id, &participant_id, step, now),
+            Timer::PromptDone { call_id, recognize } => self.prompt_done(&call_id, recognize, now),
+            Timer::RecognizeTimeout {
+                call_id,
+                recognize,
+                generation,
+            } => self.recognize_timeout(&call_id, recognize, generation, now),
             Timer::PlayDone { call_id, play_id } => {
                 let Some(call) = self.calls.get_mut(&call_id) else {
                     return;
@@ -97,6 +110,7 @@ impl Simulator {
                         context: play.context,
                         stage: PlayStage::Completed,
                         result: SUCCESS,
+                        failed_source: None,
                     },
                 );
                 self.start_next_play(&call_id, now);
@@ -153,6 +167,7 @@ impl Simulator {
                 EventKind::CallState {
                     state: CallState::Established,
                     result: None,
+                    context: call.context.clone(),
                 },
             );
             call.present.push(Present {
@@ -228,6 +243,7 @@ impl Simulator {
                 now,
                 EventKind::CreateFailed {
                     result: why.clone(),
+                    context: call.context.clone(),
                 },
             );
             self.end_call(call_id, why, now);
@@ -239,20 +255,24 @@ impl Simulator {
         let Some(play) = call.media.front_mut() else {
             return;
         };
-        let length = audio_length(call.scenario.as_deref(), &play.uri, self.config.audio);
-        let Some(length) = length else {
-            let play = call.media.pop_front().expect("checked above");
-            call.emit(
-                &mut self.outbox,
-                self.origin,
-                now,
-                EventKind::Play {
-                    context: play.context,
-                    stage: PlayStage::Failed,
-                    result: DOWNLOAD_FAILED,
-                },
-            );
-            return self.start_next_play(call_id, now);
+        let length = play_length(call.scenario.as_deref(), &play.sources, self.config.audio);
+        let length = match length {
+            Ok(length) => length,
+            Err(failed) => {
+                let play = call.media.pop_front().expect("checked above");
+                call.emit(
+                    &mut self.outbox,
+                    self.origin,
+                    now,
+                    EventKind::Play {
+                        context: play.context,
+                        stage: PlayStage::Failed,
+                        result: DOWNLOAD_FAILED,
+                        failed_source: Some(failed),
+                    },
+                );
+                return self.start_next_play(call_id, now);
+            }
         };
         play.started = true;
         let (id, looped, context) = (play.id.clone(), play.looped, play.context.clone());
@@ -264,6 +284,7 @@ impl Simulator {
                 context,
                 stage: PlayStage::Started,
                 result: SUCCESS,
+                failed_source: None,
             },
         );
         // A looped play runs until it is cancelled or the call ends.
@@ -284,16 +305,34 @@ impl Simulator {
         if call.is_over() {
             return;
         }
-        for state in [CallState::Terminating, CallState::Terminated] {
-            call.state = state;
-            let result = (state == CallState::Terminated).then(|| why.clone());
+        // Continuous recognition reports that it stopped with the call (as recorded traffic shows).
+        for (_, context) in std::mem::take(&mut call.continuous) {
             call.emit(
                 &mut self.outbox,
                 self.origin,
                 now,
-                EventKind::CallState { state, result },
+                EventKind::DtmfStopped {
+                    context,
+                    result: DTMF_STOPPED_BY_END,
+                },
             );
         }
+        for state in [CallState::Terminating, CallState::Terminated] {
+            call.state = state;
+            let result = (state == CallState::Terminated).then(|| why.clone());
+            let context = call.context.clone();
+            call.emit(
+                &mut self.outbox,
+                self.origin,
+                now,
+                EventKind::CallState {
+                    state,
+                    result,
+                    context,
+                },
+            );
+        }
+        call.recognizing = None;
         call.ringing.clear();
         call.media.clear();
         call.present.clear();
@@ -328,6 +367,23 @@ pub fn rule_for(raw_id: &str) -> Answer {
     } else {
         Answer::Answer
     }
+}
+
+/// How long a play's sources play together; `Err` with the index of the first that cannot be
+/// fetched. Speech is as long as an audio file of unknown length.
+pub(super) fn play_length(
+    scenario: Option<&Scenario>,
+    sources: &[PlaySource],
+    default: Duration,
+) -> Result<Duration, usize> {
+    let mut total = Duration::ZERO;
+    for (index, source) in sources.iter().enumerate() {
+        total += match source {
+            PlaySource::File(uri) => audio_length(scenario, uri, default).ok_or(index)?,
+            PlaySource::Speech(_) => default,
+        };
+    }
+    Ok(total)
 }
 
 /// How long an audio file plays; `None` when it cannot be fetched: the scenario says so, or the

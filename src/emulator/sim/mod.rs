@@ -12,10 +12,12 @@ pub mod call;
 pub mod clock;
 mod lifecycle;
 pub mod model;
+mod recognize;
 pub mod scenario;
 mod timers;
 
 pub use lifecycle::rule_for;
+pub use recognize::RecognizeRequest;
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
@@ -49,6 +51,8 @@ pub enum SimError {
     NotFound(String),
     /// The command does not fit the call's state: 400.
     Invalid(String),
+    /// Another operation of the same kind is running (a second recognition).
+    Conflict(String),
 }
 
 /// A call to place.
@@ -58,13 +62,54 @@ pub struct NewCall {
     pub targets: Vec<Identifier>,
     pub subject: Option<String>,
     pub scenario: Option<Arc<Scenario>>,
+    /// Carried by the call's connection and disconnection events.
+    pub context: Option<String>,
+    pub tones: ToneReports,
 }
 
-/// A play request, as the seed's `PlayAudio` gives it.
+/// Which key presses become tone events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ToneReports {
+    /// Every one (the seed's calls: its service reported all tones).
+    Always,
+    /// Only those of participants under continuous DTMF recognition (GA calls).
+    WhenRecognizing,
+}
+
+/// What a play (or a recognition's prompt) plays.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PlaySource {
+    /// An audio file, fetched by URI.
+    File(String),
+    /// Text (or SSML) spoken by speech synthesis: never fails to fetch.
+    Speech(String),
+}
+
+impl PlaySource {
+    pub fn describe(&self) -> String {
+        match self {
+            PlaySource::File(uri) => uri.clone(),
+            PlaySource::Speech(text) => format!("speech: {text}"),
+        }
+    }
+}
+
+/// A play request: its sources play one after another.
 #[derive(Debug, Clone)]
 pub struct PlayRequest {
-    pub audio_file_uri: String,
+    pub sources: Vec<PlaySource>,
     pub looped: bool,
+    pub context: Option<String>,
+    /// Cancels what is playing and queued first (GA `interruptCallMediaOperation`).
+    pub interrupt: bool,
+}
+
+/// A call an application answered: the caller is connected at once.
+#[derive(Debug, Clone)]
+pub struct Answered {
+    pub caller: Identifier,
+    /// Who answered: the callee of the incoming call.
+    pub callee: Identifier,
     pub context: Option<String>,
 }
 
@@ -130,6 +175,8 @@ impl Simulator {
         let id = uuid::Uuid::new_v4().to_string();
         let at = self.origin + chrono::Duration::from_std(now).unwrap_or_default();
         let mut call = Call::new(id.clone(), new.source, new.subject, at, new.scenario);
+        call.context = new.context;
+        call.tones = new.tones;
         call.emit(
             &mut self.outbox,
             self.origin,
@@ -137,13 +184,43 @@ impl Simulator {
             EventKind::CallState {
                 state: CallState::Establishing,
                 result: None,
+                context: call.context.clone(),
             },
         );
         self.calls.insert(id.clone(), call);
         for target in new.targets {
-            self.ring(&id, target, None, now);
+            self.ring(&id, target, None, None, now);
         }
         Ok(id)
+    }
+
+    /// An incoming call answered by the application: established at once, with the callee (the
+    /// application's side) and the caller in it.
+    pub fn answer_incoming(&mut self, answered: Answered, now: SimTime) -> String {
+        let id = uuid::Uuid::new_v4().to_string();
+        let at = self.origin + chrono::Duration::from_std(now).unwrap_or_default();
+        let mut call = Call::new(id.clone(), answered.callee, None, at, None);
+        call.context = answered.context;
+        call.tones = ToneReports::WhenRecognizing;
+        call.emit(
+            &mut self.outbox,
+            self.origin,
+            now,
+            EventKind::CallState {
+                state: CallState::Establishing,
+                result: None,
+                context: call.context.clone(),
+            },
+        );
+        self.calls.insert(id.clone(), call);
+        let caller = call::Ringing {
+            ring_id: 0,
+            identifier: answered.caller,
+            answer: scenario::Answer::Answer,
+            invitation: None,
+        };
+        self.join(&id, caller, now);
+        id
     }
 
     /// The application hangs up: the call ends for everyone.
@@ -161,11 +238,19 @@ impl Simulator {
         now: SimTime,
     ) -> Result<String, SimError> {
         self.established_call(call_id)?;
+        if request.sources.is_empty() {
+            return Err(SimError::Invalid(
+                "playSources: at least one source is needed".into(),
+            ));
+        }
+        if request.interrupt {
+            self.cancel_plays(call_id, now);
+        }
         let id = uuid::Uuid::new_v4().to_string();
         let call = self.calls.get_mut(call_id).expect("checked above");
         call.media.push_back(Play {
             id: id.clone(),
-            uri: request.audio_file_uri,
+            sources: request.sources,
             looped: request.looped,
             context: request.context,
             started: false,
@@ -176,11 +261,16 @@ impl Simulator {
         Ok(id)
     }
 
-    /// Cancels every running and queued play; each reports itself cancelled (400/8508) with its
-    /// own operation context. Returns how many were cancelled.
+    /// Cancels every running and queued play and a running recognition; each reports itself
+    /// cancelled (400/8508) with its own operation context. Returns how many were cancelled.
     pub fn cancel_media(&mut self, call_id: &str, now: SimTime) -> Result<usize, SimError> {
         self.live_call(call_id)?;
-        let call = self.calls.get_mut(call_id).expect("checked above");
+        let plays = self.cancel_plays(call_id, now);
+        Ok(plays + usize::from(self.cancel_recognition(call_id, now)))
+    }
+
+    fn cancel_plays(&mut self, call_id: &str, now: SimTime) -> usize {
+        let call = self.calls.get_mut(call_id).expect("a known call");
         let plays: Vec<Play> = call.media.drain(..).collect();
         for play in &plays {
             call.emit(
@@ -191,20 +281,23 @@ impl Simulator {
                     context: play.context.clone(),
                     stage: PlayStage::Canceled,
                     result: CANCELLED,
+                    failed_source: None,
                 },
             );
         }
-        Ok(plays.len())
+        plays.len()
     }
 
-    /// Invites participants: a snapshot follows, and each invitee rings.
+    /// Invites participants: a snapshot follows, and each invitee rings, for `timeout` at most
+    /// when one is given. Returns the invitations' ids, in the targets' order.
     pub fn invite(
         &mut self,
         call_id: &str,
         targets: Vec<Identifier>,
         context: Option<String>,
+        timeout: Option<Duration>,
         now: SimTime,
-    ) -> Result<(), SimError> {
+    ) -> Result<Vec<String>, SimError> {
         self.established_call(call_id)?;
         if targets.is_empty() {
             return Err(SimError::Invalid(
@@ -224,17 +317,59 @@ impl Simulator {
         }
         let snapshot = call.snapshot();
         call.emit(&mut self.outbox, self.origin, now, snapshot);
+        let mut ids = Vec::with_capacity(targets.len());
         for target in targets {
             let invitation = Invitation {
+                id: uuid::Uuid::new_v4().to_string(),
                 context: context.clone(),
             };
-            self.ring(call_id, target, Some(invitation), now);
+            ids.push(invitation.id.clone());
+            self.ring(call_id, target, Some(invitation), timeout, now);
         }
+        Ok(ids)
+    }
+
+    /// The application withdraws a pending invitation: the invitee stops ringing.
+    pub fn cancel_invitation(
+        &mut self,
+        call_id: &str,
+        invitation_id: &str,
+        context: Option<String>,
+        now: SimTime,
+    ) -> Result<(), SimError> {
+        self.live_call(call_id)?;
+        let call = self.calls.get_mut(call_id).expect("checked above");
+        let index = call
+            .ringing
+            .iter()
+            .position(|r| r.invitation.as_ref().is_some_and(|i| i.id == invitation_id))
+            .ok_or_else(|| {
+                SimError::NotFound(format!(
+                    "invitation {invitation_id} is not pending in call {call_id}"
+                ))
+            })?;
+        call.ringing.remove(index);
+        call.emit(
+            &mut self.outbox,
+            self.origin,
+            now,
+            EventKind::AddCancelled {
+                context,
+                invitation_id: invitation_id.to_owned(),
+                result: model::ADD_CANCELLED,
+            },
+        );
         Ok(())
     }
 
     /// The application removes a participant, named by participant id or raw id.
-    pub fn remove(&mut self, call_id: &str, who: &str, now: SimTime) -> Result<(), SimError> {
+    pub fn remove(
+        &mut self,
+        call_id: &str,
+        who: &str,
+        context: Option<String>,
+        now: SimTime,
+    ) -> Result<(), SimError> {
         self.live_call(call_id)?;
         let call = self.calls.get_mut(call_id).expect("checked above");
         let index = call.find_present(who).ok_or_else(|| {
@@ -254,6 +389,7 @@ impl Simulator {
             now,
             EventKind::Removed {
                 participant: gone.identifier,
+                context,
             },
         );
         if !call.has_remote_party() {
@@ -276,15 +412,23 @@ impl Simulator {
             SimError::NotFound(format!("participant {who} is not in call {call_id}"))
         })?;
         let participant = call.present[index].identifier.clone();
-        for &tone in tones {
-            call.tone_seq += 1;
-            let kind = EventKind::Tone {
-                sequence: call.tone_seq,
-                tone,
-                participant: participant.clone(),
-            };
-            call.emit(&mut self.outbox, self.origin, now, kind);
+        let reported = match call.tones {
+            ToneReports::Always => Some(None),
+            ToneReports::WhenRecognizing => call.continuous.get(&participant.raw_id).cloned(),
+        };
+        if let Some(context) = reported {
+            for &tone in tones {
+                call.tone_seq += 1;
+                let kind = EventKind::Tone {
+                    sequence: call.tone_seq,
+                    tone,
+                    participant: participant.clone(),
+                    context: context.clone(),
+                };
+                call.emit(&mut self.outbox, self.origin, now, kind);
+            }
         }
+        self.recognize_tones(call_id, &participant.raw_id, tones, now);
         Ok(())
     }
 
@@ -357,6 +501,12 @@ impl Simulator {
             self.ring_failed(call_id, ringing, DECLINED, now);
         }
         Ok(())
+    }
+
+    /// The call's own view of whether it still exists and is live (GA routes check this before
+    /// reading a body).
+    pub fn check_live(&self, call_id: &str) -> Result<(), SimError> {
+        self.live_call(call_id).map(|_| ())
     }
 
     fn live_call(&self, call_id: &str) -> Result<&Call, SimError> {

@@ -55,6 +55,31 @@ pub const ENDED_BY_REMOVAL: ResultInfo = ResultInfo::new(
     5002,
     "The last participant was removed. DiagCode: 0#5002.@",
 );
+pub const MAX_DIGITS: ResultInfo =
+    ResultInfo::new(200, 8531, "Action completed, max digits received.");
+pub const STOP_TONE: ResultInfo =
+    ResultInfo::new(200, 8514, "Action completed as stop tone was detected.");
+pub const INITIAL_SILENCE: ResultInfo =
+    ResultInfo::new(400, 8510, "Action failed, initial silence timeout reached.");
+pub const INTER_DIGIT_TIMEOUT: ResultInfo = ResultInfo::new(
+    400,
+    8532,
+    "Action failed, inter-digit silence timeout reached.",
+);
+pub const DTMF_STOPPED: ResultInfo =
+    ResultInfo::new(200, 0, "Continuous DTMF Recognition stopped successfully.");
+pub const DTMF_STOPPED_BY_END: ResultInfo =
+    ResultInfo::new(200, 7000, "The conversation has ended. DiagCode: 0#7000.@");
+pub const ADD_CANCELLED: ResultInfo = ResultInfo::new(
+    200,
+    5300,
+    "addParticipants failed for participant. Underlying reason: The invitation was cancelled. DiagCode: 0#5300.@",
+);
+pub const INVITE_CANCELLED: ResultInfo = ResultInfo::new(
+    487,
+    5300,
+    "The invitation was cancelled by the application. DiagCode: 487#5300.@",
+);
 
 /// A participant as a snapshot lists it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -93,10 +118,13 @@ pub enum EventKind {
         state: CallState,
         /// Why the call ended, on `Terminated`.
         result: Option<ResultInfo>,
+        /// The operation context the call was created or answered with.
+        context: Option<String>,
     },
     /// No target answered the call (rendered in format B only, before the disconnect).
     CreateFailed {
         result: ResultInfo,
+        context: Option<String>,
     },
     Participants {
         sequence: u64,
@@ -107,11 +135,15 @@ pub enum EventKind {
         /// `0`–`9`, `*`, `#`, `A`–`D`.
         tone: char,
         participant: Identifier,
+        /// The context continuous recognition was started with (GA calls).
+        context: Option<String>,
     },
     Play {
         context: Option<String>,
         stage: PlayStage,
         result: ResultInfo,
+        /// On `Failed`: which of the play's sources failed.
+        failed_source: Option<usize>,
     },
     Invite {
         context: Option<String>,
@@ -120,7 +152,39 @@ pub enum EventKind {
     },
     Removed {
         participant: Identifier,
+        context: Option<String>,
     },
+    /// A recognition ended: collected tones (without the stop tone), or why it failed.
+    Recognize {
+        context: Option<String>,
+        stage: RecognizeStage,
+        tones: Vec<char>,
+        result: ResultInfo,
+    },
+    /// Continuous tone recognition of a participant stopped (asked, or the call ended).
+    DtmfStopped {
+        context: Option<String>,
+        result: ResultInfo,
+    },
+    /// Tones the application sent were played.
+    DtmfSent {
+        context: Option<String>,
+        result: ResultInfo,
+    },
+    /// A pending invitation was cancelled by the application.
+    AddCancelled {
+        context: Option<String>,
+        invitation_id: String,
+        result: ResultInfo,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RecognizeStage {
+    Completed,
+    Failed,
+    Canceled,
 }
 
 impl EventKind {
@@ -134,6 +198,10 @@ impl EventKind {
             EventKind::Play { .. } => "play",
             EventKind::Invite { .. } => "invite",
             EventKind::Removed { .. } => "removed",
+            EventKind::Recognize { .. } => "recognize",
+            EventKind::DtmfStopped { .. } => "dtmf_stopped",
+            EventKind::DtmfSent { .. } => "dtmf_sent",
+            EventKind::AddCancelled { .. } => "add_cancelled",
         }
     }
 }

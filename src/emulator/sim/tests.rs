@@ -30,6 +30,8 @@ fn place(sim: &mut Simulator, targets: &[&str], scenario: Option<Scenario>) -> S
             targets: targets.iter().map(|t| id(t)).collect(),
             subject: None,
             scenario: scenario.map(Arc::new),
+            context: None,
+            tones: ToneReports::Always,
         },
         secs(0),
     )
@@ -42,7 +44,7 @@ fn trace(events: &[SimEvent]) -> Vec<String> {
         .iter()
         .map(|e| match &e.kind {
             EventKind::CallState { state, .. } => format!("state:{state:?}"),
-            EventKind::CreateFailed { result } => format!("create_failed:{}", result.sub_code),
+            EventKind::CreateFailed { result, .. } => format!("create_failed:{}", result.sub_code),
             EventKind::Participants {
                 sequence,
                 participants,
@@ -65,7 +67,22 @@ fn trace(events: &[SimEvent]) -> Vec<String> {
                 result,
                 ..
             } => format!("invite:{}:{}", participant.raw_id, result.code),
-            EventKind::Removed { participant } => format!("removed:{}", participant.raw_id),
+            EventKind::Removed { participant, .. } => format!("removed:{}", participant.raw_id),
+            EventKind::Recognize {
+                stage,
+                tones,
+                result,
+                ..
+            } => format!(
+                "recognize:{stage:?}:{}:{}",
+                tones.iter().collect::<String>(),
+                result.sub_code
+            ),
+            EventKind::DtmfStopped { result, .. } => format!("dtmf_stopped:{}", result.sub_code),
+            EventKind::DtmfSent { .. } => "dtmf_sent".into(),
+            EventKind::AddCancelled { invitation_id, .. } => {
+                format!("add_cancelled:{invitation_id}")
+            }
         })
         .collect()
 }
@@ -178,9 +195,10 @@ fn plays_complete_fail_loop_and_cancel() {
     sim.advance(secs(3));
     sim.drain();
     let play = |uri: &str, looped: bool, ctx: &str| PlayRequest {
-        audio_file_uri: uri.into(),
+        sources: vec![PlaySource::File(uri.into())],
         looped,
         context: Some(ctx.into()),
+        interrupt: false,
     };
     sim.play(&call, play("https://x.org/a.wav", false, "a"), secs(3))
         .unwrap();
@@ -207,12 +225,19 @@ fn invitations_are_answered_declined_by_hand_and_removal_ends_the_call() {
     sim.advance(secs(3));
     sim.drain();
     let invite = |raw: &str| vec![id(raw)];
-    sim.invite(&call, invite("8:acs:agent"), Some("i".into()), secs(4))
-        .unwrap();
-    sim.invite(&call, invite("8:acs:declines"), None, secs(4))
+    sim.invite(
+        &call,
+        invite("8:acs:agent"),
+        Some("i".into()),
+        None,
+        secs(4),
+    )
+    .unwrap();
+    sim.invite(&call, invite("8:acs:declines"), None, None, secs(4))
         .unwrap();
     assert_eq!(
-        sim.invite(&call, invite("8:acs:agent"), None, secs(4)),
+        sim.invite(&call, invite("8:acs:agent"), None, None, secs(4))
+            .map(|_| ()),
         Err(SimError::Invalid(
             "participants: 8:acs:agent is already in the call or ringing".into()
         ))
@@ -220,8 +245,8 @@ fn invitations_are_answered_declined_by_hand_and_removal_ends_the_call() {
     sim.pick_up(&call, "8:acs:declines", false, secs(5))
         .unwrap();
     sim.advance(secs(7));
-    sim.remove(&call, "4:+14255550101", secs(8)).unwrap();
-    sim.remove(&call, "8:acs:agent", secs(9)).unwrap();
+    sim.remove(&call, "4:+14255550101", None, secs(8)).unwrap();
+    sim.remove(&call, "8:acs:agent", None, secs(9)).unwrap();
     assert_eq!(
         trace(&sim.drain()),
         [
@@ -239,7 +264,7 @@ fn invitations_are_answered_declined_by_hand_and_removal_ends_the_call() {
         ]
     );
     assert!(matches!(
-        sim.remove(&call, "8:acs:agent", secs(10)),
+        sim.remove(&call, "8:acs:agent", None, secs(10)),
         Err(SimError::Invalid(_))
     ));
     assert!(matches!(

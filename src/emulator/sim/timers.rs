@@ -17,6 +17,14 @@ pub(crate) enum Timer {
     },
     /// A play reaches the end of its audio.
     PlayDone { call_id: String, play_id: String },
+    /// A recognition's prompt has played: listening starts.
+    PromptDone { call_id: String, recognize: u64 },
+    /// A recognition heard nothing for its silence timeout.
+    RecognizeTimeout {
+        call_id: String,
+        recognize: u64,
+        generation: u64,
+    },
 }
 
 /// Timers by due time; equal times fire in the order they were scheduled. Timers whose subject

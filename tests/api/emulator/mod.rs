@@ -6,6 +6,8 @@ mod calls;
 mod control;
 mod errors;
 mod faults;
+mod ga;
+mod ga_errors;
 
 use std::time::{Duration, Instant};
 
