@@ -11,18 +11,20 @@ pg_find_binaries
 pg_ensure_service_user
 
 # A test runs the emulator's signing script (scripts/emulator-request.sh), which needs curl and
-# openssl; install Debian's packages when they are missing.
+# openssl; the dashboard's browser tests drive Chromium through chromedriver. Install Debian's
+# packages when they are missing (without recommends: Chromium's pull in printing and network
+# discovery, a minute more for nothing a headless test uses).
 missing=""
-for tool in curl openssl; do
-  command -v "$tool" >/dev/null 2>&1 || missing="$missing $tool"
+for tool in curl:curl openssl:openssl chromium:chromium chromedriver:chromium-driver; do
+  command -v "${tool%%:*}" >/dev/null 2>&1 || missing="$missing ${tool#*:}"
 done
 if [ -n "$missing" ]; then
-  log "installing$missing (the emulator's signing script needs them)"
+  log "installing$missing (the emulator's signing script and the browser tests need them)"
   sudo=""
   [ "$(id -u)" -ne 0 ] && sudo="sudo"
   $sudo apt-get update -qq >/dev/null
   # shellcheck disable=SC2086
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq $missing >/dev/null
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends $missing >/dev/null
 fi
 
 tmp=$(mktemp -d /tmp/calltrail-test-pg.XXXXXX)

@@ -37,8 +37,21 @@ pub struct Settings {
     pub auth: AuthConfig,
     pub api: ApiSettings,
     pub metrics: MetricsSettings,
+    pub ui: UiSettings,
     pub emulator: EmulatorSettings,
 }
+
+/// The operator dashboard under `/ui`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UiSettings {
+    /// The secret the session cookies are encrypted and authenticated under, the same on every
+    /// instance; empty: the dashboard is off and answers `503`.
+    pub session_key: SecretString,
+}
+
+/// The shortest `ui.session_key` accepted: 32 characters (`openssl rand -hex 32` gives 64).
+pub const MIN_SESSION_KEY_CHARS: usize = 32;
 
 /// Who may read `/metrics`. The callback routes face the internet (ACS must reach them), and so
 /// does everything else on the same listener: event counts, rates and database health are not for
@@ -242,6 +255,13 @@ impl Settings {
                 .starts_with("postgresql://")
         {
             return fail("database.url", "must be a postgres:// URL");
+        }
+        let session_key = self.ui.session_key.expose_secret();
+        if !session_key.is_empty() && session_key.chars().count() < MIN_SESSION_KEY_CHARS {
+            return fail(
+                "ui.session_key",
+                "must be at least 32 characters (e.g. `openssl rand -hex 32`), or empty to turn the dashboard off",
+            );
         }
         if self.database.max_connections == 0 {
             return fail("database.max_connections", "must be at least 1");

@@ -19,3 +19,4 @@ pub mod projection;
 pub mod startup;
 pub mod store;
 pub mod telemetry;
+pub mod ui;

@@ -125,6 +125,10 @@ impl Application {
         let body_timeout = Duration::from_millis(settings.server.body_timeout_ms);
         let max_body_bytes = settings.server.max_body_bytes;
         let retry_after_seconds = settings.ingest.retry_after_seconds;
+        let ui = web::Data::new(crate::ui::UiState::new(
+            &settings.ui.session_key,
+            &settings.api.tokens,
+        ));
         let shared_pool = pool.clone();
         let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))?;
         let port = listener.local_addr()?.port();
@@ -149,7 +153,7 @@ impl Application {
             api_limits: api_limits.clone(),
             metrics_tokens: metrics_tokens.clone(),
         };
-        let server = serve(listener, workers, &timeouts, make_state)?;
+        let server = serve(listener, workers, &timeouts, make_state, ui)?;
         tracing::info!(
             host = %settings.server.host,
             port,
@@ -209,6 +213,7 @@ fn serve<F>(
     workers: usize,
     timeouts: &ConnectionTimeouts,
     make_state: F,
+    ui: web::Data<crate::ui::UiState>,
 ) -> std::io::Result<Server>
 where
     F: Fn() -> AppState + Send + Clone + 'static,
@@ -228,6 +233,7 @@ where
             .wrap(from_fn(http::request_span::request_span))
             .app_data(state)
             .configure(routes)
+            .configure(|cfg| crate::ui::scope(cfg, ui.clone()))
             .default_service(web::to(http::not_found));
         let http = HttpService::build()
             // Lets idle keep-alive connections close when the server stops, as HttpServer does.

@@ -88,7 +88,7 @@ pub struct ListQuery {
     page: PageParams,
 }
 
-type CallKey = (DateTime<Utc>, String);
+pub type CallKey = (DateTime<Utc>, String);
 
 /// The calls, by first event time
 #[utoipa::path(
@@ -102,6 +102,11 @@ pub async fn list(
     state: web::Data<AppState>,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
+    Ok(json(&list_page(&state, &query).await?))
+}
+
+/// One page of the calls list: the query behind `GET /calls`, also rendered by the dashboard.
+pub async fn list_page(state: &AppState, query: &ListQuery) -> Result<Page<CallSummary>, ApiError> {
     let range = TimeRange::parse(&query.from, &query.to)?;
     let call_state = present_owned(&query.state);
     let outcome = params::one_of("outcome", &query.outcome, params::CALL_OUTCOMES)?;
@@ -140,9 +145,9 @@ pub async fn list(
         .fetch_all(&state.query_pool)
         .await
         .map_err(state.query_error())?;
-    Ok(json(&Page::from_rows(rows, &page, |c| {
+    Ok(Page::from_rows(rows, &page, |c| {
         (c.first_event_at, c.call_id.clone())
-    })))
+    }))
 }
 
 fn no_call(id: &str) -> ApiError {
@@ -174,13 +179,18 @@ pub async fn get(
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
+    Ok(json(&find(&state, &id).await?))
+}
+
+/// One call's summary, or `404 not_found`.
+pub async fn find(state: &AppState, id: &str) -> Result<CallSummary, ApiError> {
     let sql = format!("SELECT {CALL_COLUMNS} FROM calls c WHERE c.call_id = $1");
     let call: Option<CallSummary> = sqlx::query_as(&sql)
-        .bind(id.as_str())
+        .bind(id)
         .fetch_optional(&state.query_pool)
         .await
         .map_err(state.query_error())?;
-    Ok(json(&call.ok_or_else(|| no_call(&id))?))
+    call.ok_or_else(|| no_call(id))
 }
 
 type RowQuery<'q, T> = QueryAs<'q, Postgres, T, PgArguments>;
@@ -257,7 +267,7 @@ struct IntervalRow {
 #[derive(Debug, Serialize, sqlx::FromRow, ToSchema)]
 pub struct ParticipantChange {
     #[serde(skip)]
-    raw_id: String,
+    pub raw_id: String,
     pub ordinal: i32,
     pub at: DateTime<Utc>,
     pub sequence_number: Option<i64>,
@@ -271,7 +281,7 @@ pub struct PageQuery {
     page: PageParams,
 }
 
-type IntervalKey = (DateTime<Utc>, String, i32);
+pub type IntervalKey = (DateTime<Utc>, String, i32);
 
 /// The participants' presence intervals, by join time, each with the mute and hold changes made
 /// while it lasted. A change belongs to the participant's latest interval that began at or before
@@ -292,6 +302,15 @@ pub async fn participants(
     query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let page = PageRequest::<IntervalKey>::parse("call_participants", &query.page)?;
+    Ok(json(&participants_page(&state, &id, &page).await?))
+}
+
+/// One page of a call's presence intervals (see [`participants`]).
+pub async fn participants_page(
+    state: &AppState,
+    id: &str,
+    page: &PageRequest<IntervalKey>,
+) -> Result<Page<ParticipantInterval>, ApiError> {
     let sql = format!(
         "SELECT raw_id, interval_no, kind, display_id, joined_at, left_at, joined_sequence, \
            left_sequence, is_first, next_joined_at \
@@ -308,7 +327,7 @@ pub async fn participants(
         Some((t, r, n)) => (Some(t), Some(r), Some(n)),
         None => (None, None, None),
     };
-    let rows: Vec<IntervalRow> = call_rows(&state, &id, &page, &sql, |q| {
+    let rows: Vec<IntervalRow> = call_rows(state, id, page, &sql, |q| {
         q.bind(after_time).bind(after_raw).bind(after_no)
     })
     .await?;
@@ -324,7 +343,7 @@ pub async fn participants(
              FROM participant_changes WHERE call_id = $1 AND raw_id = ANY($2) \
              ORDER BY raw_id, ordinal",
         )
-        .bind(id.as_str())
+        .bind(id)
         .bind(&raw_ids)
         .fetch_all(&state.query_pool)
         .await
@@ -365,9 +384,9 @@ pub async fn participants(
             }
         })
         .collect();
-    Ok(json(&Page::from_rows(intervals, &page, |i| {
+    Ok(Page::from_rows(intervals, page, |i| {
         (i.joined_at, i.raw_id.clone(), i.interval_no)
-    })))
+    }))
 }
 
 /// The call's timeline: every stored event of the call in insertion order, normalised. It reads the
@@ -388,6 +407,15 @@ pub async fn events(
     query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let page = PageRequest::<i64>::parse("call_events", &query.page)?;
+    Ok(json(&events_page(&state, &id, &page).await?))
+}
+
+/// One page of a call's timeline (see [`events`]).
+pub async fn events_page(
+    state: &AppState,
+    id: &str,
+    page: &PageRequest<i64>,
+) -> Result<Page<EventSummary>, ApiError> {
     let sql = format!(
         "SELECT {EVENT_COLUMNS} FROM events WHERE call_id = $1 \
            AND ($2::bigint IS NULL OR event_seq {after} $2) \
@@ -395,9 +423,8 @@ pub async fn events(
         after = page.order.after(),
         dir = page.order.sql(),
     );
-    let rows: Vec<EventSummary> =
-        call_rows(&state, &id, &page, &sql, |q| q.bind(page.after)).await?;
-    Ok(json(&Page::from_rows(rows, &page, |e| e.event_seq)))
+    let rows: Vec<EventSummary> = call_rows(state, id, page, &sql, |q| q.bind(page.after)).await?;
+    Ok(Page::from_rows(rows, page, |e| e.event_seq))
 }
 
 /// A key press.
@@ -430,6 +457,15 @@ pub async fn dtmf(
     query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let page = PageRequest::<i32>::parse("call_dtmf", &query.page)?;
+    Ok(json(&dtmf_page(&state, &id, &page).await?))
+}
+
+/// One page of a call's key presses (see [`dtmf`]).
+pub async fn dtmf_page(
+    state: &AppState,
+    id: &str,
+    page: &PageRequest<i32>,
+) -> Result<Page<DtmfTone>, ApiError> {
     let sql = format!(
         "SELECT ordinal, sequence_id, tone, at, participant_id, repeated, missing_before, event_seq \
          FROM dtmf_tones WHERE call_id = $1 AND ($2::integer IS NULL OR ordinal {after} $2) \
@@ -437,8 +473,8 @@ pub async fn dtmf(
         after = page.order.after(),
         dir = page.order.sql(),
     );
-    let rows: Vec<DtmfTone> = call_rows(&state, &id, &page, &sql, |q| q.bind(page.after)).await?;
-    Ok(json(&Page::from_rows(rows, &page, |t| t.ordinal)))
+    let rows: Vec<DtmfTone> = call_rows(state, id, page, &sql, |q| q.bind(page.after)).await?;
+    Ok(Page::from_rows(rows, page, |t| t.ordinal))
 }
 
 /// A play or recognize operation, keyed by operation context.
@@ -474,6 +510,15 @@ pub async fn media(
     query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let page = PageRequest::<(String, String)>::parse("call_media", &query.page)?;
+    Ok(json(&media_page(&state, &id, &page).await?))
+}
+
+/// One page of a call's play and recognize operations (see [`media`]).
+pub async fn media_page(
+    state: &AppState,
+    id: &str,
+    page: &PageRequest<(String, String)>,
+) -> Result<Page<MediaOperation>, ApiError> {
     let sql = format!(
         "SELECT operation_context, operation, outcome, result_code, result_sub_code, \
            result_message, started_at, finished_at, duration_ms, event_count \
@@ -484,11 +529,9 @@ pub async fn media(
         dir = page.order.sql(),
     );
     let (after_ctx, after_op) = page.after.clone().unzip();
-    let rows: Vec<MediaOperation> = call_rows(&state, &id, &page, &sql, |q| {
-        q.bind(after_ctx).bind(after_op)
-    })
-    .await?;
-    Ok(json(&Page::from_rows(rows, &page, |m| {
+    let rows: Vec<MediaOperation> =
+        call_rows(state, id, page, &sql, |q| q.bind(after_ctx).bind(after_op)).await?;
+    Ok(Page::from_rows(rows, page, |m| {
         (m.operation_context.clone(), m.operation.clone())
-    })))
+    }))
 }

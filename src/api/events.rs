@@ -211,7 +211,7 @@ pub struct ListQuery {
     page: PageParams,
 }
 
-type AuditKey = (DateTime<Utc>, i64);
+pub type AuditKey = (DateTime<Utc>, i64);
 
 /// The audit log: stored events by (received_at, event_seq)
 #[utoipa::path(
@@ -227,6 +227,15 @@ pub async fn list(
 ) -> Result<HttpResponse, ApiError> {
     let filter = EventFilter::parse(&query.filter)?;
     let page = PageRequest::<AuditKey>::parse("events", &query.page)?;
+    Ok(json(&list_page(&state, &filter, &page).await?))
+}
+
+/// One page of the audit log: the query behind `GET /events`, also rendered by the dashboard.
+pub async fn list_page(
+    state: &AppState,
+    filter: &EventFilter,
+    page: &PageRequest<AuditKey>,
+) -> Result<Page<EventSummary>, ApiError> {
     let (after_time, after_seq) = page.after.unzip();
     let sql = format!(
         "SELECT {EVENT_COLUMNS} FROM events WHERE {EVENT_FILTER_SQL} \
@@ -243,9 +252,9 @@ pub async fn list(
         .fetch_all(&state.query_pool)
         .await
         .map_err(state.query_error())?;
-    Ok(json(&Page::from_rows(rows, &page, |e| {
+    Ok(Page::from_rows(rows, page, |e| {
         (e.received_at, e.event_seq)
-    })))
+    }))
 }
 
 /// `{id}`: the event's `event_seq`, a positive 64-bit integer; anything else is a `400`.
@@ -263,7 +272,7 @@ impl PartialSchema for EventIdParam {
 }
 
 /// An `{id}` path segment: the event's `event_seq`.
-fn event_seq(id: &str) -> Result<i64, ApiError> {
+pub fn event_seq(id: &str) -> Result<i64, ApiError> {
     id.parse::<i64>()
         .ok()
         .filter(|n| *n > 0)
@@ -290,13 +299,18 @@ pub async fn get(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = event_seq(&id)?;
+    Ok(json(&find(&state, id).await?))
+}
+
+/// One event with its raw payload, or `404 not_found`.
+pub async fn find(state: &AppState, id: i64) -> Result<EventWithRaw, ApiError> {
     let sql = format!("SELECT {EVENT_COLUMNS}, raw FROM events WHERE event_seq = $1");
     let event: Option<EventWithRaw> = sqlx::query_as(&sql)
         .bind(id)
         .fetch_optional(&state.query_pool)
         .await
         .map_err(state.query_error())?;
-    Ok(json(&event.ok_or_else(|| no_event(id))?))
+    event.ok_or_else(|| no_event(id))
 }
 
 /// One event's payload, byte for byte as it was received

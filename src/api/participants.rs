@@ -68,6 +68,15 @@ pub async fn calls(
     raw_id: web::Path<String>,
     query: web::Query<CallsQuery>,
 ) -> Result<HttpResponse, ApiError> {
+    Ok(json(&calls_page(&state, &raw_id, &query).await?))
+}
+
+/// One page of a participant's calls: the query behind `GET /participants/{rawId}/calls`.
+pub async fn calls_page(
+    state: &AppState,
+    raw_id: &str,
+    query: &CallsQuery,
+) -> Result<Page<ParticipantCall>, ApiError> {
     let range = TimeRange::parse(&query.from, &query.to)?;
     let page = PageRequest::<Key>::parse("participant_calls", &query.page)?;
     // One row per call: the participant's first interval in it (an anti-join on the primary key).
@@ -93,7 +102,7 @@ pub async fn calls(
     let (after_time, after_id) = page.after.clone().unzip();
     let rows: Vec<ParticipantCall> = sqlx::query_as(&sql)
         .persistent(false)
-        .bind(raw_id.as_str())
+        .bind(raw_id)
         .bind(range.from)
         .bind(range.to)
         .bind(after_time)
@@ -102,7 +111,7 @@ pub async fn calls(
         .fetch_all(&state.query_pool)
         .await
         .map_err(state.query_error())?;
-    Ok(json(&Page::from_rows(rows, &page, |r| {
+    Ok(Page::from_rows(rows, &page, |r| {
         (r.joined_at, r.call.call_id.clone())
-    })))
+    }))
 }

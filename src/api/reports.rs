@@ -23,13 +23,13 @@ const BUCKETS: &[&str] = &["hour", "day"];
 pub struct SummaryQuery {
     /// Start (inclusive, RFC 3339 with an offset); buckets are aligned on UTC hours or days.
     #[param(value_type = RequiredTime, inline, required = true)]
-    from: Option<String>,
+    pub from: Option<String>,
     /// End (exclusive, RFC 3339 with an offset).
     #[param(value_type = RequiredTime, inline, required = true)]
-    to: Option<String>,
+    pub to: Option<String>,
     /// Bucket width (default `day`).
     #[param(value_type = Option<BucketParam>, inline)]
-    bucket: Option<String>,
+    pub bucket: Option<String>,
 }
 
 /// `bucket`: one of [`BUCKETS`], or empty.
@@ -89,6 +89,11 @@ pub async fn summary(
     state: web::Data<AppState>,
     query: web::Query<SummaryQuery>,
 ) -> Result<HttpResponse, ApiError> {
+    Ok(json(&report(&state, &query).await?))
+}
+
+/// The summary report: the query behind `GET /reports/summary`, also charted by the dashboard.
+pub async fn report(state: &AppState, query: &SummaryQuery) -> Result<Summary, ApiError> {
     let range = TimeRange::parse(&query.from, &query.to)?;
     let (from, to) = match (range.from, range.to) {
         (Some(from), Some(to)) => (from, to),
@@ -164,10 +169,10 @@ pub async fn summary(
     .await
     .map_err(state.query_error())?;
     tx.commit().await.map_err(state.query_error())?;
-    Ok(json(&Summary {
+    Ok(Summary {
         from,
         to,
         bucket: unit,
         buckets,
-    }))
+    })
 }

@@ -14,3 +14,4 @@ mod hostile;
 mod ingest;
 mod outage;
 mod reporting;
+mod ui;

@@ -1,0 +1,183 @@
+//! The dashboard in a real browser (Debian's Chromium, headless): log in, filter and come back,
+//! walk a call by keyboard alone, and an accessibility check (axe-core, vendored) on every page.
+
+use std::path::PathBuf;
+
+use serde_json::json;
+
+use super::webdriver::{Browser, ENTER, TAB};
+use super::*;
+
+const AXE: &str = include_str!("../../fixtures/axe.min.js");
+
+/// Where the browser tests leave their screenshots.
+fn artefacts() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/ui-artifacts");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+async fn log_in(browser: &Browser, app: &TestApp, next: &str) {
+    browser.goto(&app.url(next)).await;
+    assert!(
+        browser.url().await.contains("/ui/login?next="),
+        "sent to the login form"
+    );
+    let field = browser.find("#token").await;
+    browser.type_into(&field, UI_TOKEN).await;
+    browser.type_into(&field, ENTER).await;
+    let url = browser.url().await;
+    assert_eq!(url, app.url(next), "back where it started, logged in");
+}
+
+/// axe-core's WCAG 2.2 A and AA rules on the page: no violation.
+async fn assert_accessible(browser: &Browser, what: &str) {
+    browser.script(AXE, json!([])).await;
+    let result = browser
+        .script_async(
+            "const done = arguments[arguments.length - 1];\n\
+             axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', \
+             'wcag21aa', 'wcag22aa']}})\n\
+               .then(r => done(r.violations.map(v => ({id: v.id, help: v.help, \
+               nodes: v.nodes.slice(0, 3).map(n => n.html)}))))\n\
+               .catch(e => done([{id: 'axe failed', help: String(e)}]));",
+        )
+        .await;
+    assert_eq!(result, json!([]), "{what}: accessibility violations");
+}
+
+#[tokio::test]
+async fn log_in_filter_the_calls_and_come_back_with_back() {
+    let app = spawn_ui().await;
+    deliver_call(&app, "browser-call-1").await;
+    let browser = Browser::start().await;
+    log_in(&browser, &app, "/ui/calls").await;
+    let outcome = browser.find("#outcome").await;
+    browser.click(&outcome).await;
+    let failed = browser.find("#outcome option[value='failed']").await;
+    browser.click(&failed).await;
+    let submit = browser.find("form.filters button[type='submit']").await;
+    browser.click(&submit).await;
+    let filtered = browser.url().await;
+    assert!(filtered.contains("outcome=failed"), "{filtered}");
+    let empty = browser
+        .script(
+            "return document.querySelector('.empty').textContent",
+            json!([]),
+        )
+        .await;
+    assert!(empty.as_str().unwrap().contains("No calls match"));
+    browser.back().await;
+    assert_eq!(browser.url().await, app.url("/ui/calls"));
+    let rows = browser
+        .script(
+            "return document.querySelectorAll('tbody tr').length",
+            json!([]),
+        )
+        .await;
+    assert_eq!(rows, 1, "the unfiltered list again");
+}
+
+#[tokio::test]
+async fn a_call_to_a_key_press_to_its_raw_payload_by_keyboard_alone() {
+    let app = spawn_ui().await;
+    let call = "browser-call-2";
+    deliver_call(&app, call).await;
+    let browser = Browser::start().await;
+    log_in(&browser, &app, "/ui/calls").await;
+
+    // Tab to the call's row, Enter; Tab to the first key-press mark, Enter.
+    let mut reached = false;
+    for _ in 0..80 {
+        browser.press(TAB).await;
+        if browser.focused().await["text"] == call {
+            reached = true;
+            break;
+        }
+    }
+    assert!(reached, "the call's link is reachable by Tab");
+    browser.press(ENTER).await;
+    assert_eq!(browser.url().await, app.url(&format!("/ui/calls/{call}")));
+    let mut order = Vec::new();
+    let mut tone = None;
+    for _ in 0..120 {
+        browser.press(TAB).await;
+        let focused = browser.focused().await;
+        if focused["cls"] == "mark" {
+            order.push(focused["href"].as_str().unwrap().to_owned());
+            if focused["kind"] == "dtmf" {
+                tone = Some(focused["href"].as_str().unwrap().to_owned());
+                break;
+            }
+        }
+    }
+    let tone = tone.expect("a key-press mark is reachable by Tab");
+    assert!(
+        order.len() >= 3,
+        "marks before it were focused on the way: {order:?}"
+    );
+    browser.press(ENTER).await;
+    assert_eq!(browser.url().await, app.url(&tone));
+    let mut payload = None;
+    for _ in 0..80 {
+        browser.press(TAB).await;
+        let focused = browser.focused().await;
+        if focused["id"] == "raw-payload" {
+            payload = Some(focused["text"].as_str().unwrap().to_owned());
+            break;
+        }
+    }
+    let payload = payload.expect("the raw payload is reachable by Tab");
+    assert!(
+        payload.contains("ContinuousDtmfRecognitionToneReceived"),
+        "{payload}"
+    );
+    assert!(
+        payload.contains("<script>alert(1)</script>"),
+        "shown as text, not run"
+    );
+    let alerts = browser
+        .script(
+            "return document.querySelectorAll('script').length",
+            json!([]),
+        )
+        .await;
+    assert_eq!(alerts, 1, "only the dashboard's own script");
+}
+
+#[tokio::test]
+async fn every_page_passes_the_accessibility_check_and_the_call_page_is_photographed() {
+    let app = spawn_ui().await;
+    let call = "browser-call-3";
+    deliver_call(&app, call).await;
+    let browser = Browser::start().await;
+    browser.goto(&app.url("/ui/login")).await;
+    assert_accessible(&browser, "login").await;
+    log_in(&browser, &app, "/ui").await;
+    let seq: i64 = sqlx::query_scalar(
+        "SELECT event_seq FROM events WHERE event_type LIKE '%ToneReceived' ORDER BY event_seq LIMIT 1",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    for path in [
+        "/ui".to_owned(),
+        "/ui/calls".to_owned(),
+        format!("/ui/calls/{call}"),
+        "/ui/events".to_owned(),
+        format!("/ui/events/{seq}"),
+        format!("/ui/events/{seq}?view=exact"),
+        "/ui/participants/8%3Aacs%3Ar_agent".to_owned(),
+        "/ui/calls/no-such-call".to_owned(),
+    ] {
+        browser.goto(&app.url(&path)).await;
+        assert_accessible(&browser, &path).await;
+    }
+    browser.set_window(1280, 1500).await;
+    browser.goto(&app.url(&format!("/ui/calls/{call}"))).await;
+    let picture = browser.screenshot().await;
+    assert!(picture.starts_with(b"\x89PNG"), "a PNG");
+    std::fs::write(artefacts().join("call-page.png"), picture).unwrap();
+    browser.goto(&app.url("/ui")).await;
+    std::fs::write(artefacts().join("overview.png"), browser.screenshot().await).unwrap();
+}
