@@ -114,11 +114,11 @@ impl Service {
     }
 
     /// `kill -9`, then a new instance on the same port and database, with the same settings.
-    pub async fn kill_and_restart(mut self) -> Service {
+    pub async fn kill_and_restart(&mut self) {
         self.child.kill().unwrap(); // SIGKILL
         self.child.wait().unwrap();
         let (database, port, settings) = (self.database.clone(), self.port, self.settings.clone());
-        Service::start_on(&database, port, settings).await
+        *self = Service::start_on(&database, port, settings).await;
     }
 
     pub async fn restart_after_exit(self) -> Service {
