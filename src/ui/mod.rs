@@ -9,9 +9,11 @@
 pub mod assets;
 mod call;
 mod calls;
+mod charts;
 mod events;
 mod overview;
 pub mod page;
+mod reports;
 pub mod session;
 pub mod timeline;
 pub mod trust;
@@ -57,6 +59,7 @@ pub fn scope(cfg: &mut web::ServiceConfig, ui: web::Data<UiState>) {
             .route("/events/{seq}", web::get().to(events::page))
             .route("/events/{seq}/raw", web::get().to(events::raw))
             .route("/participants/{rawId}", web::get().to(calls::participant))
+            .route("/reports", web::get().to(reports::page))
             .route("/static/{name}", web::get().to(assets::serve))
             .default_service(web::to(|| async {
                 page::error(&crate::error::ApiError::NotFound("no such page".to_owned()))

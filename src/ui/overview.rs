@@ -54,6 +54,10 @@ async fn render(state: &AppState) -> Result<Markup, ApiError> {
         let calls: i64 = weighted.iter().map(|(_, c)| c).sum();
         weighted.iter().map(|(r, c)| r * *c as f64).sum::<f64>() / calls.max(1) as f64
     });
+    let hours: Vec<String> = buckets
+        .iter()
+        .map(|b| b.start.format("%H:00").to_string())
+        .collect();
     let empty_store = count == 0 && crate::ui::calls::is_store_empty(state).await;
     let body = html! {
         h1 { "Overview" }
@@ -74,7 +78,14 @@ async fn render(state: &AppState) -> Result<Markup, ApiError> {
                 div { dt { "Key presses" } dd { (tones) } }
             }
         }
-        (chart(buckets))
+        section aria-labelledby="chart-h" {
+            h2 #chart-h { "Calls per hour" }
+            (crate::ui::charts::calls("hourly", "Calls per hour (UTC), connected and failed", &hours, buckets))
+            details {
+                summary { "The chart as a table" }
+                (crate::ui::charts::table("Calls per hour (UTC), last 24 hours", buckets))
+            }
+        }
         section aria-labelledby="failures-h" {
             h2 #failures-h { "Recent failures" }
             @if failures.items.is_empty() {
@@ -85,64 +96,4 @@ async fn render(state: &AppState) -> Result<Markup, ApiError> {
         }
     };
     Ok(page::layout("Overview", Nav::Overview, body))
-}
-
-/// Calls per hour, connected and failed, as bars, with the same numbers as a table.
-fn chart(buckets: &[Bucket]) -> Markup {
-    const W: f64 = 960.0;
-    const H: f64 = 200.0;
-    const LEFT: f64 = 40.0;
-    const BOTTOM: f64 = 30.0;
-    let max = buckets.iter().map(|b| b.calls).max().unwrap_or(0).max(1) as f64;
-    let step = (W - LEFT) / buckets.len().max(1) as f64;
-    let y = |v: i64| (H - BOTTOM) - (v as f64 / max) * (H - BOTTOM - 10.0);
-    html! {
-        section aria-labelledby="chart-h" {
-            h2 #chart-h { "Calls per hour" }
-            p.legend { span.key.presence {} " calls · " span.key.failed {} " of which failed (hatched) · hours in UTC" }
-            svg.chart role="img" aria-labelledby="chart-title" viewBox=(format!("0 0 {W} {H}")) width=(W) height=(H) xmlns="http://www.w3.org/2000/svg" {
-                title #chart-title { "Calls per hour over the last 24 hours; the table below has the numbers" }
-                defs {
-                    pattern #chart-hatch patternUnits="userSpaceOnUse" width="6" height="6" patternTransform="rotate(45)" {
-                        rect.hatch-bg width="6" height="6" {}
-                        line.hatch-line x1="0" y1="0" x2="0" y2="6" {}
-                    }
-                }
-                line.axis x1=(LEFT) y1=(H - BOTTOM) x2=(W) y2=(H - BOTTOM) {}
-                text.tick-label x="4" y="16" { (max as i64) }
-                text.tick-label x="4" y=(H - BOTTOM) { "0" }
-                @for (i, b) in buckets.iter().enumerate() {
-                    @let x = LEFT + i as f64 * step + 2.0;
-                    rect.bar.presence x=(x) y=(y(b.calls)) width=((step - 4.0).max(1.0)) height=((H - BOTTOM) - y(b.calls)) {}
-                    rect.bar.failed-bar x=(x) y=(y(b.failed)) width=((step - 4.0).max(1.0)) height=((H - BOTTOM) - y(b.failed)) {}
-                    @if i % 3 == 0 {
-                        text.tick-label x=(x) y=(H - 10.0) { (b.start.format("%H:00")) }
-                    }
-                }
-            }
-            details {
-                summary { "The chart as a table" }
-                table {
-                    caption { "Calls per hour (UTC), last 24 hours" }
-                    thead { tr {
-                        th scope="col" { "Hour (UTC)" } th scope="col" { "Calls" } th scope="col" { "Connected" }
-                        th scope="col" { "Failed" } th scope="col" { "Duration p50" } th scope="col" { "Duration p95" }
-                        th scope="col" { "Key presses" } th scope="col" { "Media success" }
-                    } }
-                    tbody {
-                        @for b in buckets {
-                            tr {
-                                th scope="row" { (page::time(b.start)) }
-                                td.num { (b.calls) } td.num { (b.connected) } td.num { (b.failed) }
-                                td.num { (page::duration(b.duration_p50_ms.map(|v| v as i64))) }
-                                td.num { (page::duration(b.duration_p95_ms.map(|v| v as i64))) }
-                                td.num { (b.dtmf_tones) }
-                                td.num { (b.media_success_rate.map_or("—".to_owned(), |r| format!("{:.0} %", r * 100.0))) }
-                            }
-                        }
-                    }
-                }
-            }
-        }
-    }
 }

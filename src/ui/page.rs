@@ -20,6 +20,7 @@ pub enum Nav {
     Overview,
     Calls,
     Events,
+    Reports,
 }
 
 pub fn layout(title: &str, nav: Nav, body: Markup) -> Markup {
@@ -48,6 +49,7 @@ pub fn layout(title: &str, nav: Nav, body: Markup) -> Markup {
                                 (item(Nav::Overview, "/ui", "Overview"))
                                 (item(Nav::Calls, "/ui/calls", "Calls"))
                                 (item(Nav::Events, "/ui/events", "Audit log"))
+                                (item(Nav::Reports, "/ui/reports", "Reports"))
                             }
                         }
                         form.logout method="post" action="/ui/logout" {

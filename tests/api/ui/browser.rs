@@ -169,6 +169,7 @@ async fn every_page_passes_the_accessibility_check_and_the_call_page_is_photogra
         format!("/ui/events/{seq}?view=exact"),
         "/ui/participants/8%3Aacs%3Ar_agent".to_owned(),
         "/ui/calls/no-such-call".to_owned(),
+        "/ui/reports?from=2024-03-12T00:00:00Z&to=2024-03-13T00:00:00Z&bucket=hour".to_owned(),
     ] {
         browser.goto(&app.url(&path)).await;
         assert_accessible(&browser, &path).await;
@@ -180,4 +181,40 @@ async fn every_page_passes_the_accessibility_check_and_the_call_page_is_photogra
     std::fs::write(artefacts().join("call-page.png"), picture).unwrap();
     browser.goto(&app.url("/ui")).await;
     std::fs::write(artefacts().join("overview.png"), browser.screenshot().await).unwrap();
+    browser
+        .goto(&app.url("/ui/reports?from=2024-03-12T08:00:00Z&to=2024-03-12T12:00:00Z&bucket=hour"))
+        .await;
+    std::fs::write(artefacts().join("reports.png"), browser.screenshot().await).unwrap();
+}
+
+#[tokio::test]
+async fn times_switch_to_the_browsers_zone_with_the_zone_written_and_stay_switched() {
+    let app = spawn_ui().await;
+    let call = "browser-call-4";
+    deliver_call(&app, call).await;
+    let browser = Browser::start_in_zone("Europe/Berlin").await;
+    log_in(&browser, &app, &format!("/ui/calls/{call}")).await;
+    let first_time = "return document.querySelector('main time').textContent";
+    assert_eq!(
+        browser.script(first_time, json!([])).await,
+        "2024-03-12 09:00:00.000 UTC"
+    );
+    let switch = browser.find("#time-zone").await;
+    browser.click(&switch).await;
+    assert_eq!(
+        browser.script(first_time, json!([])).await,
+        "2024-03-12 10:00:00.000 Europe/Berlin (GMT+1)"
+    );
+    browser.refresh().await;
+    assert_eq!(
+        browser.script(first_time, json!([])).await,
+        "2024-03-12 10:00:00.000 Europe/Berlin (GMT+1)",
+        "remembered"
+    );
+    let switch = browser.find("#time-zone").await;
+    browser.click(&switch).await;
+    assert_eq!(
+        browser.script(first_time, json!([])).await,
+        "2024-03-12 09:00:00.000 UTC"
+    );
 }

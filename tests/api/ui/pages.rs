@@ -119,10 +119,17 @@ async fn hostile_payloads_render_inert_on_every_page() {
         paths.push(format!("/ui/events/{seq}"));
         paths.push(format!("/ui/events/{seq}?view=exact"));
     }
+    paths.push("/ui/reports?from=2024-03-12T00:00:00Z&to=2024-03-13T00:00:00Z".to_owned());
+    // Page weight: the page and its two static files, under 100 kB.
+    let (_, css) = page(&app, &cookie, "/ui/static/app.css").await;
+    let (_, js) = page(&app, &cookie, "/ui/static/app.js").await;
+    assert!(css.len() + js.len() > 1000, "the static files are served");
     for path in &paths {
         let (status, html) = page(&app, &cookie, path).await;
         assert_eq!(status, 200, "{path}: {html}");
         assert_inert(path, &html);
+        let weight = html.len() + css.len() + js.len();
+        assert!(weight < 100_000, "{path} weighs {weight} bytes");
     }
     // The payload is there, escaped.
     let hostile: i64 = sqlx::query_scalar(
@@ -188,6 +195,20 @@ async fn lists_filter_and_page_like_the_api_and_the_event_page_links_its_neighbo
     assert!(
         event.contains("8536") && event.contains("Sender&#39;s time")
             || event.contains("Sender's time")
+    );
+    let (status, report) = page(
+        &app,
+        &cookie,
+        "/ui/reports?from=2024-03-12T00:00:00Z&to=2024-03-14T00:00:00Z&bucket=day",
+    )
+    .await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(report.matches("<figure class=\"chart\">").count(), 3);
+    let table = between(&report, "<tbody>", "</tbody>");
+    assert_eq!(table.matches("<tr>").count(), 2, "one row a day");
+    assert!(
+        table.contains("<td class=\"num\">2</td><td class=\"num\">2</td><td class=\"num\">0</td>"),
+        "two calls, both connected, none failed: {table}"
     );
     let (_, person) = page(&app, &cookie, "/ui/participants/4%3A%2B14255550123").await;
     assert!(person.contains("ui-call-a") && person.contains("ui-call-b"));

@@ -31,6 +31,11 @@ fn binary(variable: &str, default: &str) -> PathBuf {
 
 impl Browser {
     pub async fn start() -> Browser {
+        Browser::start_in_zone("UTC").await
+    }
+
+    /// A browser whose local time zone is `zone` (an IANA name).
+    pub async fn start_in_zone(zone: &str) -> Browser {
         let chromium = binary("CALLTRAIL_CHROMIUM", "/usr/bin/chromium");
         let chromedriver = binary("CALLTRAIL_CHROMEDRIVER", "/usr/bin/chromedriver");
         let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -40,6 +45,7 @@ impl Browser {
             .port();
         let driver = tokio::process::Command::new(chromedriver)
             .arg(format!("--port={port}"))
+            .env("TZ", zone)
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .kill_on_drop(true)
@@ -135,6 +141,10 @@ impl Browser {
 
     pub async fn url(&self) -> String {
         self.get("/url").await.as_str().unwrap().to_owned()
+    }
+
+    pub async fn refresh(&self) {
+        self.post("/refresh", json!({})).await;
     }
 
     pub async fn back(&self) {
