@@ -27,6 +27,10 @@ if [ -n "$missing" ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends $missing >/dev/null
 fi
 
+# The SDK tests drive the emulator with the official Python and JavaScript SDKs, pinned: their
+# environments are made (or found up to date) before the tests run.
+"$repo/scripts/sdk-env.sh"
+
 tmp=$(mktemp -d /tmp/calltrail-test-pg.XXXXXX)
 chmod 755 "$tmp"
 [ "$(id -u)" -eq 0 ] && chown "$PG_SERVICE_USER" "$tmp"

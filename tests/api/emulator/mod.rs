@@ -8,6 +8,7 @@ mod errors;
 mod faults;
 mod ga;
 mod ga_errors;
+mod sdk;
 
 use std::time::{Duration, Instant};
 
