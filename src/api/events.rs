@@ -257,10 +257,10 @@ pub async fn list_page(
     }))
 }
 
-/// `{id}`: the event's `event_seq`, a positive 64-bit integer; anything else is a `400`.
-pub struct EventIdParam;
+/// `{event_seq}`: a positive 64-bit integer; anything else is a `400`.
+pub struct EventSeqParam;
 
-impl PartialSchema for EventIdParam {
+impl PartialSchema for EventSeqParam {
     fn schema() -> RefOr<Schema> {
         ObjectBuilder::new()
             .schema_type(Type::Integer)
@@ -271,12 +271,12 @@ impl PartialSchema for EventIdParam {
     }
 }
 
-/// An `{id}` path segment: the event's `event_seq`.
+/// An `{event_seq}` path segment.
 pub fn event_seq(id: &str) -> Result<i64, ApiError> {
     id.parse::<i64>()
         .ok()
         .filter(|n| *n > 0)
-        .ok_or_else(|| bad("id", "must be a positive integer (an event_seq)"))
+        .ok_or_else(|| bad("event_seq", "must be a positive 64-bit integer"))
 }
 
 fn no_event(id: i64) -> ApiError {
@@ -286,9 +286,9 @@ fn no_event(id: i64) -> ApiError {
 /// One event, normalised, with `raw` as a string
 #[utoipa::path(
     get,
-    path = "/events/{id}",
+    path = "/events/{event_seq}",
     operation_id = "getEvent",
-    params(("id" = inline(EventIdParam), Path, description = "The event's `event_seq`.")),
+    params(("event_seq" = inline(EventSeqParam), Path, description = "The event's id in the audit log (not the sender's `event_id`).")),
     responses(
         (status = 200, description = "The event.", body = EventWithRaw),
         (status = 404, description = "No such event (`not_found`).", body = ErrorBody),
@@ -316,9 +316,9 @@ pub async fn find(state: &AppState, id: i64) -> Result<EventWithRaw, ApiError> {
 /// One event's payload, byte for byte as it was received
 #[utoipa::path(
     get,
-    path = "/events/{id}/raw",
+    path = "/events/{event_seq}/raw",
     operation_id = "getEventRaw",
-    params(("id" = inline(EventIdParam), Path, description = "The event's `event_seq`.")),
+    params(("event_seq" = inline(EventSeqParam), Path, description = "The event's id in the audit log (not the sender's `event_id`).")),
     responses(
         (status = 200, description = "The stored payload, unchanged.", content_type = "application/json", body = Value),
         (status = 404, description = "No such event (`not_found`).", body = ErrorBody),

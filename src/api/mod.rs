@@ -37,7 +37,7 @@ pub struct ApiRoute {
 }
 
 /// Every route, in matching order: a literal segment comes before a parameter that would also match
-/// it (`/events/export` before `/events/{id}`).
+/// it (`/events/export` before `/events/{event_seq}`).
 pub static ROUTES: &[ApiRoute] = &[
     ApiRoute {
         method: Method::GET,
@@ -86,12 +86,12 @@ pub static ROUTES: &[ApiRoute] = &[
     },
     ApiRoute {
         method: Method::GET,
-        path: "/events/{id}",
+        path: "/events/{event_seq}",
         handler: |r| r.to(events::get),
     },
     ApiRoute {
         method: Method::GET,
-        path: "/events/{id}/raw",
+        path: "/events/{event_seq}/raw",
         handler: |r| r.to(events::raw),
     },
     ApiRoute {

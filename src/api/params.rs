@@ -25,12 +25,16 @@ pub fn present_owned(value: &Option<String>) -> Option<String> {
     present(value).map(str::to_owned)
 }
 
-/// An RFC 3339 time with an offset, e.g. `2024-03-12T09:15:40Z`.
+/// An RFC 3339 time with an offset, e.g. `2024-03-12T09:15:40Z`, any that RFC 3339 can write. At
+/// the ends of years 0000 and 9999 an offset can name an instant that UTC cannot write in four
+/// digits (`9999-12-31T23:00:00-05:00`); such a time counts as the nearest instant that can be,
+/// so that every time the document allows is accepted and every time answered back (a summary's
+/// range and buckets) is RFC 3339 too. PostgreSQL holds every one of them.
 pub fn time(param: &str, value: &Option<String>) -> Result<Option<DateTime<Utc>>, ApiError> {
     present(value)
         .map(|v| {
             DateTime::parse_from_rfc3339(v)
-                .map(|t| t.with_timezone(&Utc))
+                .map(|t| t.with_timezone(&Utc).clamp(earliest(), latest()))
                 .map_err(|_| {
                     bad(
                         param,
@@ -39,6 +43,17 @@ pub fn time(param: &str, value: &Option<String>) -> Result<Option<DateTime<Utc>>
                 })
         })
         .transpose()
+}
+
+/// The first instant RFC 3339 can write in UTC: 0000-01-01T00:00:00Z.
+pub fn earliest() -> DateTime<Utc> {
+    DateTime::from_timestamp(-62_167_219_200, 0).expect("year 0 is a valid time")
+}
+
+/// The last instant RFC 3339 can write in UTC, to the microsecond PostgreSQL keeps:
+/// 9999-12-31T23:59:59.999999Z.
+pub fn latest() -> DateTime<Utc> {
+    DateTime::from_timestamp_micros(253_402_300_799_999_999).expect("year 9999 is a valid time")
 }
 
 /// A string schema.
@@ -111,7 +126,9 @@ impl PartialSchema for AuthSchemeParam {
     }
 }
 
-/// `from` (inclusive) and `to` (exclusive), either optional, in order.
+/// `from` (inclusive) and `to` (exclusive), either optional. A `to` not after `from` is a range
+/// that holds nothing, not a mistake: it answers an empty list (the document cannot say that one
+/// parameter must follow another, so no request valid by it is refused for that).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct TimeRange {
     pub from: Option<DateTime<Utc>>,
@@ -120,16 +137,10 @@ pub struct TimeRange {
 
 impl TimeRange {
     pub fn parse(from: &Option<String>, to: &Option<String>) -> Result<TimeRange, ApiError> {
-        let range = TimeRange {
+        Ok(TimeRange {
             from: time("from", from)?,
             to: time("to", to)?,
-        };
-        if let (Some(from), Some(to)) = (range.from, range.to) {
-            if from > to {
-                return Err(bad("from", "must not be after `to`"));
-            }
-        }
-        Ok(range)
+        })
     }
 }
 
@@ -208,7 +219,22 @@ mod tests {
         assert!(time("from", &s("2024-03-12T09:15:40")).is_err());
         assert!(time("from", &s("yesterday")).is_err());
         assert_eq!(time("from", &s("")).unwrap(), None);
-        assert!(TimeRange::parse(&s("2024-03-13T00:00:00Z"), &s("2024-03-12T00:00:00Z")).is_err());
+        // Every time RFC 3339 can write is one; at the ends of its years, the nearest one UTC can.
+        let far = |v: &str| time("to", &s(v)).unwrap().unwrap().to_rfc3339();
+        assert_eq!(far("0000-01-01T00:00:00Z"), "0000-01-01T00:00:00+00:00");
+        assert_eq!(
+            far("0000-01-01T00:00:00+01:00"),
+            "0000-01-01T00:00:00+00:00"
+        );
+        assert_eq!(
+            far("9999-12-31T23:00:00-05:00"),
+            "9999-12-31T23:59:59.999999+00:00"
+        );
+        assert_eq!(
+            far("1118-10-08T15:08:11-23:34"),
+            "1118-10-09T14:42:11+00:00"
+        );
+        assert!(TimeRange::parse(&s("2024-03-13T00:00:00Z"), &s("2024-03-12T00:00:00Z")).is_ok());
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Aggregates over calls, per hour or day (UTC) of their first event.
 
 use actix_web::{web, HttpResponse};
-use chrono::{DateTime, DurationRound, TimeDelta, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::openapi::schema::ObjectBuilder;
 use utoipa::openapi::{RefOr, Schema};
@@ -72,12 +72,16 @@ pub struct Summary {
     #[schema(schema_with = bucket_width)]
     pub bucket: &'static str,
     pub buckets: Vec<Bucket>,
+    /// When the range holds more than 2000 buckets only the first 2000 are listed: pass this as
+    /// `from`, with the same `to`, for the next ones. `null` when every bucket is listed.
+    pub next_from: Option<DateTime<Utc>>,
 }
 
 /// Per hour or day of calls' first event: calls, connected, failed, duration percentiles, distinct participants, DTMF tones, media success rate
 ///
 /// Every bucket from the one holding `from` up to `to` (exclusive) is listed, empty ones included,
-/// so a chart needs no gap filling. Only calls with `from <= first_event_at < to` are counted.
+/// so a chart needs no gap filling, at most [`MAX_BUCKETS`] at a time. Only calls with
+/// `from <= first_event_at < to` are counted; a `to` not after `from` holds no bucket.
 #[utoipa::path(
     get,
     path = "/reports/summary",
@@ -104,22 +108,29 @@ pub async fn report(state: &AppState, query: &SummaryQuery) -> Result<Summary, A
         Some("hour") => ("hour", TimeDelta::hours(1)),
         _ => ("day", TimeDelta::days(1)),
     };
-    let first = from
-        .duration_trunc(width)
-        .map_err(|_| bad("from", "is out of range"))?;
-    // Saturates far above the limit for absurd ranges.
+    let first = bucket_start(from, width);
+    // Every RFC 3339 time is within years 0 to 10000, whose span in microseconds fits an i64.
     let span = (to - first).num_microseconds().unwrap_or(i64::MAX / 2);
     let width_us = width.num_microseconds().expect("an hour or a day");
-    let count = ((span + width_us - 1) / width_us).max(1);
-    if count > MAX_BUCKETS {
-        return Err(bad(
-            "to",
-            format!(
-                "the range holds {count} buckets of a {unit}; at most {MAX_BUCKETS} are allowed"
-            ),
-        ));
+    let count = if to <= from {
+        0
+    } else {
+        (span + width_us - 1) / width_us
+    };
+    let listed = count.min(MAX_BUCKETS);
+    let next_from = (count > listed).then(|| first + width * listed as i32);
+    let mut summary = Summary {
+        from,
+        to,
+        bucket: unit,
+        buckets: Vec::new(),
+        next_from,
+    };
+    if listed == 0 {
+        return Ok(summary);
     }
-    let last = first + width * (count - 1) as i32;
+    let until = next_from.unwrap_or(to);
+    let last = first + width * (listed - 1) as i32;
     // Buckets are `date_bin` steps from the UTC-aligned first bucket: no time-zone work per row, and
     // hours rather than days so that no session time zone with DST can shift them.
     let stride = format!("{} hours", width.num_hours());
@@ -161,7 +172,7 @@ pub async fn report(state: &AppState, query: &SummaryQuery) -> Result<Summary, A
     )
     .persistent(false)
     .bind(from)
-    .bind(to)
+    .bind(until)
     .bind(stride)
     .bind(first)
     .bind(last)
@@ -169,10 +180,14 @@ pub async fn report(state: &AppState, query: &SummaryQuery) -> Result<Summary, A
     .await
     .map_err(state.query_error())?;
     tx.commit().await.map_err(state.query_error())?;
-    Ok(Summary {
-        from,
-        to,
-        bucket: unit,
-        buckets,
-    })
+    summary.buckets = buckets;
+    Ok(summary)
+}
+
+/// The start of the UTC hour or day holding `t`. (Not `DurationRound`, which works in nanoseconds
+/// since 1970 and so fails before 1677 and after 2262: every RFC 3339 time is a valid `from`.)
+fn bucket_start(t: DateTime<Utc>, width: TimeDelta) -> DateTime<Utc> {
+    let width = width.num_seconds();
+    DateTime::from_timestamp(t.timestamp().div_euclid(width) * width, 0)
+        .expect("the start of a bucket holding a valid time is valid")
 }

@@ -13,6 +13,7 @@ pub fn concrete(path: &str) -> String {
     format!(
         "{PREFIX}{}",
         path.replace("{id}", "1")
+            .replace("{event_seq}", "1")
             .replace("{rawId}", "4%3A%2B14255550123")
     )
 }

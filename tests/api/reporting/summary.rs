@@ -212,25 +212,51 @@ async fn summary_parameters_are_checked() {
     let base = "/api/v1/reports/summary?from=2024-01-01T00:00:00Z";
     let ok = get_ok(&app, &format!("{base}&to={at_limit}&bucket=hour")).await;
     assert_eq!(ok["buckets"].as_array().unwrap().len(), 2000);
-    assert_error(
+    assert_eq!(ok["next_from"], Value::Null);
+    // A range of more buckets lists the first 2000 and says where the next ones start.
+    let more = get_ok(&app, &format!("{base}&to={over}&bucket=hour")).await;
+    assert_eq!(more["buckets"].as_array().unwrap().len(), 2000);
+    assert_eq!(more["next_from"], "2024-03-24T08:00:00Z");
+    let rest = get_ok(
         &app,
-        &format!("{base}&to={over}&bucket=hour"),
-        400,
-        "bad_request",
+        &format!("/api/v1/reports/summary?from=2024-03-24T08:00:00Z&to={over}&bucket=hour"),
     )
     .await;
-    assert_error(
+    assert_eq!(rest["buckets"].as_array().unwrap().len(), 1);
+    assert_eq!(rest["next_from"], Value::Null);
+    let years = get_ok(&app, &format!("{base}&to=2030-01-01T00:00:00Z")).await;
+    assert_eq!(years["buckets"].as_array().unwrap().len(), 2000);
+    assert_eq!(years["next_from"], "2029-06-23T00:00:00Z");
+    // A range that holds nothing has no bucket; times far from today are still times.
+    for query in [
+        "from=2024-01-02T00:00:00Z&to=2024-01-01T00:00:00Z",
+        "from=2024-01-01T00:00:00Z&to=2024-01-01T00:00:00Z",
+    ] {
+        let empty = get_ok(&app, &format!("/api/v1/reports/summary?{query}")).await;
+        assert_eq!(empty["buckets"], serde_json::json!([]), "{query}");
+    }
+    let ancient = get_ok(
         &app,
-        &format!("{base}&to=2030-01-01T00:00:00Z"),
-        400,
-        "bad_request",
+        "/api/v1/reports/summary?from=0001-01-01T00:00:00%2B23:59&to=0001-01-03T00:00:00Z",
     )
     .await;
+    assert_eq!(ancient["buckets"].as_array().unwrap().len(), 3);
+    assert_eq!(ancient["buckets"][0]["start"], "0000-12-31T00:00:00Z");
+    // At the ends of years 0000 and 9999, a time UTC cannot write counts as the nearest that it can.
+    let far = get_ok(
+        &app,
+        "/api/v1/reports/summary?from=0000-01-01T00:00:00%2B01:00&to=9999-12-31T23:59:59-23:59&bucket=day",
+    )
+    .await;
+    assert_eq!(far["from"], "0000-01-01T00:00:00Z");
+    assert_eq!(far["to"], "9999-12-31T23:59:59.999999Z");
+    assert_eq!(far["buckets"][0]["start"], "0000-01-01T00:00:00Z");
+    assert_eq!(far["next_from"], "0005-06-23T00:00:00Z");
     for query in [
         "to=2024-01-02T00:00:00Z",
         "from=2024-01-01T00:00:00Z",
         "",
-        "from=2024-01-02T00:00:00Z&to=2024-01-01T00:00:00Z",
+        "from=&to=2024-01-02T00:00:00Z",
         "from=2024-01-01&to=2024-01-02",
         "from=2024-01-01T00:00:00Z&to=2024-01-02T00:00:00Z&bucket=week",
     ] {
