@@ -54,4 +54,6 @@ else
   cargo test --workspace --all-targets
   # Doc tests are not part of --all-targets.
   cargo test --workspace --doc --quiet
+  # The reporting API against its OpenAPI document, short form (scripts/contract.sh long for more).
+  "$repo/scripts/contract.sh" short
 fi
