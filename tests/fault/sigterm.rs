@@ -20,14 +20,16 @@ async fn hold_commits(database: &str) -> sqlx::PgConnection {
     conn
 }
 
-/// Waits until a statement of the service's ingestion waits for the lock.
+/// Waits until a statement of the service's ingestion (the only one that touches the dedup table)
+/// waits for the lock.
 async fn commits_waiting(database: &str) {
     let mut conn = model::connect(database).await;
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let waiting: i64 = sqlx::query_scalar(
             "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() \
-             AND application_name = 'calltrail' AND wait_event_type = 'Lock'",
+             AND application_name = 'calltrail' AND wait_event_type = 'Lock' \
+             AND query LIKE '%event_dedup%'",
         )
         .fetch_one(&mut conn)
         .await
