@@ -4,10 +4,11 @@
 //!
 //! The cursor is opaque to clients: base64url of a small JSON holding a version, the resource it
 //! belongs to, the direction, and the last row's key. Anything that does not decode to exactly that
-//! is `400 bad_request`.
+//! is `400 bad_request`, and so is a key no row could have (see [`CursorKey`]).
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
@@ -16,6 +17,7 @@ use utoipa::{IntoParams, PartialSchema, ToSchema};
 
 use crate::api::params::{bad, enum_or_empty, one_of, or_empty, present, string};
 use crate::error::ApiError;
+use crate::events::storable_time;
 
 pub const DEFAULT_LIMIT: i64 = 50;
 pub const MAX_LIMIT: i64 = 500;
@@ -47,6 +49,50 @@ impl Order {
             Order::Asc => ">",
             Order::Desc => "<",
         }
+    }
+}
+
+/// A list's sort key, as a cursor carries it. The key is bound to the page's query as it is, and a
+/// client can write any cursor: a key holding what no column holds (a NUL in a text, a time before
+/// PostgreSQL's earliest) would make the query fail, a `500` for the client's mistake. So a decoded
+/// key must be one a row could have.
+pub trait CursorKey: DeserializeOwned {
+    fn storable(&self) -> bool;
+}
+
+impl CursorKey for i32 {
+    fn storable(&self) -> bool {
+        true
+    }
+}
+
+impl CursorKey for i64 {
+    fn storable(&self) -> bool {
+        true
+    }
+}
+
+impl CursorKey for String {
+    fn storable(&self) -> bool {
+        !self.contains('\0')
+    }
+}
+
+impl CursorKey for DateTime<Utc> {
+    fn storable(&self) -> bool {
+        storable_time(self)
+    }
+}
+
+impl<A: CursorKey, B: CursorKey> CursorKey for (A, B) {
+    fn storable(&self) -> bool {
+        self.0.storable() && self.1.storable()
+    }
+}
+
+impl<A: CursorKey, B: CursorKey, C: CursorKey> CursorKey for (A, B, C) {
+    fn storable(&self) -> bool {
+        self.0.storable() && self.1.storable() && self.2.storable()
     }
 }
 
@@ -123,7 +169,7 @@ pub struct PageRequest<K> {
     pub after: Option<K>,
 }
 
-impl<K: DeserializeOwned> PageRequest<K> {
+impl<K: CursorKey> PageRequest<K> {
     pub fn parse(resource: &'static str, params: &PageParams) -> Result<PageRequest<K>, ApiError> {
         let limit = match present(&params.limit) {
             None => DEFAULT_LIMIT,
@@ -145,7 +191,9 @@ impl<K: DeserializeOwned> PageRequest<K> {
             None => (requested.unwrap_or(Order::Asc), None),
             Some(cursor) => {
                 let body: CursorBody<K> = decode(cursor)
-                    .filter(|b: &CursorBody<K>| b.v == CURSOR_VERSION && b.r == resource)
+                    .filter(|b: &CursorBody<K>| {
+                        b.v == CURSOR_VERSION && b.r == resource && b.k.storable()
+                    })
                     .ok_or_else(|| bad("cursor", "is not a cursor of this list"))?;
                 if requested.is_some_and(|o| o != body.o) {
                     return Err(bad("order", "differs from the order of the cursor"));
@@ -277,6 +325,33 @@ mod tests {
         assert!(
             PageRequest::<(String, i64)>::parse("calls", &params(None, Some(&forged), None))
                 .is_err()
+        );
+    }
+
+    /// Found by the `api_params` fuzz target: a cursor decoded to a key no row could have, which
+    /// was then bound to the page's query, and PostgreSQL refused it (a `500`).
+    #[test]
+    fn a_cursor_whose_key_no_row_could_have_is_refused() {
+        let cursor = |json: &str| params(None, Some(&URL_SAFE_NO_PAD.encode(json)), None);
+        for json in [
+            r#"{"v":1,"r":"calls","o":"asc","k":["2024-03-12T09:15:40Z","c\u0000"]}"#,
+            r#"{"v":1,"r":"calls","o":"asc","k":["-5000-01-01T00:00:00Z","c"]}"#,
+            r#"{"v":1,"r":"calls","o":"asc","k":["-4713-11-23T23:59:59Z","c"]}"#,
+        ] {
+            let refused = PageRequest::<(DateTime<Utc>, String)>::parse("calls", &cursor(json));
+            assert!(refused.is_err(), "{json}");
+        }
+        // PostgreSQL's earliest time, and the latest chrono has, are keys a row can have.
+        for json in [
+            r#"{"v":1,"r":"calls","o":"asc","k":["-4713-11-24T00:00:00Z","c"]}"#,
+            r#"{"v":1,"r":"calls","o":"asc","k":["+100000-01-01T00:00:00Z","c"]}"#,
+        ] {
+            let page = PageRequest::<(DateTime<Utc>, String)>::parse("calls", &cursor(json));
+            assert!(page.is_ok_and(|p| p.after.is_some()), "{json}");
+        }
+        let nul_in_pair = r#"{"v":1,"r":"call_media","o":"asc","k":["ctx","\u0000"]}"#;
+        assert!(
+            PageRequest::<(String, String)>::parse("call_media", &cursor(nul_in_pair)).is_err()
         );
     }
 

@@ -14,10 +14,26 @@
 //!
 //! Lone surrogates (`\ud800`) and numbers too large for a double are refused by the JSON parser
 //! itself, as invalid JSON.
+//!
+//! Times go to `timestamptz` columns, which end earlier than the times chrono can read: see
+//! [`storable_time`].
+
+use chrono::{DateTime, Utc};
 
 use crate::events::error::{Ctx, ParseError};
 use crate::events::fields::Path;
 use crate::events::value::{Object, Value};
+
+/// The earliest instant PostgreSQL's `timestamptz` holds, in unix seconds: Julian day 0, which is
+/// 4714-11-24 BC in the proleptic Gregorian calendar (year -4713 counted astronomically, as chrono
+/// counts), at midnight UTC. Its end, 294277 AD, is later than any time chrono represents.
+const EARLIEST_STORABLE_UNIX: i64 = -210_866_803_200;
+
+/// Whether a `timestamptz` column can hold `t`. A time it cannot hold fails the whole statement
+/// it is bound to: a batch of events, or a reporting query.
+pub fn storable_time(t: &DateTime<Utc>) -> bool {
+    t.timestamp() >= EARLIEST_STORABLE_UNIX
+}
 
 /// Checks one element: `raw` is its exact text and `value` its parse.
 pub(crate) fn check_storable(raw: &str, value: &Value<'_>, ctx: Ctx) -> Result<(), ParseError> {
@@ -179,6 +195,20 @@ fn mantissa_is_nonzero(token: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_earliest_storable_time_is_postgresql_s() {
+        let earliest = chrono::NaiveDate::from_ymd_opt(-4713, 11, 24)
+            .and_then(|d| d.and_hms_opt(0, 0, 0))
+            .unwrap()
+            .and_utc();
+        assert_eq!(earliest.timestamp(), EARLIEST_STORABLE_UNIX);
+        assert!(storable_time(&earliest));
+        assert!(!storable_time(
+            &(earliest - chrono::TimeDelta::microseconds(1))
+        ));
+        assert!(storable_time(&DateTime::<Utc>::MAX_UTC));
+    }
 
     fn check(text: &str) -> Result<(), String> {
         let value = Value::parse(text).map_err(|e| format!("json: {e}"))?;

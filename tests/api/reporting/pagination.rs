@@ -167,3 +167,53 @@ async fn a_cursor_only_works_on_its_own_list_and_direction() {
         assert_error(&app, &path, 400, "bad_request").await;
     }
 }
+
+/// Found by the `api_params` fuzz target: a client can write any cursor, and one whose key holds
+/// what no row holds (a NUL in a text, a time before PostgreSQL's earliest) was bound to the query
+/// as it was, which PostgreSQL refused: a `500` for the client's mistake. Each list refuses it.
+#[tokio::test]
+async fn a_forged_cursor_with_a_key_no_row_could_have_is_a_400() {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine;
+
+    let app = spawn_api().await;
+    CallRow::new("c0", "2024-03-01T10:00:00Z")
+        .insert(&app)
+        .await;
+    ingest(&app, tones("x", "c0", 3)).await;
+    let cursor = |resource: &str, key: &str| {
+        URL_SAFE_NO_PAD.encode(format!(r#"{{"v":1,"r":"{resource}","o":"asc","k":{key}}}"#))
+    };
+    let before_pg = "-5000-01-01T00:00:00Z";
+    for (path, resource, key) in [
+        (
+            "/api/v1/calls",
+            "calls",
+            r#"["2024-03-12T09:15:40Z","c\u0000"]"#.to_owned(),
+        ),
+        ("/api/v1/calls", "calls", format!(r#"["{before_pg}","c0"]"#)),
+        ("/api/v1/events", "events", format!(r#"["{before_pg}",1]"#)),
+        (
+            "/api/v1/calls/c0/participants",
+            "call_participants",
+            format!(r#"["{before_pg}","p",1]"#),
+        ),
+        (
+            "/api/v1/calls/c0/media",
+            "call_media",
+            r#"["\u0000",""]"#.to_owned(),
+        ),
+        (
+            "/api/v1/participants/p/calls",
+            "participant_calls",
+            format!(r#"["{before_pg}","c0"]"#),
+        ),
+    ] {
+        let url = format!("{path}?cursor={}", cursor(resource, &key));
+        assert_error(&app, &url, 400, "bad_request").await;
+    }
+    // The earliest time PostgreSQL holds is a key a row could have: a page, not an error.
+    let earliest = cursor("calls", r#"["-4713-11-24T00:00:00Z",""]"#);
+    let page = get_ok(&app, &format!("/api/v1/calls?cursor={earliest}")).await;
+    assert_eq!(page["items"].as_array().map(Vec::len), Some(1));
+}
