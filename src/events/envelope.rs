@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 
 use crate::events::error::{Ctx, ParseError};
 use crate::events::fields::{Node, Path, ROOT};
+use crate::events::storable::storable_time;
 use crate::events::value::{Object, Value};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -127,10 +128,19 @@ pub(crate) fn opt_timestamp(
     let s = v
         .as_str()
         .ok_or_else(|| node.ctx.error(&path.to_string(), "must be a string"))?;
-    parse_timestamp(s).map(Some).ok_or_else(|| {
+    let t = parse_timestamp(s).ok_or_else(|| {
         node.ctx
             .error(&path.to_string(), "must be an RFC 3339 timestamp")
-    })
+    })?;
+    // A year may be written with a sign and more digits, which reaches back before what
+    // `timestamptz` holds: PostgreSQL would refuse to store the event, a `500` retried forever.
+    if !storable_time(&t) {
+        return Err(node.ctx.error(
+            &path.to_string(),
+            "is earlier than the earliest time that can be stored (4714-11-24 BC)",
+        ));
+    }
+    Ok(Some(t))
 }
 
 #[cfg(test)]

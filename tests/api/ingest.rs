@@ -382,6 +382,35 @@ async fn a_bad_request_sharing_a_batch_does_not_poison_the_others() {
     assert_eq!(app.event_count().await, 10);
 }
 
+/// Found by the `callback_parser` fuzz target: an event time written with a signed year before
+/// 4714 BC was accepted, PostgreSQL refused to store it, and its sender got a `500`, which it would
+/// retry forever. It is a `400` for its sender alone; the requests sharing its batch are stored.
+#[tokio::test]
+async fn an_event_time_before_any_that_can_be_stored_is_a_400_and_its_batch_neighbours_are_stored()
+{
+    let app = TestApp::spawn_with(|s| {
+        s.ingest.batch_max_wait_us = 50_000;
+        s.ingest.writers = 1;
+    })
+    .await;
+    let t = "2024-03-12T09:15:40Z";
+    let mut sends = Vec::new();
+    for i in 0..10 {
+        let body = json!([b_tone(&format!("g-{i}"), "c-g", i, "one", t)]).to_string();
+        sends.push(app.post_callback(body));
+        if i == 4 {
+            let early = json!([b_tone("early", "c-g", 99, "two", "-5000-09-13T21:27:10")]);
+            sends.push(app.post_callback(early.to_string()));
+        }
+    }
+    let responses = futures_util::future::join_all(sends).await;
+    let statuses: Vec<u16> = responses.iter().map(|r| r.status().as_u16()).collect();
+    let mut expected = vec![200; 10];
+    expected.insert(5, 400);
+    assert_eq!(statuses, expected);
+    assert_eq!(app.event_count().await, 10);
+}
+
 #[tokio::test]
 async fn group_commit_and_per_request_commit_store_the_same() {
     for (max_events, wait) in [(1, 0), (500, 2_000)] {

@@ -1,5 +1,6 @@
 //! Elements the event log could not hold faithfully are refused whole, naming element and field:
-//! keys repeated in one object and numbers too small to store. (NUL: see `bodies`.)
+//! keys repeated in one object, numbers too small to store and times earlier than any a
+//! `timestamptz` holds. (NUL: see `bodies`.)
 
 use super::{all, invalid, one};
 use crate::events::{parse_callback_body, parse_eventgrid_body, EventGridDelivery};
@@ -128,4 +129,47 @@ fn zeros_small_doubles_and_number_like_text_are_kept() {
         panic!("expected events");
     };
     assert_eq!(events.len(), 1);
+}
+
+/// Found by the `callback_parser` fuzz target's property that every accepted event time fits
+/// `timestamptz`: a time without an offset is read with a year that may carry a sign and more
+/// digits, so `-5000-09-13T21:27:10` was accepted, and PostgreSQL refused to store it (a `500`).
+#[test]
+fn times_earlier_than_any_that_can_be_stored_are_refused() {
+    const TOO_EARLY: &str = "is earlier than the earliest time that can be stored (4714-11-24 BC)";
+    let a2 = |time: &str| {
+        format!(
+            r#"{{"specversion":"1.0",{ENVELOPE},"time":"{time}","data":{{"callConnectionId":"c1"}}}}"#
+        )
+    };
+    for time in ["-5000-09-13T21:27:10", "-4713-11-23T23:59:59.999999"] {
+        assert_eq!(
+            invalid(parse_callback_body(a2(time).as_bytes())),
+            (
+                None,
+                "time".to_owned(),
+                format!("event: field `time` {TOO_EARLY}")
+            ),
+            "{time}"
+        );
+    }
+    // The earliest that can be stored, and years past 9999, are times like any other.
+    assert_eq!(
+        one(&a2("-4713-11-24T00:00:00"))
+            .event_time
+            .map(|t| t.timestamp()),
+        Some(-210_866_803_200)
+    );
+    assert!(one(&a2("+10000-01-01T00:00:00")).event_time.is_some());
+
+    let eg = include_str!("../testdata/eg_recording_file_status.json")
+        .replace("2024-03-12T09:15:41.4160000Z", "-9999-01-01T00:00:00");
+    assert_eq!(
+        invalid(parse_eventgrid_body(eg.as_bytes())),
+        (
+            Some(0),
+            "data.recordingStartTime".to_owned(),
+            format!("element 0: field `data.recordingStartTime` {TOO_EARLY}")
+        )
+    );
 }
