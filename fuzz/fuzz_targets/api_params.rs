@@ -5,7 +5,7 @@
 //! into the same parameter types); those the API refuses for a NUL before parsing are skipped.
 //!
 //! Properties: nothing panics; an accepted filter holds only what its checks promise (times in
-//! order and in PostgreSQL's range, a closed-set value from its set, a JSON path of identifiers);
+//! years 0 to 9999, a closed-set value from its set, a JSON path of identifiers);
 //! an accepted page has a limit in bounds and, from a cursor, a key every column can hold (no
 //! NUL in a text, a time PostgreSQL can store) that encodes back to a cursor of the same key;
 //! and every key a list can produce encodes to a cursor that decodes to that very key.
@@ -17,7 +17,7 @@ use calltrail::api::events::{EventFilter, EventFilterParams};
 use calltrail::api::pagination::{CursorKey, Order, Page, PageParams, PageRequest, MAX_LIMIT};
 use calltrail::api::params::AUTH_SCHEMES;
 use calltrail_fuzz::storable_time;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, Utc};
 use libfuzzer_sys::arbitrary::{self, Arbitrary};
 use libfuzzer_sys::fuzz_target;
 use serde::Serialize;
@@ -151,11 +151,9 @@ fn filter(query: &str) {
     let Ok(f) = EventFilter::parse(&params) else {
         return;
     };
-    if let (Some(from), Some(to)) = (f.range.from, f.range.to) {
-        assert!(from <= to);
-    }
+    // Any RFC 3339 time is accepted, as the nearest instant UTC writes in four digits.
     for t in [f.range.from, f.range.to].into_iter().flatten() {
-        assert!(storable_time(&t), "{t:?}");
+        assert!(storable_time(&t) && (0..=9999).contains(&t.year()), "{t:?}");
     }
     for text in [
         &f.event_type,
