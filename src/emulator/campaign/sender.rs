@@ -325,4 +325,83 @@ mod tests {
         Signer::new(&plain_target).request(&plain_target, &job, &mut plain);
         assert!(!head(&plain).contains("authorization"));
     }
+
+    /// A receiver answering each request with the next of `statuses`, on one connection at a
+    /// time (a new connection continues the list).
+    async fn receiver(statuses: Vec<u16>) -> String {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let authority = listener.local_addr().unwrap().to_string();
+        tokio::spawn(async move {
+            let mut statuses = statuses.into_iter();
+            loop {
+                let Ok((mut socket, _)) = listener.accept().await else {
+                    return;
+                };
+                let mut seen = Vec::new();
+                loop {
+                    let mut chunk = [0u8; 4096];
+                    let Ok(n) = socket.read(&mut chunk).await else {
+                        break;
+                    };
+                    if n == 0 {
+                        break;
+                    }
+                    seen.extend_from_slice(&chunk[..n]);
+                    // Each test body is `[]`: a request ends two bytes after its head.
+                    while let Some(end) = seen.windows(4).position(|w| w == b"\r\n\r\n") {
+                        if seen.len() < end + 6 {
+                            break;
+                        }
+                        seen.drain(..end + 6);
+                        let status = statuses.next().unwrap_or(202);
+                        let answer = format!("HTTP/1.1 {status} X\r\ncontent-length: 2\r\n\r\nno");
+                        if socket.write_all(answer.as_bytes()).await.is_err() {
+                            break;
+                        }
+                    }
+                }
+            }
+        });
+        authority
+    }
+
+    async fn settle(counters: &Counters) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while counters.outstanding() > 0 {
+            assert!(Instant::now() < deadline, "{counters:?}");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
+    #[tokio::test]
+    async fn a_callback_without_a_2xx_is_retried_until_its_last_attempt() {
+        let mut t = target(CallbackAuth::QuerySecret);
+        // First callback: 503, then 202 (one retry). Second: 500 three times (dropped).
+        t.authority = receiver(vec![503, 202, 500, 500, 500]).await;
+        let counters = Arc::new(Counters::default());
+        let shared = Arc::new(Shared {
+            target: t,
+            counters: counters.clone(),
+            first_failure: Mutex::new(None),
+        });
+        let pool = Pool::start(&shared, 1);
+        for seq in 1..=2 {
+            Counters::add(&counters.queued, 1);
+            let job = Job {
+                body: b"[]".to_vec(),
+                seq,
+                attempt: 1,
+            };
+            pool.queues[0].send(job).await.unwrap();
+            settle(&counters).await;
+        }
+        let latencies = pool.finish().await;
+        assert_eq!(Counters::get(&counters.delivered), 1);
+        assert_eq!(Counters::get(&counters.retries), 3);
+        assert_eq!(Counters::get(&counters.failed), 1);
+        assert!(latencies.max_ms() > 0.0);
+        let first = shared.first_failure.lock().unwrap().clone();
+        assert_eq!(first.as_deref(), Some("HTTP 503: no"));
+    }
 }
