@@ -70,10 +70,10 @@ async fn a_mixed_campaign_is_stored_exactly_once_with_its_outcomes() {
         "confirm, voicemail, no answer, busy, decline"
     );
     assert_eq!((summary.connected, summary.confirmed), (35, 30));
-    // Per call, in format B: connected, snapshot, play started and completed, then the 1 and the
-    // disconnection (confirm: 6) or only the disconnection (voicemail: 5); a failed call is
-    // CreateCallFailed and CallDisconnected.
-    assert_eq!(summary.callbacks_delivered, 30 * 6 + 5 * 5 + 15 * 2);
+    // Per answered call, in format B: connected, snapshot, play started and completed, the
+    // recognition's end (completed with the 1, or failed in silence) and the disconnection; a
+    // failed call is CreateCallFailed and CallDisconnected.
+    assert_eq!(summary.callbacks_delivered, 35 * 6 + 15 * 2);
 
     // Each acknowledged callback carried one event: each is stored once.
     let stored = app.event_count().await;
@@ -105,10 +105,16 @@ async fn a_mixed_campaign_is_stored_exactly_once_with_its_outcomes() {
     .await
     .unwrap();
     assert_eq!(codes, [(Some(480), 5), (Some(486), 5), (Some(603), 5)]);
-    let confirmations: i64 =
-        sqlx::query_scalar("SELECT coalesce(sum(dtmf_count), 0)::bigint FROM calls")
-            .fetch_one(&app.pool)
-            .await
-            .unwrap();
-    assert_eq!(confirmations, 30);
+    // The recognitions as calltrail projected them: 30 confirmed, 5 timed out in silence.
+    let recognitions: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT outcome, count(*) FROM media_operations WHERE operation = 'recognize' \
+         GROUP BY outcome ORDER BY outcome",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        recognitions,
+        [("completed".to_owned(), 30), ("failed".to_owned(), 5)]
+    );
 }

@@ -5,9 +5,9 @@
 //! campaign's callback format, to the senders.
 //!
 //! Each call: the callee rings; if it answers, the call connects (a participant snapshot), the
-//! alert plays, and its end asks "press 1 to confirm"; the application hangs up when the 1 comes or
-//! after `silence_seconds` without it. A callee that is busy, declines or never answers fails the
-//! call.
+//! alert plays, then a DTMF recognition with the prompt "press 1 to confirm" listens for one key
+//! for `silence_seconds`; the application hangs up when the recognition ends, with the 1 or
+//! without it. A callee that is busy, declines or never answers fails the call.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -19,11 +19,18 @@ use crate::emulator::campaign::stats::Counters;
 use crate::emulator::config::CallbackFormat;
 use crate::emulator::delivery::format;
 use crate::emulator::sim::clock::{SimClock, SimTime};
-use crate::emulator::sim::model::{CallState, EventKind, Identifier, PlayStage, SimEvent};
-use crate::emulator::sim::{NewCall, PlayRequest, PlaySource, SimConfig, Simulator, ToneReports};
+use crate::emulator::sim::model::{
+    CallState, EventKind, Identifier, PlayStage, RecognizeStage, SimEvent,
+};
+use crate::emulator::sim::scenario::{AudioFile, Scenario};
+use crate::emulator::sim::{
+    NewCall, PlayRequest, PlaySource, RecognizeRequest, SimConfig, Simulator, ToneReports,
+};
 
-/// The alert's operation context (the application's state, as real applications use it).
+/// The operation contexts of the alert and of the confirmation (the application's state, as real
+/// applications use them).
 const ALERT_CONTEXT: &str = "wildfire-alert";
+const CONFIRM_CONTEXT: &str = "wildfire-confirm";
 
 /// The longest the driver sleeps, so that it notices a change of plan promptly.
 const MAX_SLEEP: Duration = Duration::from_millis(50);
@@ -44,16 +51,11 @@ struct Live {
     behaviour: Behaviour,
     callee: String,
     connected: bool,
-    /// The alert has ended: a 1 now confirms.
-    listening: bool,
 }
 
-/// What the campaign does by itself at a simulated moment.
-enum Action {
-    /// The callee presses 1.
-    Press { call_id: String },
-    /// The application stops waiting for the key.
-    GiveUp { call_id: String },
+/// What a callee does by itself at a simulated moment: press 1.
+struct Press {
+    call_id: String,
 }
 
 pub struct Driver<'a> {
@@ -61,7 +63,9 @@ pub struct Driver<'a> {
     sim: Simulator,
     clock: SimClock,
     live: HashMap<String, Live>,
-    actions: BTreeMap<(SimTime, u64), Action>,
+    actions: BTreeMap<(SimTime, u64), Press>,
+    /// The lengths of the alert and the prompt, for every call.
+    audio: Arc<Scenario>,
     next_action: u64,
     cycle: Vec<Behaviour>,
     queues: &'a [tokio::sync::mpsc::Sender<Job>],
@@ -89,9 +93,24 @@ impl<'a> Driver<'a> {
             },
             clock.wall_origin(),
         );
+        let seconds = |s: f64| AudioFile::Seconds(s);
+        let audio = Arc::new(Scenario {
+            name: "campaign".into(),
+            callback_format: None,
+            callback_auth: None,
+            faults: None,
+            audio: [
+                (scenario.message.clone(), seconds(scenario.message_seconds)),
+                (scenario.prompt.clone(), seconds(scenario.prompt_seconds)),
+            ]
+            .into_iter()
+            .collect(),
+            callees: Vec::new(),
+        });
         Driver {
             plan,
             sim,
+            audio,
             clock,
             live: HashMap::new(),
             actions: BTreeMap::new(),
@@ -125,8 +144,8 @@ impl<'a> Driver<'a> {
                 if entry.key().0 > now {
                     break;
                 }
-                let action = entry.remove();
-                self.act(action, now);
+                let press = entry.remove();
+                self.press(press, now);
             }
             self.flush(now).await;
             let open = self.live.len() as u64;
@@ -160,9 +179,10 @@ impl<'a> Driver<'a> {
             source: Identifier::from_raw_id(&self.plan.scenario.source),
             targets: vec![Identifier::from_raw_id(&callee)],
             subject: Some("Wildfire alert".into()),
-            scenario: None,
+            scenario: Some(self.audio.clone()),
             context: None,
-            tones: ToneReports::Always,
+            // A GA call: keys go to the recognition, not to tone events.
+            tones: ToneReports::WhenRecognizing,
         };
         let now = self.clock.now();
         let call_id = self
@@ -178,31 +198,21 @@ impl<'a> Driver<'a> {
                 behaviour,
                 callee,
                 connected: false,
-                listening: false,
             },
         );
     }
 
-    fn act(&mut self, action: Action, now: SimTime) {
-        match action {
-            Action::Press { call_id } => {
-                if let Some(live) = self.live.get(&call_id) {
-                    let callee = live.callee.clone();
-                    // The call may have ended meanwhile: nothing to press then.
-                    let _ = self.sim.press(&call_id, &callee, &['1'], now);
-                }
-            }
-            Action::GiveUp { call_id } => {
-                if self.live.get(&call_id).is_some_and(|l| l.listening) {
-                    let _ = self.sim.hang_up(&call_id, now);
-                }
-            }
+    fn press(&mut self, press: Press, now: SimTime) {
+        if let Some(live) = self.live.get(&press.call_id) {
+            let callee = live.callee.clone();
+            // The call may have ended meanwhile: nothing to press then.
+            let _ = self.sim.press(&press.call_id, &callee, &['1'], now);
         }
     }
 
-    fn schedule(&mut self, at: SimTime, action: Action) {
+    fn schedule(&mut self, at: SimTime, press: Press) {
         self.next_action += 1;
-        self.actions.insert((at, self.next_action), action);
+        self.actions.insert((at, self.next_action), press);
     }
 
     /// Sends what the simulation produced and reacts to it, until a reaction produces nothing
@@ -246,24 +256,32 @@ impl<'a> Driver<'a> {
                 stage: PlayStage::Completed,
                 ..
             } => {
-                live.listening = true;
-                let behaviour = live.behaviour;
                 let scenario = &self.plan.scenario;
-                let give_up = now + Duration::from_secs_f64(scenario.silence_seconds);
-                let press = now + Duration::from_secs_f64(scenario.press_after_seconds);
-                if behaviour == Behaviour::Confirm {
-                    self.schedule(
-                        press,
-                        Action::Press {
-                            call_id: call_id.clone(),
-                        },
-                    );
+                let recognize = RecognizeRequest {
+                    target: live.callee.clone(),
+                    prompt: vec![PlaySource::File(scenario.prompt.clone())],
+                    max_tones: 1,
+                    stop_tones: Vec::new(),
+                    initial_silence: Duration::from_secs_f64(scenario.silence_seconds),
+                    inter_tone: Duration::from_secs_f64(scenario.silence_seconds),
+                    context: Some(CONFIRM_CONTEXT.into()),
+                    interrupt: false,
+                };
+                let press = (live.behaviour == Behaviour::Confirm).then(|| {
+                    now + Duration::from_secs_f64(
+                        scenario.prompt_seconds + scenario.press_after_seconds,
+                    )
+                });
+                // The call is established and nothing else recognizes: the request is accepted.
+                let _ = self.sim.recognize(&call_id, recognize, now);
+                if let Some(at) = press {
+                    self.schedule(at, Press { call_id });
                 }
-                self.schedule(give_up, Action::GiveUp { call_id });
             }
-            EventKind::Tone { tone: '1', .. } if live.listening => {
-                live.listening = false;
-                self.tally.confirmed += 1;
+            EventKind::Recognize { stage, tones, .. } => {
+                if stage == RecognizeStage::Completed && tones == ['1'] {
+                    self.tally.confirmed += 1;
+                }
                 let _ = self.sim.hang_up(&call_id, now);
             }
             EventKind::CallState {

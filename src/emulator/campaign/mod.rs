@@ -220,7 +220,7 @@ async fn progress(
 /// after the start to the last placement. `None` when that window is under two seconds.
 fn steady_rate(samples: &[Sample], plan: &Plan, placing: Duration) -> Option<f64> {
     let s = &plan.scenario;
-    let answered = s.ring_seconds + s.message_seconds + s.silence_seconds;
+    let answered = s.ring_seconds + s.message_seconds + s.prompt_seconds + s.silence_seconds;
     let call = answered.max(s.no_answer_seconds) / plan.speed;
     let end = placing.as_secs_f64();
     let window: Vec<&Sample> = samples

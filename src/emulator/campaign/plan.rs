@@ -5,16 +5,18 @@
 //! # Callee behaviour, as relative weights (they need not add up to 100).
 //! mix:
 //!   confirm: 70      # answers, hears the alert, presses 1
-//!   voicemail: 10    # answers and stays silent: the application gives up and hangs up
+//!   voicemail: 10    # answers and stays silent: the recognition times out
 //!   no_answer: 10    # rings until no_answer_seconds (480)
 //!   busy: 5          # 486
 //!   decline: 5       # 603
 //! ring_seconds: 2          # until an answer or a decline (busy answers after 1 s)
 //! no_answer_seconds: 10
-//! message_seconds: 4       # the alert, which ends "press 1 to confirm"
-//! press_after_seconds: 1   # after the alert, a confirming callee presses 1
-//! silence_seconds: 5       # how long the application waits for the key
+//! message_seconds: 4       # the alert
+//! prompt_seconds: 2        # "press 1 to confirm", the recognition's prompt
+//! press_after_seconds: 1   # after the prompt, a confirming callee presses 1
+//! silence_seconds: 5       # how long the recognition waits for the key after the prompt
 //! message: https://alerts.example.org/wildfire.wav
+//! prompt: https://alerts.example.org/press-1.wav
 //! source: "8:acs:wildfire-alerts"
 //! ```
 
@@ -56,9 +58,11 @@ pub struct CampaignScenario {
     pub ring_seconds: f64,
     pub no_answer_seconds: f64,
     pub message_seconds: f64,
+    pub prompt_seconds: f64,
     pub press_after_seconds: f64,
     pub silence_seconds: f64,
     pub message: String,
+    pub prompt: String,
     pub source: String,
 }
 
@@ -139,9 +143,11 @@ impl Default for CampaignScenario {
             ring_seconds: 2.0,
             no_answer_seconds: 10.0,
             message_seconds: 4.0,
+            prompt_seconds: 2.0,
             press_after_seconds: 1.0,
             silence_seconds: 5.0,
             message: "https://alerts.example.org/wildfire.wav".into(),
+            prompt: "https://alerts.example.org/press-1.wav".into(),
             source: "8:acs:wildfire-alerts".into(),
         }
     }
@@ -203,6 +209,7 @@ impl CampaignScenario {
             ("ring_seconds", self.ring_seconds),
             ("no_answer_seconds", self.no_answer_seconds),
             ("message_seconds", self.message_seconds),
+            ("prompt_seconds", self.prompt_seconds),
             ("press_after_seconds", self.press_after_seconds),
             ("silence_seconds", self.silence_seconds),
         ] {
@@ -214,6 +221,14 @@ impl CampaignScenario {
             return Err(
                 "press_after_seconds: must be below silence_seconds, or nobody confirms".into(),
             );
+        }
+        for (key, uri) in [("message", &self.message), ("prompt", &self.prompt)] {
+            if !(uri.starts_with("https://") || uri.starts_with("http://")) {
+                return Err(format!("{key}: must be an http(s) URI (the audio to play)"));
+            }
+        }
+        if self.message == self.prompt {
+            return Err("prompt: must differ from message (each has its own length)".into());
         }
         if !self.source.contains(':') {
             return Err("source: must be a raw id such as 8:acs:…".into());
@@ -281,6 +296,8 @@ mod tests {
             ("ring_seconds: -1", "ring_seconds"),
             ("press_after_seconds: 9", "press_after_seconds"),
             ("source: nobody", "source"),
+            ("prompt: press-1.wav", "prompt"),
+            ("prompt: https://alerts.example.org/wildfire.wav", "differ"),
             ("colour: red", "unknown field"),
         ] {
             let err = CampaignScenario::from_yaml(text).unwrap_err();
