@@ -10,6 +10,9 @@ to be invalid are sent as drawn.
 So that the routes of one call or event answer with rows, not only 404s, about half of the valid
 requests naming a call, an event or a participant name one that is stored (chosen from what was
 drawn, so a run is reproducible from its seed).
+
+The fuzzer cannot read NDJSON, so a check of its own holds every line of an export to the schema
+the document gives it.
 """
 
 import json
@@ -18,6 +21,7 @@ import urllib.parse
 import urllib.request
 import zlib
 
+import jsonschema_rs
 import schemathesis
 
 BASE = os.environ["CONTRACT_BASE_URL"]
@@ -40,9 +44,17 @@ events = [e["event_seq"] for e in _items(f"{PREFIX}/events?limit=500")]
 # The call whose sub-lists have the most rows, so that each has a second page.
 busiest = max(calls, key=lambda c: len(_items(f"{PREFIX}/calls/{urllib.parse.quote(c, safe='')}/events?limit=500")))
 quoted = urllib.parse.quote(busiest, safe="")
-participants = [p["raw_id"] for p in _items(f"{PREFIX}/calls/{quoted}/participants?limit=500")]
+participants = sorted({p["raw_id"] for p in _items(f"{PREFIX}/calls/{quoted}/participants?limit=500")})
 if not (calls and events and participants):
     raise SystemExit("the loaded database has no calls, events or participants")
+
+
+def _calls_of(raw_id):
+    return f"{PREFIX}/participants/{urllib.parse.quote(raw_id, safe='')}/calls"
+
+
+# A participant in more than one call, if there is one, so that their list has a second page.
+regular = next((p for p in participants if len(_items(f"{_calls_of(p)}?limit=2")) > 1), participants[0])
 
 # Each list's cursors, by order: the next_cursor of a one-row first page.
 LISTS = {
@@ -51,7 +63,7 @@ LISTS = {
     f"{PREFIX}/calls/{{id}}/events": f"{PREFIX}/calls/{quoted}/events",
     f"{PREFIX}/calls/{{id}}/dtmf": f"{PREFIX}/calls/{quoted}/dtmf",
     f"{PREFIX}/calls/{{id}}/media": f"{PREFIX}/calls/{quoted}/media",
-    f"{PREFIX}/participants/{{rawId}}/calls": f"{PREFIX}/participants/{urllib.parse.quote(participants[0], safe='')}/calls",
+    f"{PREFIX}/participants/{{rawId}}/calls": _calls_of(regular),
     f"{PREFIX}/events": f"{PREFIX}/events",
 }
 CURSORS = {}
@@ -71,6 +83,29 @@ def _pick(drawn, stored):
     if digest % 2:
         return drawn
     return stored[(digest // 2) % len(stored)]
+
+
+# Each line of an NDJSON export is one of these; the document's components resolve its references.
+_document = _get(f"{PREFIX}/openapi.json")
+_line_schema = _document["paths"][f"{PREFIX}/events/export"]["get"]["responses"]["200"]["content"][
+    "application/x-ndjson"
+]["schema"]
+_line_validator = jsonschema_rs.Draft202012Validator(
+    {**_line_schema, "components": _document["components"]}, validate_formats=True
+)
+
+
+@schemathesis.check
+def ndjson_lines_conform(ctx, response, case):
+    """Every line of an NDJSON answer is valid by the schema documented for it."""
+    content_type = (response.headers.get("content-type") or [""])[0]
+    if response.status_code != 200 or not content_type.startswith("application/x-ndjson"):
+        return None
+    for number, line in enumerate(response.content.decode("utf-8").splitlines(), start=1):
+        errors = [error.message for error in _line_validator.iter_errors(json.loads(line))]
+        if errors:
+            raise AssertionError(f"NDJSON line {number} does not match its schema: {'; '.join(errors)}")
+    return None
 
 
 @schemathesis.hook

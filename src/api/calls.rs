@@ -283,8 +283,9 @@ pub struct PageQuery {
 
 pub type IntervalKey = (DateTime<Utc>, String, i32);
 
-/// The participants' presence intervals, by join time, each with the mute and hold changes made
-/// while it lasted. A change belongs to the participant's latest interval that began at or before
+/// A call's participants: presence intervals by join time, with their mute and hold changes
+///
+/// Each interval carries the mute and hold changes made while it lasted. A change belongs to the participant's latest interval that began at or before
 /// it (the first interval also takes any earlier ones), so every change is shown exactly once.
 #[utoipa::path(
     get,
@@ -389,8 +390,9 @@ pub async fn participants_page(
     }))
 }
 
-/// The call's timeline: every stored event of the call in insertion order, normalised. It reads the
-/// event log, so it also answers for a call the projection has not reached yet.
+/// A call's timeline: every stored event of the call in insertion order, normalised
+///
+/// It reads the event log, so it also answers for a call the projection has not reached yet.
 #[utoipa::path(
     get,
     path = "/calls/{id}/events",
@@ -440,7 +442,7 @@ pub struct DtmfTone {
     pub event_seq: i64,
 }
 
-/// The key presses in sequence order, with repeats and gaps flagged.
+/// A call's key presses in sequence order, with repeats and gaps flagged
 #[utoipa::path(
     get,
     path = "/calls/{id}/dtmf",
@@ -492,8 +494,9 @@ pub struct MediaOperation {
     pub event_count: i32,
 }
 
-/// Play and recognize operations, by operation context then operation (their key: a time would
-/// not do, both ends may be unknown).
+/// A call's play and recognize operations, by operation context then operation
+///
+/// That is their key: a time would not do, as both ends may be unknown.
 #[utoipa::path(
     get,
     path = "/calls/{id}/media",
