@@ -39,6 +39,16 @@ pub struct Settings {
     pub metrics: MetricsSettings,
     pub ui: UiSettings,
     pub emulator: EmulatorSettings,
+    pub retention: RetentionSettings,
+}
+
+/// How long the event log keeps events (see `store::retention`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetentionSettings {
+    /// Whole months kept before the current one (UTC); older monthly partitions are dropped. 0:
+    /// keep everything.
+    pub keep_months: u32,
 }
 
 /// The operator dashboard under `/ui`.

@@ -23,6 +23,11 @@ pub const PROJECTION_CALLS: &str = "calltrail_projection_calls_total";
 pub const PROJECTION_EVENTS: &str = "calltrail_projection_events_total";
 /// 1 while the database answers, 0 while it is marked down (deliveries refused at once).
 pub const DATABASE_UP: &str = "calltrail_database_up";
+/// Retention (`retention.keep_months`): event partitions dropped, the events they held, and the
+/// dedup keys pruned with them.
+pub const RETENTION_PARTITIONS_DROPPED: &str = "calltrail_retention_partitions_dropped_total";
+pub const RETENTION_EVENTS_DROPPED: &str = "calltrail_retention_events_dropped_total";
+pub const RETENTION_DEDUP_KEYS_PRUNED: &str = "calltrail_retention_dedup_keys_pruned_total";
 
 static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
 

@@ -84,7 +84,10 @@ impl Application {
             Ok(()) => {}
             Err(error) => tracing::warn!(%error, "could not check event partitions at start"),
         }
-        let partition_keeper = store::maintenance::spawn_partition_keeper(pool.clone());
+        let partition_keeper = store::maintenance::spawn_partition_keeper(
+            pool.clone(),
+            settings.retention.keep_months,
+        );
         // Install the recorder before the writers, the projector or a request records anything.
         crate::metrics::handle();
         // Events are handed over only when this instance projects them.

@@ -6,6 +6,7 @@ pub mod event_log;
 pub mod health;
 pub mod maintenance;
 pub mod pool_runtime;
+pub mod retention;
 
 use std::time::Duration;
 
@@ -134,6 +135,7 @@ mod tests {
         (20261126000001, "bcd9c7630eceada7e661131f09efe908257a4da7cb4d788d6a229bb7eee279425441b68cd5f40d3280567f6c66677370"),
         (20261127000001, "a7e595367c153c5bd4ef163c4664aa6408a7e81cafcf213d563743dde41c6c65abdb942ccb909b6cff2e45d6000e0edc"),
         (20261204000001, "462c0ed692783b7a071bc7b869e4e2dad346ad0239f232a4e95cc561cb51819700f11eed2ccfdfb7ad21b7ff70fdfa3d"),
+        (20261204000002, "214c96c46ddb9c902049b0a03f8276b419b24a029328ec5db685368ecfc31be76b4b1f0b899db83913aded2688332afe"),
     ];
 
     #[test]

@@ -14,4 +14,5 @@ mod hostile;
 mod ingest;
 mod outage;
 mod reporting;
+mod retention;
 mod ui;
