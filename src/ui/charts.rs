@@ -17,20 +17,39 @@ pub struct Series {
     pub values: Vec<Option<f64>>,
 }
 
-/// Grouped bars, one group per bucket; `format` writes a value for the axis.
-pub fn bars(
-    id: &str,
-    title: &str,
-    labels: &[String],
-    series: &[Series],
-    format: fn(f64) -> String,
-) -> Markup {
-    let max = series
+/// How a chart's values read: how to write one, and the top of the axis when it is fixed (a rate
+/// runs to 100 %, whatever the data) rather than the largest value.
+pub struct Scale {
+    pub format: fn(f64) -> String,
+    pub top: Option<f64>,
+}
+
+pub const COUNT: Scale = Scale {
+    format: count,
+    top: None,
+};
+pub const SECONDS: Scale = Scale {
+    format: seconds,
+    top: None,
+};
+pub const RATE: Scale = Scale {
+    format: percent,
+    top: Some(1.0),
+};
+
+/// Grouped bars, one group per bucket.
+pub fn bars(id: &str, title: &str, labels: &[String], series: &[Series], scale: &Scale) -> Markup {
+    let format = scale.format;
+    let largest = series
         .iter()
         .flat_map(|s| s.values.iter().flatten())
         .copied()
         .fold(0.0_f64, f64::max);
-    let max = if max > 0.0 { max } else { 1.0 };
+    let max = match scale.top {
+        Some(top) => top,
+        None if largest > 0.0 => largest,
+        None => 1.0,
+    };
     let groups = labels.len().max(1) as f64;
     let step = (W - LEFT) / groups;
     let width = ((step - 4.0) / series.len().max(1) as f64).max(1.0);
@@ -138,6 +157,6 @@ pub fn calls(id: &str, title: &str, labels: &[String], buckets: &[Bucket]) -> Ma
                 values: of(|b| b.failed),
             },
         ],
-        count,
+        &COUNT,
     )
 }

@@ -72,10 +72,10 @@ pub async fn page(state: web::Data<AppState>, form: web::Query<ReportForm>) -> H
         (charts::bars("duration-chart", "Call duration, median and 95th percentile", &labels, &[
             Series { label: "median", values: b.iter().map(|b| b.duration_p50_ms).collect() },
             Series { label: "95th percentile (hatched)", values: b.iter().map(|b| b.duration_p95_ms).collect() },
-        ], charts::seconds))
+        ], &charts::SECONDS))
         (charts::bars("media-chart", "Media operations that succeeded", &labels, &[
             Series { label: "success rate", values: b.iter().map(|b| b.media_success_rate).collect() },
-        ], charts::percent))
+        ], &charts::RATE))
         div #report-table { (charts::table("The report's numbers", b)) }
         p.links { a href=(page::link("/api/v1/reports/summary", &[("from", &from), ("to", &to), ("bucket", &bucket)])) { "This report as JSON (API)" } }
     };

@@ -1,6 +1,7 @@
 //! The dashboard end to end: the real app on a real port, pages read as HTML (no browser here; the
 //! browser tests are in `browser`).
 
+mod big;
 mod browser;
 mod pages;
 mod session;
