@@ -13,15 +13,15 @@ CREATE TEMP TABLE sample AS
   SELECT received_at, dedup_key, endpoint, format, auth_scheme, auth_principal, request_id,
          event_id, source, event_type, subject, event_time, family, call_id, server_call_id,
          correlation_id, operation_context, result_code, result_sub_code, result_message,
-         sequence_number, details::text AS details, raw
+         sequence_number, raw
   FROM events LIMIT 0;
 -- Kept uncompressed, so that each insert compresses as the service's inserts do.
-ALTER TABLE sample ALTER COLUMN details SET STORAGE EXTERNAL, ALTER COLUMN raw SET STORAGE EXTERNAL;
+ALTER TABLE sample ALTER COLUMN raw SET STORAGE EXTERNAL;
 INSERT INTO sample
   SELECT received_at, dedup_key, endpoint, format, auth_scheme, auth_principal, request_id,
          event_id, source, event_type, subject, event_time, family, call_id, server_call_id,
          correlation_id, operation_context, result_code, result_sub_code, result_message,
-         sequence_number, details::text, raw
+         sequence_number, raw
   FROM events ORDER BY event_seq LIMIT :n;
 
 CREATE TABLE cost_events (LIKE events INCLUDING DEFAULTS INCLUDING COMPRESSION);
@@ -49,11 +49,11 @@ BEGIN
   INSERT INTO cost_events (received_at, dedup_key, endpoint, format, auth_scheme, auth_principal,
       request_id, event_id, source, event_type, subject, event_time, family, call_id,
       server_call_id, correlation_id, operation_context, result_code, result_sub_code,
-      result_message, sequence_number, details, raw)
+      result_message, sequence_number, raw)
     SELECT received_at, dedup_key, endpoint, format, auth_scheme, auth_principal, request_id,
            event_id, source, event_type, subject, event_time, family, call_id, server_call_id,
            correlation_id, operation_context, result_code, result_sub_code, result_message,
-           sequence_number, details::jsonb, raw
+           sequence_number, raw
     FROM sample;
   INSERT INTO cost_results VALUES (ord, what,
     extract(epoch FROM clock_timestamp() - t0) * 1e6 / n,
@@ -96,17 +96,15 @@ BEGIN
   FOR i IN SELECT * FROM cost_indexes WHERE NOT primary_key LOOP
     EXECUTE i.ddl;
   END LOOP;
-  ALTER TABLE cost_events ALTER COLUMN raw SET COMPRESSION pglz, ALTER COLUMN details SET COMPRESSION pglz;
+  ALTER TABLE cost_events ALTER COLUMN raw SET COMPRESSION pglz;
   PERFORM pg_temp.once(101, '  every index, pglz compression');
-  ALTER TABLE cost_events ALTER COLUMN raw SET STORAGE EXTERNAL, ALTER COLUMN details SET STORAGE EXTERNAL;
+  ALTER TABLE cost_events ALTER COLUMN raw SET STORAGE EXTERNAL;
   PERFORM pg_temp.once(102, '  every index, no compression');
   -- Back to the deployed storage for the next round.
-  ALTER TABLE cost_events ALTER COLUMN raw SET STORAGE EXTENDED, ALTER COLUMN details SET STORAGE EXTENDED;
-  EXECUTE format('ALTER TABLE cost_events ALTER COLUMN raw SET COMPRESSION %s, ALTER COLUMN details SET COMPRESSION %s',
+  ALTER TABLE cost_events ALTER COLUMN raw SET STORAGE EXTENDED;
+  EXECUTE format('ALTER TABLE cost_events ALTER COLUMN raw SET COMPRESSION %s',
     (SELECT CASE attcompression WHEN 'l' THEN 'lz4' ELSE 'pglz' END FROM pg_attribute
-      WHERE attrelid = 'events'::regclass AND attname = 'raw'),
-    (SELECT CASE attcompression WHEN 'l' THEN 'lz4' ELSE 'pglz' END FROM pg_attribute
-      WHERE attrelid = 'events'::regclass AND attname = 'details'));
+      WHERE attrelid = 'events'::regclass AND attname = 'raw'));
   PERFORM pg_temp.once_dedup(200);
 END $$;
 

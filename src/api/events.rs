@@ -6,9 +6,9 @@
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use sqlx::postgres::PgArguments;
+use sqlx::postgres::{PgArguments, PgRow};
 use sqlx::query::QueryAs;
-use sqlx::Postgres;
+use sqlx::{Postgres, Row};
 use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
 use utoipa::openapi::{RefOr, Schema};
 use utoipa::{IntoParams, PartialSchema, ToSchema};
@@ -20,17 +20,18 @@ use crate::api::params::{
     MAX_JSON_PATH_DEPTH,
 };
 use crate::error::{ApiError, ErrorBody};
-use crate::events::{EventFamily, WireFormat};
+use crate::events::{stored_kind, EventFamily, WireFormat};
 use crate::http::state::AppState;
 
-/// An event's normalised columns: everything but the raw payload and the dedup key.
+/// The columns an [`EventSummary`] is read from: every column but the dedup key. The raw element
+/// is among them because the typed `details` are derived from it when read, not stored.
 pub const EVENT_COLUMNS: &str = "event_seq, received_at, endpoint, format, auth_scheme, \
      auth_principal, request_id, event_id, source, event_type, subject, event_time, family, \
      call_id, server_call_id, correlation_id, operation_context, result_code, result_sub_code, \
-     result_message, sequence_number, details";
+     result_message, sequence_number, raw";
 
-/// A stored event, normalised: every column but the raw payload.
-#[derive(Debug, Serialize, sqlx::FromRow, ToSchema)]
+/// A stored event, normalised: every column but the raw payload, and its typed details.
+#[derive(Debug, Serialize, ToSchema)]
 #[schema(as = Event)]
 pub struct EventSummary {
     /// The event's id: its place in the order of insertion.
@@ -68,9 +69,44 @@ pub struct EventSummary {
     pub result_sub_code: Option<i64>,
     pub result_message: Option<String>,
     pub sequence_number: Option<i64>,
-    /// The typed event as parsed at ingest, tagged by `family`.
+    /// The typed event, tagged by `family`: the stored element parsed again when read, by the
+    /// parser that accepted it.
     #[schema(value_type = Object)]
     pub details: serde_json::Value,
+}
+
+impl<'r> sqlx::FromRow<'r, PgRow> for EventSummary {
+    /// By name, from [`EVENT_COLUMNS`]; `details` from `format` and `raw`.
+    fn from_row(row: &'r PgRow) -> Result<Self, sqlx::Error> {
+        let format: String = row.try_get("format")?;
+        let raw: &str = row.try_get("raw")?;
+        let details = serde_json::to_value(stored_kind(&format, raw))
+            .map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
+        Ok(EventSummary {
+            event_seq: row.try_get("event_seq")?,
+            received_at: row.try_get("received_at")?,
+            endpoint: row.try_get("endpoint")?,
+            format,
+            auth_scheme: row.try_get("auth_scheme")?,
+            auth_principal: row.try_get("auth_principal")?,
+            request_id: row.try_get("request_id")?,
+            event_id: row.try_get("event_id")?,
+            source: row.try_get("source")?,
+            event_type: row.try_get("event_type")?,
+            subject: row.try_get("subject")?,
+            event_time: row.try_get("event_time")?,
+            family: row.try_get("family")?,
+            call_id: row.try_get("call_id")?,
+            server_call_id: row.try_get("server_call_id")?,
+            correlation_id: row.try_get("correlation_id")?,
+            operation_context: row.try_get("operation_context")?,
+            result_code: row.try_get("result_code")?,
+            result_sub_code: row.try_get("result_sub_code")?,
+            result_message: row.try_get("result_message")?,
+            sequence_number: row.try_get("sequence_number")?,
+            details,
+        })
+    }
 }
 
 fn wire_format() -> ObjectBuilder {
@@ -304,7 +340,7 @@ pub async fn get(
 
 /// One event with its raw payload, or `404 not_found`.
 pub async fn find(state: &AppState, id: i64) -> Result<EventWithRaw, ApiError> {
-    let sql = format!("SELECT {EVENT_COLUMNS}, raw FROM events WHERE event_seq = $1");
+    let sql = format!("SELECT {EVENT_COLUMNS} FROM events WHERE event_seq = $1");
     let event: Option<EventWithRaw> = sqlx::query_as(&sql)
         .bind(id)
         .fetch_optional(&state.query_pool)

@@ -148,7 +148,7 @@ async fn produce(
     retry_after_seconds: u32,
 ) {
     let sql = format!(
-        "SELECT {EVENT_COLUMNS}, raw FROM events WHERE {EVENT_FILTER_SQL} \
+        "SELECT {EVENT_COLUMNS} FROM events WHERE {EVENT_FILTER_SQL} \
          ORDER BY received_at, event_seq"
     );
     let mut rows = filter

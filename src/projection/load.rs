@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, Postgres, Row, Transaction};
 
-use crate::events::CallId;
+use crate::events::{stored_kind, CallId};
 use crate::projection::fold::Fold;
 use crate::projection::model::CallEvent;
 
@@ -99,7 +99,8 @@ pub(crate) async fn states(
         .collect())
 }
 
-const EVENT_COLUMNS: &str = "call_id, event_seq, received_at, event_time, details::text, \
+/// The typed details are not stored: they are derived from `format` and `raw` here.
+const EVENT_COLUMNS: &str = "call_id, event_seq, received_at, event_time, format, raw, \
     sequence_number, result_code, result_sub_code, result_message, operation_context, \
     server_call_id, correlation_id, dedup_key";
 
@@ -146,19 +147,21 @@ fn by_call(rows: Vec<PgRow>) -> Result<BTreeMap<CallId, Vec<CallEvent>>, sqlx::E
     let mut by_call: BTreeMap<CallId, Vec<CallEvent>> = BTreeMap::new();
     for row in rows {
         let call_id: CallId = row.try_get(0)?;
+        let kind = stored_kind(row.try_get(4)?, row.try_get(5)?);
+        let details = serde_json::to_string(&kind).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
         by_call.entry(call_id).or_default().push(CallEvent {
             event_seq: row.try_get(1)?,
             received_at: row.try_get(2)?,
             event_time: row.try_get(3)?,
-            details: row.try_get(4)?,
-            sequence_number: row.try_get(5)?,
-            result_code: row.try_get(6)?,
-            result_sub_code: row.try_get(7)?,
-            result_message: row.try_get(8)?,
-            operation_context: row.try_get(9)?,
-            server_call_id: row.try_get(10)?,
-            correlation_id: row.try_get(11)?,
-            dedup_key: row.try_get(12)?,
+            details,
+            sequence_number: row.try_get(6)?,
+            result_code: row.try_get(7)?,
+            result_sub_code: row.try_get(8)?,
+            result_message: row.try_get(9)?,
+            operation_context: row.try_get(10)?,
+            server_call_id: row.try_get(11)?,
+            correlation_id: row.try_get(12)?,
+            dedup_key: row.try_get(13)?,
         });
     }
     Ok(by_call)

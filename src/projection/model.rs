@@ -18,8 +18,9 @@ pub struct CallEvent {
     pub event_seq: i64,
     pub received_at: DateTime<Utc>,
     pub event_time: Option<DateTime<Utc>>,
-    /// The serialised [`crate::events::EventKind`], as JSON text: read straight into the few fields
-    /// the model needs, without building a JSON tree of the rest.
+    /// The serialised [`crate::events::EventKind`], as JSON text (handed over by the writer, or
+    /// derived from the stored element when read): read straight into the few fields the model
+    /// needs, without building a JSON tree of the rest.
     pub details: String,
     pub sequence_number: Option<i64>,
     pub result_code: Option<i64>,

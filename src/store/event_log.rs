@@ -54,7 +54,8 @@ pub struct NewEvent {
     pub delivery: usize,
     pub event: usize,
     pub event_seq: i64,
-    /// The event's details, the JSON text that was bound for its `details` column.
+    /// The typed event as JSON text, for the call model's projector (the event log does not
+    /// store it: it is derived from `raw` when read).
     pub details: String,
 }
 
@@ -68,7 +69,7 @@ pub async fn append(
         .iter()
         .map(|(_, events)| vec![Stored::Duplicate; events.len()])
         .collect();
-    let mut batch = Batch::of(deliveries).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+    let mut batch = Batch::of(deliveries);
     if batch.rows.is_empty() {
         return Ok(Appended {
             outcome,
@@ -93,12 +94,14 @@ pub async fn append(
     let mut new_events = Vec::with_capacity(inserted.len());
     for (key, event_seq) in inserted {
         let row = batch.take(key);
+        let details =
+            serde_json::to_string(&row.event.kind).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
         outcome[row.at.0][row.at.1] = Stored::New;
         new_events.push(NewEvent {
             delivery: row.at.0,
             event: row.at.1,
             event_seq,
-            details: row.details,
+            details,
         });
     }
     Ok(Appended {
@@ -109,7 +112,7 @@ pub async fn append(
 
 /// The rows one [`append`] inserts: the first occurrence of each dedup key in the batch (later
 /// ones are duplicates of it), in delivery order, so `event_seq` follows the order the sender gave
-/// them. Each row keeps its place in the input, its key and its serialised details together.
+/// them. Each row keeps its place in the input and its key together.
 struct Batch<'a> {
     rows: Vec<Row<'a>>,
     /// Each key's row.
@@ -122,12 +125,10 @@ struct Row<'a> {
     delivery: &'a Delivery,
     event: &'a ParsedEvent,
     key: DedupKey,
-    /// Serialised once: the same text is bound for the insert and handed back for the projector.
-    details: String,
 }
 
 impl<'a> Batch<'a> {
-    fn of(deliveries: &[(&'a Delivery, &'a [ParsedEvent])]) -> Result<Self, serde_json::Error> {
+    fn of(deliveries: &[(&'a Delivery, &'a [ParsedEvent])]) -> Self {
         let mut batch = Batch {
             rows: Vec::new(),
             by_key: HashMap::new(),
@@ -142,34 +143,29 @@ impl<'a> Batch<'a> {
                         delivery,
                         event,
                         key,
-                        details: serde_json::to_string(&event.kind)?,
                     });
                 }
             }
         }
-        Ok(batch)
+        batch
     }
 
     fn columns(&self) -> EventColumns<'_> {
         let mut columns = EventColumns::default();
         for row in &self.rows {
-            columns.push(row.delivery, row.event, &row.details);
+            columns.push(row.delivery, row.event);
         }
         columns
     }
 
-    /// The row of a key the statement stored, its details moved out.
-    fn take(&mut self, key: DedupKey) -> Row<'a> {
+    /// The row of a key the statement stored.
+    fn take(&mut self, key: DedupKey) -> &Row<'a> {
         // The statement stores only rows it was given, each once.
         let i = self
             .by_key
             .remove(&key)
             .expect("a stored key is one of the batch's, stored once");
-        let row = &mut self.rows[i];
-        Row {
-            details: std::mem::take(&mut row.details),
-            ..*row
-        }
+        &self.rows[i]
     }
 }
 
@@ -186,7 +182,7 @@ pub fn as_stored(at: DateTime<Utc>) -> DateTime<Utc> {
 }
 
 /// Column arrays for one multi-row `INSERT … SELECT FROM unnest(…)`.
-/// The arrays borrow from the parsed events and their serialised details: nothing is copied
+/// The arrays borrow from the parsed events: nothing is copied
 /// before the bind buffer.
 #[derive(Default)]
 struct EventColumns<'a> {
@@ -211,12 +207,11 @@ struct EventColumns<'a> {
     result_sub_code: Vec<Option<i64>>,
     result_message: Vec<Option<&'a str>>,
     sequence_number: Vec<Option<i64>>,
-    details: Vec<&'a str>,
     raw: Vec<&'a str>,
 }
 
 impl<'a> EventColumns<'a> {
-    fn push(&mut self, delivery: &'a Delivery, event: &'a ParsedEvent, details: &'a str) {
+    fn push(&mut self, delivery: &'a Delivery, event: &'a ParsedEvent) {
         let c = &event.common;
         let result = c.result.as_ref();
         self.received_at.push(delivery.received_at);
@@ -241,7 +236,6 @@ impl<'a> EventColumns<'a> {
         self.result_message
             .push(result.and_then(|r| r.message.as_deref()));
         self.sequence_number.push(c.sequence_number);
-        self.details.push(details);
         self.raw.push(&event.raw);
     }
 
@@ -257,26 +251,26 @@ impl<'a> EventColumns<'a> {
         sqlx::query_as(
             "WITH claimed AS ( \
                INSERT INTO event_dedup (dedup_key, first_received_at) \
-               SELECT * FROM unnest($24::bytea[], $25::timestamptz[]) \
+               SELECT * FROM unnest($23::bytea[], $24::timestamptz[]) \
                ON CONFLICT (dedup_key) DO NOTHING RETURNING dedup_key), \
            stored AS ( \
              INSERT INTO events (received_at, dedup_key, endpoint, format, auth_scheme, \
                auth_principal, request_id, event_id, source, event_type, subject, event_time, \
                family, call_id, server_call_id, correlation_id, operation_context, result_code, \
-               result_sub_code, result_message, sequence_number, details, raw) \
+               result_sub_code, result_message, sequence_number, raw) \
              SELECT received_at, dedup_key, endpoint, format, auth_scheme, auth_principal, \
                request_id, event_id, source, event_type, subject, event_time, family, call_id, \
                server_call_id, correlation_id, operation_context, result_code, result_sub_code, \
-               result_message, sequence_number, details::jsonb, raw \
+               result_message, sequence_number, raw \
              FROM unnest($1::timestamptz[], $2::bytea[], $3::text[], $4::text[], \
                $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], \
                $11::text[], $12::timestamptz[], $13::text[], $14::text[], $15::text[], \
                $16::text[], $17::text[], $18::bigint[], $19::bigint[], $20::text[], \
-               $21::bigint[], $22::text[], $23::text[]) WITH ORDINALITY \
+               $21::bigint[], $22::text[]) WITH ORDINALITY \
                AS e(received_at, dedup_key, endpoint, format, auth_scheme, auth_principal, \
                request_id, event_id, source, event_type, subject, event_time, family, call_id, \
                server_call_id, correlation_id, operation_context, result_code, result_sub_code, \
-               result_message, sequence_number, details, raw, ord) \
+               result_message, sequence_number, raw, ord) \
              WHERE dedup_key IN (SELECT dedup_key FROM claimed) \
              ORDER BY ord \
              RETURNING dedup_key, call_id, event_seq), \
@@ -307,7 +301,6 @@ impl<'a> EventColumns<'a> {
         .bind(self.result_sub_code)
         .bind(self.result_message)
         .bind(self.sequence_number)
-        .bind(self.details)
         .bind(self.raw)
         .bind(keys)
         .bind(times)

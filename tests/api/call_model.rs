@@ -419,16 +419,43 @@ async fn rows(pool: &PgPool, call: &str) -> Rows {
     .unwrap();
     assert!(!stale, "last_event_seq of {call}");
     // Each tone row points at the event it came from.
-    let misplaced: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM dtmf_tones t LEFT JOIN events e ON e.event_seq = t.event_seq \
-         WHERE t.call_id = $1 AND (e.call_id IS DISTINCT FROM t.call_id OR e.family <> 'dtmf_tone' \
-           OR (e.details->>'sequence_id')::bigint IS DISTINCT FROM t.sequence_id)",
+    type ToneSource = (
+        Option<i64>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+    );
+    let sources: Vec<ToneSource> = sqlx::query_as(
+        "SELECT t.sequence_id, e.call_id, e.family, e.format, e.raw \
+         FROM dtmf_tones t LEFT JOIN events e ON e.event_seq = t.event_seq WHERE t.call_id = $1",
     )
     .bind(call)
-    .fetch_one(pool)
+    .fetch_all(pool)
     .await
     .unwrap();
-    assert_eq!(misplaced, 0, "dtmf_tones.event_seq of {call}");
+    for (sequence_id, event_call, family, format, raw) in sources {
+        assert_eq!(
+            event_call.as_deref(),
+            Some(call),
+            "dtmf_tones.event_seq of {call}"
+        );
+        assert_eq!(
+            family.as_deref(),
+            Some("dtmf_tone"),
+            "dtmf_tones.event_seq of {call}"
+        );
+        let details = serde_json::to_value(calltrail::events::stored_kind(
+            &format.unwrap_or_default(),
+            &raw.unwrap_or_default(),
+        ))
+        .unwrap();
+        assert_eq!(
+            details["sequence_id"].as_i64(),
+            sequence_id,
+            "tone of {call}"
+        );
+    }
     Rows {
         call: call_row,
         participants: sqlx::query_as(
