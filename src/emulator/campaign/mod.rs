@@ -9,7 +9,6 @@
 //! reports; `sink` is a receiver that accepts everything, to measure the campaign alone.
 
 mod driver;
-mod http;
 pub mod plan;
 mod sender;
 pub mod sink;

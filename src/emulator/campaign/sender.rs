@@ -11,11 +11,11 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use base64::Engine;
+use calltrail_http1::Connection;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use tokio::sync::mpsc;
 
-use crate::emulator::campaign::http::Connection;
 use crate::emulator::campaign::stats::{Counters, Histogram};
 use crate::emulator::config::CallbackAuth;
 use crate::emulator::delivery::sign::JwtSigner;

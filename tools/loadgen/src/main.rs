@@ -6,7 +6,6 @@
 //! 202; `report` prints the table of the runs collected in a results file. Loopback only.
 
 mod bare;
-mod client;
 mod probe;
 mod report;
 mod sender;
@@ -25,6 +24,7 @@ use clap::{Parser, Subcommand};
 
 use crate::report::{percentile_ms, ComparedRun, RunResult, ServerMetrics};
 use crate::sender::{SenderConfig, SenderOutcome, Shared, Target};
+use calltrail_http1::Connection;
 use calltrail_traffic::Mix;
 
 #[derive(Parser)]
@@ -407,9 +407,12 @@ async fn run(args: &RunArgs) -> anyhow::Result<RunResult> {
 /// The bearer token sent with the `/metrics` request, when set.
 const METRICS_TOKEN_VAR: &str = "CALLTRAIL_BENCH_METRICS_TOKEN";
 
+/// How long a sender keeps trying to connect while the server is starting.
+pub(crate) const STARTUP_PATIENCE: Duration = Duration::from_secs(15);
+
 async fn fetch_metrics(url: &str) -> Result<String, String> {
     let target = Target::parse(url)?;
-    let mut conn = client::Connection::open(&target.address()).await?;
+    let mut conn = Connection::open_patiently(&target.address(), STARTUP_PATIENCE).await?;
     // calltrail wants a scraper's token unless metrics.require_token is off; from the environment,
     // like the signing secret, so that it is not on the command line.
     let authorization = std::env::var(METRICS_TOKEN_VAR)

@@ -5,8 +5,10 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use crate::client::Connection;
+use calltrail_http1::Connection;
+
 use crate::wire::RequestWriter;
+use crate::STARTUP_PATIENCE;
 use calltrail_traffic::{CallStart, Delivery, Mix, Rng, Traffic};
 
 /// Where to send: `http://host:port/path` split up.
@@ -127,13 +129,14 @@ pub async fn run(index: u16, config: Arc<SenderConfig>, shared: Arc<Shared>) -> 
     let mut traffic = Traffic::new(index, config.seed, config.mix, CallStart::TenMinutesAgo)
         .with_open_calls(config.open_calls);
     let mut rng = Rng::new(config.seed ^ u64::from(index).rotate_left(17) ^ 0xd0_0b1e);
-    let mut conn = match Connection::open(&config.target.address()).await {
-        Ok(c) => c,
-        Err(e) => {
-            outcome.failures.push(e);
-            return outcome;
-        }
-    };
+    let mut conn =
+        match Connection::open_patiently(&config.target.address(), STARTUP_PATIENCE).await {
+            Ok(c) => c,
+            Err(e) => {
+                outcome.failures.push(e);
+                return outcome;
+            }
+        };
     let mut request = Vec::with_capacity(8 * 1024);
     let deadline = tokio::time::sleep(config.request_timeout);
     tokio::pin!(deadline);
@@ -218,7 +221,9 @@ pub async fn run(index: u16, config: Arc<SenderConfig>, shared: Arc<Shared>) -> 
         // After an error the connection's state is unknown: start a new one, as after the server
         // said it closes this one.
         if failed || !conn.is_reusable() {
-            conn = match Connection::open(&config.target.address()).await {
+            conn = match Connection::open_patiently(&config.target.address(), STARTUP_PATIENCE)
+                .await
+            {
                 Ok(c) => c,
                 Err(e) => {
                     outcome.failures.push(e);

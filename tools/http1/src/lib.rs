@@ -1,7 +1,8 @@
 //! One keep-alive HTTP/1.1 connection with one request in flight: write the request's bytes, read
-//! one response. Written for the generator's own traffic rather than taken from a general client,
-//! whose per-request machinery (a connection task, channels, header maps) cost the generator more
-//! CPU than the bytes it sends.
+//! one response. Written for load drivers (the ingest benchmark's generator and the emulator's
+//! campaign) rather than taken from a general client, whose per-request machinery (a connection
+//! task, channels, header maps) costs more CPU than the callback it carries; both share the machine
+//! with the receiver they measure.
 
 use std::time::{Duration, Instant};
 
@@ -39,9 +40,17 @@ enum Framing {
 }
 
 impl Connection {
-    /// Retries for up to 15 seconds while the server is starting.
+    /// Connects once.
     pub async fn open(authority: &str) -> Result<Connection, String> {
-        let deadline = Instant::now() + Duration::from_secs(15);
+        let stream = TcpStream::connect(authority)
+            .await
+            .map_err(|e| format!("connect {authority}: {e}"))?;
+        Connection::over(stream)
+    }
+
+    /// Connects, retrying for up to `patience` while the server is starting.
+    pub async fn open_patiently(authority: &str, patience: Duration) -> Result<Connection, String> {
+        let deadline = Instant::now() + patience;
         let stream = loop {
             match TcpStream::connect(authority).await {
                 Ok(s) => break s,
@@ -51,6 +60,10 @@ impl Connection {
                 Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
             }
         };
+        Connection::over(stream)
+    }
+
+    fn over(stream: TcpStream) -> Result<Connection, String> {
         stream.set_nodelay(true).map_err(|e| e.to_string())?;
         Ok(Connection {
             stream,
