@@ -242,6 +242,8 @@ fn app_state() -> AppState {
     );
     AppState {
         query_pool: pool.clone(),
+        reads: calltrail::store::ReadPools::new(&settings.database, &pool, 0, 1)
+            .expect("a valid URL"),
         pool_runtime: PoolRuntime::current(),
         ingest,
         pool,

@@ -72,6 +72,21 @@ pg_start() {
   }
 }
 
+# pg_start_replica PRIMARY_PORT DATADIR PORT LOGFILE [extra postgres -c options...]: a streaming
+# replica of the cluster on PRIMARY_PORT, copied with pg_basebackup -R (which writes its
+# primary_conninfo and standby.signal). initdb's pg_hba already lets loopback connections
+# replicate, and wal_level=replica is the default; waits until it accepts read-only connections.
+pg_start_replica() {
+  local primary_port=$1 data=$2 port=$3 logfile=$4
+  shift 4
+  as_pg_user pg_basebackup -h 127.0.0.1 -p "$primary_port" -U postgres -D "$data" -R \
+    --wal-method=stream --checkpoint=fast >/dev/null || {
+    log "pg_basebackup from 127.0.0.1:$primary_port failed"
+    return 1
+  }
+  pg_start "$data" "$port" "$logfile" "$@"
+}
+
 pg_is_running() {
   as_pg_user pg_ctl -D "$1" status >/dev/null 2>&1
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the whole test suite against a throwaway PostgreSQL cluster that it creates, and removes
-# afterwards. With arguments, runs `cargo test <arguments>` instead of every target of every
+# afterwards, with a streaming replica of it (the read replica tests: REPLICA_DATABASE_URL). With arguments, runs `cargo test <arguments>` instead of every target of every
 # workspace member (e.g. scripts/test.sh --test api ingest::).
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -35,6 +35,7 @@ tmp=$(mktemp -d /tmp/calltrail-test-pg.XXXXXX)
 chmod 755 "$tmp"
 [ "$(id -u)" -eq 0 ] && chown "$PG_SERVICE_USER" "$tmp"
 cleanup() {
+  pg_stop "$tmp/replica"
   pg_stop "$tmp/data"
   rm -rf "$tmp"
 }
@@ -47,6 +48,12 @@ pg_init_cluster "$tmp/data"
 pg_start "$tmp/data" "$port" "$tmp/postgres.log" fsync=off full_page_writes=off
 export DATABASE_URL="postgres://postgres@127.0.0.1:$port/postgres"
 log "throwaway PostgreSQL on 127.0.0.1:$port"
+# Its streaming replica: every database a test creates on the primary appears there too, under the
+# same name.
+replica_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null || echo 54398)
+pg_start_replica "$port" "$tmp/replica" "$replica_port" "$tmp/replica.log" fsync=off
+export REPLICA_DATABASE_URL="postgres://postgres@127.0.0.1:$replica_port/postgres"
+log "its streaming replica on 127.0.0.1:$replica_port"
 
 if [ $# -gt 0 ]; then
   cargo test "$@"

@@ -115,6 +115,9 @@ pub struct ServerSettings {
 pub struct DatabaseSettings {
     /// May hold a password: never printed.
     pub url: SecretString,
+    /// A streaming replica that reporting reads go to (see `store::reads`); empty: none, reads
+    /// go to `url`. May hold a password: never printed.
+    pub read_url: SecretString,
     pub max_connections: u32,
     pub min_connections: u32,
     pub acquire_timeout_ms: u64,
@@ -265,6 +268,13 @@ impl Settings {
                 .starts_with("postgresql://")
         {
             return fail("database.url", "must be a postgres:// URL");
+        }
+        let read_url = self.database.read_url.expose_secret();
+        if !read_url.is_empty()
+            && !read_url.starts_with("postgres://")
+            && !read_url.starts_with("postgresql://")
+        {
+            return fail("database.read_url", "must be a postgres:// URL, or empty");
         }
         let session_key = self.ui.session_key.expose_secret();
         if !session_key.is_empty() && session_key.chars().count() < MIN_SESSION_KEY_CHARS {

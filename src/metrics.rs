@@ -23,6 +23,12 @@ pub const PROJECTION_CALLS: &str = "calltrail_projection_calls_total";
 pub const PROJECTION_EVENTS: &str = "calltrail_projection_events_total";
 /// 1 while the database answers, 0 while it is marked down (deliveries refused at once).
 pub const DATABASE_UP: &str = "calltrail_database_up";
+/// The read replica (`database.read_url`), sampled at each scrape and readiness check: 1 while it
+/// answers; how long ago the newest transaction it has replayed was committed (0 once it has
+/// replayed all it received); the primary's WAL it has not replayed, in bytes.
+pub const REPLICA_UP: &str = "calltrail_replica_up";
+pub const REPLICA_REPLAY_LAG_SECONDS: &str = "calltrail_replica_replay_lag_seconds";
+pub const REPLICA_LAG_BYTES: &str = "calltrail_replica_lag_bytes";
 /// Retention (`retention.keep_months`): event partitions dropped, the events they held, and the
 /// dedup keys pruned with them.
 pub const RETENTION_PARTITIONS_DROPPED: &str = "calltrail_retention_partitions_dropped_total";

@@ -24,7 +24,7 @@ use crate::ingest::{IngestQueue, IngestWriters};
 use crate::projection::{ProjectionFeed, Projector};
 use crate::store::health::DatabaseHealth;
 use crate::store::pool_runtime::PoolRuntime;
-use crate::store::QueryPools;
+use crate::store::ReadPools;
 use crate::{http, store};
 
 pub struct Application {
@@ -114,11 +114,16 @@ impl Application {
             0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
             n => n,
         };
-        let query_pools = QueryPools::new(
+        // Reporting reads go to the read replica when one is configured (`store::reads`).
+        let reads = ReadPools::new(
             &settings.database,
+            &pool,
             settings.api.statement_timeout_ms,
             workers,
         )?;
+        if reads.has_replica() {
+            tracing::info!("reporting queries, exports and the dashboard read from the replica (database.read_url)");
+        }
         let pool_runtime = PoolRuntime::current();
         let auth = Arc::new(auth);
         let body_budget = BodyBudget::new(
@@ -144,7 +149,8 @@ impl Application {
         let make_state = move || AppState {
             pool: shared_pool.clone(),
             pool_runtime: pool_runtime.clone(),
-            query_pool: query_pools.open(),
+            query_pool: reads.query.open(),
+            reads: reads.clone(),
             auth: auth.clone(),
             ingest: ingest.clone(),
             max_body_bytes,
@@ -289,6 +295,11 @@ fn routes(cfg: &mut web::ServiceConfig) {
     .service(
         web::resource("/readyz")
             .route(web::get().to(http::health::readyz))
+            .default_service(http::method_not_allowed("GET")),
+    )
+    .service(
+        web::resource("/readyz/reads")
+            .route(web::get().to(http::health::readyz_reads))
             .default_service(http::method_not_allowed("GET")),
     )
     .service(

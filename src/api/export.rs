@@ -109,10 +109,10 @@ pub async fn export(
     let filter = EventFilter::parse(&query.filter)?;
     let (tx, mut rx) = mpsc::channel::<Result<Bytes, ApiError>>(CHUNKS_IN_FLIGHT);
     let retry_after_seconds = state.retry_after_seconds;
-    // On the pool's runtime: the export reads through the shared pool (its statements have no time
-    // limit).
+    // On the pool's runtime: the export reads through the shared read pool (the replica's when
+    // there is one; its statements have no time limit).
     state.pool_runtime.spawn(produce(
-        state.pool.clone(),
+        state.reads.shared().clone(),
         filter,
         format,
         tx,

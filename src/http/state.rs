@@ -14,6 +14,7 @@ use crate::http::body_budget::BodyBudget;
 use crate::ingest::IngestQueue;
 use crate::store::health::DatabaseHealth;
 use crate::store::pool_runtime::PoolRuntime;
+use crate::store::ReadPools;
 
 /// What the handlers of one HTTP worker share; all but `query_pool` is shared by every worker.
 pub struct AppState {
@@ -21,8 +22,11 @@ pub struct AppState {
     pub pool: PgPool,
     pub pool_runtime: PoolRuntime,
     /// The reporting API's pool, this worker's own: its statements are cut off at
-    /// `api.statement_timeout_ms`.
+    /// `api.statement_timeout_ms`. It reads from the replica when there is one.
     pub query_pool: PgPool,
+    /// Where reporting reads go (the replica or the primary); its shared pool, for exports, is
+    /// used only on `pool_runtime`.
+    pub reads: ReadPools,
     pub auth: Arc<Authenticator>,
     pub ingest: IngestQueue,
     pub max_body_bytes: usize,

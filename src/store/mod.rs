@@ -6,6 +6,7 @@ pub mod event_log;
 pub mod health;
 pub mod maintenance;
 pub mod pool_runtime;
+pub mod reads;
 pub mod retention;
 
 use std::time::Duration;
@@ -16,6 +17,7 @@ use sqlx::PgPool;
 
 use crate::config::DatabaseSettings;
 pub use crate::events::DedupKey;
+pub use reads::{QueryPools, ReadPools, ReplicaStatus};
 
 /// The migrations in `migrations/`, built into the binary.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
@@ -29,47 +31,6 @@ pub fn pool(settings: &DatabaseSettings) -> Result<PgPool, sqlx::Error> {
         .min_connections(settings.min_connections)
         .acquire_timeout(Duration::from_millis(settings.acquire_timeout_ms))
         .connect_lazy_with(options))
-}
-
-/// The reporting API's pools: same database, but every statement is cancelled by PostgreSQL after
-/// `statement_timeout_ms` (0: never), so one expensive report cannot hold a connection for long.
-///
-/// Each HTTP worker opens one of its own, whose connections are opened and used only on that
-/// worker's runtime and so end with it, after its last request (see [`pool_runtime`] for why a
-/// connection must not outlive its runtime). `max_connections` is shared out between them.
-#[derive(Clone)]
-pub struct QueryPools {
-    options: PgConnectOptions,
-    per_worker: u32,
-    acquire_timeout: Duration,
-}
-
-impl QueryPools {
-    pub fn new(
-        settings: &DatabaseSettings,
-        statement_timeout_ms: u64,
-        workers: usize,
-    ) -> Result<QueryPools, sqlx::Error> {
-        let options: PgConnectOptions = settings.url.expose_secret().parse()?;
-        let options = options
-            .application_name("calltrail-api")
-            .options([("statement_timeout", statement_timeout_ms.to_string())]);
-        let workers = u32::try_from(workers.max(1)).unwrap_or(u32::MAX);
-        Ok(QueryPools {
-            options,
-            per_worker: (settings.max_connections / workers).max(1),
-            acquire_timeout: Duration::from_millis(settings.acquire_timeout_ms),
-        })
-    }
-
-    /// A pool for the worker this is called on; it connects lazily.
-    pub fn open(&self) -> PgPool {
-        PgPoolOptions::new()
-            .max_connections(self.per_worker)
-            .min_connections(0)
-            .acquire_timeout(self.acquire_timeout)
-            .connect_lazy_with(self.options.clone())
-    }
 }
 
 pub async fn migrate(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {

@@ -13,6 +13,7 @@ mod helpers;
 mod hostile;
 mod ingest;
 mod outage;
+mod replica;
 mod reporting;
 mod retention;
 mod ui;
