@@ -34,7 +34,7 @@ enum Wire {
 }
 
 /// What the sender POSTs, in order: a preview object, or a GA array.
-type Posts = Vec<Value>;
+pub(crate) type Posts = Vec<Value>;
 
 const CALLER: &str = "+14255550123";
 
@@ -111,7 +111,7 @@ fn a2_call(call: &str) -> Posts {
     ]
 }
 
-fn ga_call(call: &str) -> Posts {
+pub(crate) fn ga_call(call: &str) -> Posts {
     let caller = phone(CALLER);
     let agent = acs_user(&format!("8:acs:agent-{call}"));
     let id = |n: u32| format!("{call}-{n}");
@@ -192,7 +192,7 @@ fn ga_failed_call(call: &str) -> Posts {
     )])]
 }
 
-fn every_format() -> Posts {
+pub(crate) fn every_format() -> Posts {
     [
         a1_call("a1-leg"),
         a2_call("a2-call"),
@@ -283,12 +283,12 @@ async fn post_concurrently(app: &TestApp, posts: &[Value]) {
 
 /// Every projection table, rows in key order, as JSON.
 #[derive(Debug, PartialEq)]
-struct Dump(Vec<(&'static str, Vec<Value>)>);
+pub(crate) struct Dump(Vec<(&'static str, Vec<Value>)>);
 
 /// `portable` leaves out what depends on where and when the events were inserted (`event_seq`,
 /// `last_event_seq`), so two databases fed the same events in different orders compare equal;
 /// a tone row's event is named by its dedup key instead. `projected_at` is always left out.
-async fn dump(pool: &PgPool, portable: bool) -> Dump {
+pub(crate) async fn dump(pool: &PgPool, portable: bool) -> Dump {
     let calls = if portable {
         // The fold state holds event_seq values too.
         "SELECT to_jsonb(t) - 'projected_at' - 'last_event_seq' - 'fold' FROM calls t ORDER BY call_id"

@@ -12,6 +12,7 @@ mod health;
 mod helpers;
 mod hostile;
 mod ingest;
+mod instances;
 mod outage;
 mod replica;
 mod reporting;
