@@ -39,7 +39,7 @@ fn stderr_of(command: &mut Command) -> (bool, String) {
 #[test]
 fn invalid_configuration_fails_at_start_naming_the_key() {
     let db = "postgres://postgres@127.0.0.1:1/x";
-    let cases: [(&str, &str, &str); 7] = [
+    let cases: [(&str, &str, &str); 8] = [
         ("CALLTRAIL__INGEST__WRITERS", "0", "ingest.writers"),
         (
             "CALLTRAIL__DATABASE__MAX_CONNECTIONS",
@@ -59,6 +59,11 @@ fn invalid_configuration_fails_at_start_naming_the_key() {
             "not-a-hash",
             "metrics.tokens[0]",
         ),
+        (
+            "CALLTRAIL__DATABASE__READ_URL",
+            "mysql://reader:replica-password@127.0.0.1/x",
+            "database.read_url",
+        ),
     ];
     for (key, value, named) in cases {
         let mut command = calltrail(&["serve"]);
@@ -69,6 +74,10 @@ fn invalid_configuration_fails_at_start_naming_the_key() {
         let (ok, stderr) = stderr_of(&mut command);
         assert!(!ok, "{key}={value} must fail");
         assert!(stderr.contains(named), "{key}={value}: {stderr}");
+        assert!(
+            !stderr.contains("replica-password"),
+            "a password is never shown: {stderr}"
+        );
     }
     let (ok, stderr) = stderr_of(calltrail(&["serve"]).env("CALLTRAIL_ENVIRONMENT", "staging"));
     assert!(!ok && stderr.contains("CALLTRAIL_ENVIRONMENT"), "{stderr}");

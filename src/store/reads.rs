@@ -125,10 +125,14 @@ impl ReadPools {
         if !self.replica {
             return None;
         }
-        let status = tokio::time::timeout(
-            self.acquire_timeout,
-            ReplicaStatus::read(primary, &self.shared, self.acquire_timeout / 2),
-        )
+        let status = tokio::time::timeout(self.acquire_timeout, async {
+            // The schema as well: a new replica serves no report until it has replayed the
+            // primary's migrations.
+            super::readiness(&self.shared)
+                .await
+                .map_err(|reason| format!("read replica: {reason}"))?;
+            ReplicaStatus::read(primary, &self.shared, self.acquire_timeout / 2).await
+        })
         .await
         .unwrap_or_else(|_| Err("the read replica did not answer in time".to_owned()));
         record(&status);
