@@ -19,6 +19,10 @@
 #                              the ingest statement with pgbench on the group run's events once
 #                              calltrail has stopped, as deployed and without parts of what it
 #                              stores: what PostgreSQL alone, with the whole machine, can store
+#                              multi (not in the default) is the group run with BENCH_INSTANCES
+#                              [3] calltrail instances on one database, the senders spread across
+#                              them and every re-sent delivery sent to another instance; its
+#                              PostgreSQL CPU per event is compared with the group run's
 #   BENCH_DB_CEILING_SECS [10], BENCH_DB_CEILING_BATCHES [22 100], BENCH_DB_CEILING_EVENTS [20000]
 #       the db-ceiling run: seconds per variant and batch size, events per statement (22 is the
 #       group run's mean batch at 64 senders), and how many of the group run's events it replays
@@ -76,8 +80,10 @@ tmp=$(mktemp -d /tmp/calltrail-bench.XXXXXX)
 chmod 755 "$tmp"
 [ "$(id -u)" -eq 0 ] && chown "$PG_SERVICE_USER" "$tmp"
 server_pid=""
+multi_pids=()
 cleanup() {
   if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
+  stop_multi
   pg_stop "$tmp/data"
   rm -rf "$tmp"
 }
@@ -100,6 +106,13 @@ wait_http_ok() {
   done
   log "nothing answered 200 on 127.0.0.1:$port$path"
   return 1
+}
+
+stop_multi() {
+  local pid
+  for pid in "${multi_pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${multi_pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  multi_pids=()
 }
 
 stop_server() {
@@ -253,6 +266,35 @@ run_calltrail() {
   if [ "$label" = group ] && [[ " $runs " == *" db-ceiling "* ]]; then
     db_ceiling "$url"
   fi
+  psql_admin -c "DROP DATABASE IF EXISTS $db"
+}
+
+# run_multi: BENCH_INSTANCES calltrail instances on one fresh database, as a load balancer would
+# have them, and the group run's load spread across them; the generator sums their CPU and memory
+# and reads the first one's /metrics.
+run_multi() {
+  local n=${BENCH_INSTANCES:-3} db=bench_multi url port first_port="" urls="" pids="" i
+  url=$(db_url "$db")
+  psql_admin -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"
+  for i in $(seq 1 "$n"); do
+    port=$(free_port)
+    # One at a time: the first migrates the database, the others find it current.
+    start_calltrail "$out/multi-$i.log" "$port" "$db"
+    multi_pids+=("$server_pid")
+    server_pid=""
+    wait_http_ok "$port" /readyz || {
+      tail -n 20 "$out/multi-$i.log" >&2
+      return 1
+    }
+    first_port=${first_port:-$port}
+    urls="$urls${urls:+,}http://127.0.0.1:$port/api/callbacks"
+    pids="$pids${pids:+,}${multi_pids[-1]}"
+  done
+  log "multi: $n instances on one database, $senders senders spread across them, ${duration}s"
+  loadgen --label multi --url "$urls" --senders "$senders" --duration-secs "$duration" \
+    --server-pid "$pids" --postgres-pid "$postmaster" --database-url "$url" \
+    --metrics-url "http://127.0.0.1:$first_port/metrics" --metrics-out "$out/multi.metrics"
+  stop_multi
   psql_admin -c "DROP DATABASE IF EXISTS $db"
 }
 
@@ -434,7 +476,8 @@ for run in $runs; do
     index-cost) [[ " $runs " == *" group "* ]] || log "index-cost needs the group run's events: add group" ;;
     db-ceiling) [[ " $runs " == *" group "* ]] || log "db-ceiling needs the group run's events: add group" ;;
     catch-up) run_calltrail catch-up "$senders" "$duration" CALLTRAIL__PROJECTION__ENABLED=false ;;
-    *) log "unknown run $run (bare, per-request, group, overload, index-cost, db-ceiling, catch-up)"; exit 2 ;;
+    multi) run_multi ;;
+    *) log "unknown run $run (bare, per-request, group, overload, index-cost, db-ceiling, catch-up, multi)"; exit 2 ;;
   esac
 done
 

@@ -23,7 +23,7 @@ use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
 
 use crate::report::{percentile_ms, ComparedRun, RunResult, ServerMetrics};
-use crate::sender::{SenderConfig, SenderOutcome, Shared, Target};
+use crate::sender::{Endpoint, SenderConfig, SenderOutcome, Shared, Target};
 use calltrail_http1::Connection;
 use calltrail_traffic::Mix;
 
@@ -58,9 +58,11 @@ enum Command {
 
 #[derive(clap::Args)]
 struct RunArgs {
-    /// e.g. http://127.0.0.1:8080/api/callbacks (loopback only).
-    #[arg(long)]
-    url: String,
+    /// e.g. http://127.0.0.1:8080/api/callbacks (loopback only); several (repeated or
+    /// comma-separated): instances sharing one database, the senders spread across them and each
+    /// re-send sent to another one.
+    #[arg(long = "url", required = true, value_delimiter = ',')]
+    urls: Vec<String>,
     /// Name of this run in the results (the report compares `group`, `per-request`, `bare`).
     #[arg(long)]
     label: String,
@@ -93,9 +95,10 @@ struct RunArgs {
     /// Runtime threads of the generator.
     #[arg(long, default_value_t = 2)]
     threads: usize,
-    /// The server process: its CPU time and peak RSS are reported.
-    #[arg(long)]
-    server_pid: Option<u32>,
+    /// The server process: its CPU time and peak RSS are reported; several (repeated or
+    /// comma-separated): their sums.
+    #[arg(long = "server-pid", value_delimiter = ',')]
+    server_pids: Vec<u32>,
     /// The PostgreSQL postmaster: CPU time of it and all its children is reported.
     #[arg(long)]
     postgres_pid: Option<u32>,
@@ -207,12 +210,20 @@ fn snapshot(args: &RunArgs) -> Snapshot {
     let machine = probe::machine_busy_and_steal_seconds();
     Snapshot {
         at: Instant::now(),
-        server: args.server_pid.and_then(probe::cpu_seconds),
+        server: sum(&args.server_pids, probe::cpu_seconds),
         postgres: args.postgres_pid.and_then(probe::tree_cpu_seconds),
         own: probe::self_cpu_seconds(),
         machine: machine.map(|m| m.0),
         steal: machine.map(|m| m.1),
     }
+}
+
+/// `read` summed over the servers: `None` without any, or when one cannot be read.
+fn sum(pids: &[u32], read: impl Fn(u32) -> Option<f64>) -> Option<f64> {
+    if pids.is_empty() {
+        return None;
+    }
+    pids.iter().map(|&pid| read(pid)).sum()
 }
 
 fn is_loopback(target: &Target) -> bool {
@@ -228,23 +239,23 @@ fn is_loopback(target: &Target) -> bool {
 }
 
 async fn run(args: &RunArgs) -> anyhow::Result<RunResult> {
-    let target = Target::parse(&args.url).map_err(anyhow::Error::msg)?;
-    if !is_loopback(&target) {
-        bail!(
-            "{}: the benchmark only sends to this machine (loopback)",
-            args.url
-        );
-    }
     let signer = args
         .secret
         .as_deref()
         .map(wire::Signer::new)
         .transpose()
         .map_err(anyhow::Error::msg)?;
-    let writer = wire::RequestWriter::new(&target.path, &target.authority, signer);
+    let mut endpoints = Vec::new();
+    for url in &args.urls {
+        let target = Target::parse(url).map_err(anyhow::Error::msg)?;
+        if !is_loopback(&target) {
+            bail!("{url}: the benchmark only sends to this machine (loopback)");
+        }
+        let writer = wire::RequestWriter::new(&target.path, &target.authority, signer.clone());
+        endpoints.push(Endpoint { target, writer });
+    }
     let config = Arc::new(SenderConfig {
-        target,
-        writer,
+        endpoints,
         mix: args.mix,
         seed: args.seed,
         duplicate_percent: args.duplicate_percent,
@@ -293,7 +304,9 @@ async fn run(args: &RunArgs) -> anyhow::Result<RunResult> {
     for task in tasks {
         outcomes.push(task.await?);
     }
-    let peak_rss = args.server_pid.and_then(probe::peak_rss_bytes);
+    let peak_rss = sum(&args.server_pids, |pid| {
+        probe::peak_rss_bytes(pid).map(|bytes| bytes as f64)
+    });
     let window = end.at.duration_since(start.at).as_secs_f64();
     let percent = |a: Option<f64>, b: Option<f64>| match (a, b) {
         (Some(a), Some(b)) => Some((b - a) * 100.0 / window),
@@ -397,7 +410,7 @@ async fn run(args: &RunArgs) -> anyhow::Result<RunResult> {
         wal_bytes_per_event: wal_bytes
             .filter(|_| ok_events > 0)
             .map(|b| b / ok_events as f64),
-        server_peak_rss_mb: peak_rss.map(|b| b as f64 / (1024.0 * 1024.0)),
+        server_peak_rss_mb: peak_rss.map(|b| b / (1024.0 * 1024.0)),
         metrics,
         check,
         failures,

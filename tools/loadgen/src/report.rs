@@ -457,6 +457,24 @@ pub fn goals(results: &[RunResult]) -> String {
         format!("{} ms", opt(group.p99_ms, 2)),
         group.p99_ms.map(|p| p < 10.0),
     );
+    // Several instances on one database (the `multi` run) must not cost PostgreSQL more per event
+    // than one: they share its group commit rather than adding their own overhead to it. 15 %
+    // leaves room for a shared machine's noise.
+    if let Some(multi) = find("multi") {
+        let pg = |r: &RunResult| per_event_us(r.postgres_cpu_percent, r.events_per_second);
+        match (pg(multi), pg(group)) {
+            (Some(m), Some(g)) if g > 0.0 => verdict(
+                "PostgreSQL µs/event, multi / group <= 1.15",
+                format!("{m:.1} / {g:.1} µs = {:.2}x", m / g),
+                Some(m / g <= 1.15),
+            ),
+            _ => verdict(
+                "PostgreSQL µs/event, multi / group <= 1.15",
+                "no PostgreSQL CPU measured".to_owned(),
+                None,
+            ),
+        }
+    }
     verdict(
         "peak RSS of calltrail < 100 MB",
         format!("{} MB", opt(group.server_peak_rss_mb, 1)),

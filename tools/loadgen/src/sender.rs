@@ -52,9 +52,17 @@ impl Target {
     }
 }
 
-pub struct SenderConfig {
+/// One server to send to, and its requests' bytes.
+pub struct Endpoint {
     pub target: Target,
     pub writer: RequestWriter,
+}
+
+pub struct SenderConfig {
+    /// Sender `i` sends to endpoint `i % n`, and its re-sends to the next one: with several
+    /// instances behind one database, a retry reaches another instance, as through a load
+    /// balancer.
+    pub endpoints: Vec<Endpoint>,
     pub mix: Mix,
     pub seed: u64,
     pub duplicate_percent: f64,
@@ -129,14 +137,8 @@ pub async fn run(index: u16, config: Arc<SenderConfig>, shared: Arc<Shared>) -> 
     let mut traffic = Traffic::new(index, config.seed, config.mix, CallStart::TenMinutesAgo)
         .with_open_calls(config.open_calls);
     let mut rng = Rng::new(config.seed ^ u64::from(index).rotate_left(17) ^ 0xd0_0b1e);
-    let mut conn =
-        match Connection::open_patiently(&config.target.address(), STARTUP_PATIENCE).await {
-            Ok(c) => c,
-            Err(e) => {
-                outcome.failures.push(e);
-                return outcome;
-            }
-        };
+    // This sender's own instance's connection, and the one its re-sends go to (when different).
+    let mut conns: [Option<Connection>; 2] = [None, None];
     let mut request = Vec::with_capacity(8 * 1024);
     let deadline = tokio::time::sleep(config.request_timeout);
     tokio::pin!(deadline);
@@ -144,7 +146,22 @@ pub async fn run(index: u16, config: Arc<SenderConfig>, shared: Arc<Shared>) -> 
     while !shared.stop.load(Relaxed) {
         let resending = again.is_some();
         let delivery = again.take().unwrap_or_else(|| traffic.next_delivery());
-        config.writer.write(
+        let slot = usize::from(resending && config.endpoints.len() > 1);
+        let endpoint = &config.endpoints[(usize::from(index) + slot) % config.endpoints.len()];
+        // Opened at first use, and again after an error or when the server closed it.
+        let conn = match &mut conns[slot] {
+            Some(conn) => conn,
+            empty => match Connection::open_patiently(&endpoint.target.address(), STARTUP_PATIENCE)
+                .await
+            {
+                Ok(conn) => empty.insert(conn),
+                Err(e) => {
+                    outcome.failures.push(e);
+                    return outcome;
+                }
+            },
+        };
+        endpoint.writer.write(
             &delivery.body,
             delivery.webhook_id.as_bytes(),
             unix_seconds(),
@@ -221,15 +238,7 @@ pub async fn run(index: u16, config: Arc<SenderConfig>, shared: Arc<Shared>) -> 
         // After an error the connection's state is unknown: start a new one, as after the server
         // said it closes this one.
         if failed || !conn.is_reusable() {
-            conn = match Connection::open_patiently(&config.target.address(), STARTUP_PATIENCE)
-                .await
-            {
-                Ok(c) => c,
-                Err(e) => {
-                    outcome.failures.push(e);
-                    return outcome;
-                }
-            };
+            conns[slot] = None;
         }
         if !resending && rng.chance(config.duplicate_percent) {
             again = Some(delivery);
