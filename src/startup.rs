@@ -31,6 +31,7 @@ pub struct Application {
     port: u16,
     server: Server,
     pool: PgPool,
+    reads: ReadPools,
     writers: IngestWriters,
     projector: Option<Projector>,
     partition_keeper: JoinHandle<()>,
@@ -138,6 +139,7 @@ impl Application {
             &settings.api.tokens,
         ));
         let shared_pool = pool.clone();
+        let worker_reads = reads.clone();
         let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))?;
         let port = listener.local_addr()?.port();
         let timeouts = ConnectionTimeouts {
@@ -149,8 +151,8 @@ impl Application {
         let make_state = move || AppState {
             pool: shared_pool.clone(),
             pool_runtime: pool_runtime.clone(),
-            query_pool: reads.query.open(),
-            reads: reads.clone(),
+            query_pool: worker_reads.query.open(),
+            reads: worker_reads.clone(),
             auth: auth.clone(),
             ingest: ingest.clone(),
             max_body_bytes,
@@ -172,6 +174,7 @@ impl Application {
             port,
             server,
             pool,
+            reads,
             writers,
             projector,
             partition_keeper,
@@ -200,6 +203,13 @@ impl Application {
             .is_err()
         {
             tracing::warn!("database connections still in use at exit");
+        }
+        if self.reads.has_replica()
+            && tokio::time::timeout(POOL_CLOSE_WAIT, self.reads.shared().close())
+                .await
+                .is_err()
+        {
+            tracing::warn!("read replica connections still in use at exit");
         }
         served
     }
