@@ -20,6 +20,9 @@ pub struct EmulatorSettings {
     pub audio_seconds: f64,
     pub calls_kept: usize,
     pub scenario_files: Vec<String>,
+    /// Where `POST /emulator/incoming` sends Event Grid `IncomingCall` events.
+    #[serde(default)]
+    pub event_grid_endpoint: Option<String>,
     pub delivery: DeliverySettings,
     pub faults: Faults,
 }

@@ -11,6 +11,7 @@ pub mod signature;
 
 use std::net::TcpListener;
 use std::sync::Arc;
+use std::time::Duration;
 
 use actix_web::dev::Server;
 use actix_web::{web, App, HttpRequest, HttpServer};
@@ -18,6 +19,7 @@ use base64::Engine;
 
 use crate::emulator::api::error::ApiError;
 use crate::emulator::config::EmulatorSettings;
+use crate::emulator::delivery::event_grid::EventGrid;
 use crate::emulator::runtime::Emulator;
 
 pub struct ApiState {
@@ -28,6 +30,8 @@ pub struct ApiState {
     pub base_url: String,
     /// What the GA routes remember beside the simulation.
     pub ga: ga::registry::Registry,
+    /// Sends Event Grid events (incoming calls) to the application.
+    pub event_grid: EventGrid,
 }
 
 /// The emulator, bound to its address and ready to run.
@@ -49,12 +53,14 @@ impl EmulatorServer {
         })?;
         let port = listener.local_addr()?.port();
         let base_url = format!("http://{}:{port}", settings.host);
+        let settings_timeout = settings.delivery.timeout_ms;
         let emulator = Emulator::start(settings, tokio::runtime::Handle::current())?;
         let state = web::Data::new(ApiState {
             emulator: emulator.clone(),
             access_key,
             base_url,
             ga: ga::registry::Registry::default(),
+            event_grid: EventGrid::new(Duration::from_millis(settings_timeout)),
         });
         let server = HttpServer::new(move || {
             App::new()

@@ -6,6 +6,7 @@
 //! receiver sees the order the simulation produced; a delivery whose first attempt fails is retried
 //! by a task of its own, so one failing delivery does not hold the call's later ones back.
 
+pub mod event_grid;
 pub mod format;
 pub mod records;
 mod rng;

@@ -111,6 +111,9 @@ pub struct Answered {
     /// Who answered: the callee of the incoming call.
     pub callee: Identifier,
     pub context: Option<String>,
+    /// The ids the incoming call was announced with, which the call keeps.
+    pub server_call_id: String,
+    pub correlation_id: String,
 }
 
 pub struct Simulator {
@@ -201,6 +204,8 @@ impl Simulator {
         let at = self.origin + chrono::Duration::from_std(now).unwrap_or_default();
         let mut call = Call::new(id.clone(), answered.callee, None, at, None);
         call.context = answered.context;
+        call.server_call_id = answered.server_call_id;
+        call.correlation_id = answered.correlation_id;
         call.tones = ToneReports::WhenRecognizing;
         call.emit(
             &mut self.outbox,

@@ -8,6 +8,7 @@ mod errors;
 mod faults;
 mod ga;
 mod ga_errors;
+mod ga_incoming;
 mod sdk;
 
 use std::time::{Duration, Instant};

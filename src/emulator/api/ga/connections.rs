@@ -92,6 +92,8 @@ pub fn answer(r: &Request<'_>) -> Result<HttpResponse, GaError> {
         caller: incoming.from.clone(),
         callee: incoming.to.clone(),
         context,
+        server_call_id: incoming.server_call_id.clone(),
+        correlation_id: incoming.correlation_id.clone(),
     };
     let call_id = r
         .state

@@ -9,6 +9,7 @@
 mod body;
 mod connections;
 pub mod error;
+mod incoming;
 mod media;
 mod participants;
 pub mod registry;
@@ -35,6 +36,7 @@ pub const PREFIX: &str = "/calling/callConnections";
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource(format!("{PREFIX}{{rest:.*}}")).to(dispatch));
+    incoming::routes(cfg);
 }
 
 /// One request to a GA route, authenticated, with its raw body.

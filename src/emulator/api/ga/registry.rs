@@ -3,7 +3,7 @@
 //! (by `Repeatability-Request-ID`) and incoming calls not yet answered. Each is bounded: the oldest
 //! entries are forgotten first, so memory stays bounded however many calls are placed.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::hash::Hash;
 use std::sync::Mutex;
 
@@ -47,6 +47,8 @@ pub struct Registry {
     calls: Mutex<Bounded<String, CallProps>>,
     answers: Mutex<Bounded<String, Stored>>,
     incoming: Mutex<Bounded<String, Incoming>>,
+    /// Event Grid endpoints that passed the validation handshake.
+    validated: Mutex<HashSet<String>>,
 }
 
 impl Registry {
@@ -69,6 +71,14 @@ impl Registry {
 
     pub fn add_incoming(&self, context: &str, incoming: Incoming) {
         lock(&self.incoming).insert(context.to_owned(), incoming);
+    }
+
+    pub fn is_validated(&self, endpoint: &str) -> bool {
+        lock(&self.validated).contains(endpoint)
+    }
+
+    pub fn mark_validated(&self, endpoint: &str) {
+        lock(&self.validated).insert(endpoint.to_owned());
     }
 
     /// Takes the incoming call: a context is used once.
