@@ -98,6 +98,8 @@ impl EventGrid {
             .header("content-type", "application/json")
             .header("aeg-event-type", kind)
             .header("aeg-subscription-name", "CALLTRAIL-EMULATOR")
+            // One attempt each: the first is numbered 0, as Event Grid numbers them.
+            .header("aeg-delivery-count", "0")
             .json(body)
             .send()
             .await

@@ -31,8 +31,8 @@ async fn an_incoming_call_reaches_event_grid_and_is_answered_rejected_or_redirec
     assert_eq!(incoming["endpointStatus"], 200);
     let context = incoming["incomingCallContext"].as_str().unwrap().to_owned();
     // calltrail validated the subscription and stored the event as Event Grid sent it.
-    let stored: Vec<(String, Option<String>, Value)> = sqlx::query_as(
-        "SELECT family, server_call_id, details FROM events WHERE family = 'incoming_call'",
+    let stored: Vec<(String, Option<String>, Value, String)> = sqlx::query_as(
+        "SELECT family, server_call_id, details, raw FROM events WHERE family = 'incoming_call'",
     )
     .fetch_all(&app.pool)
     .await
@@ -41,6 +41,38 @@ async fn an_incoming_call_reaches_event_grid_and_is_answered_rejected_or_redirec
     assert_eq!(stored[0].1.as_deref(), incoming["serverCallId"].as_str());
     assert_eq!(stored[0].2["from"]["raw_id"], "4:+14255550111");
     assert_eq!(stored[0].2["to"]["raw_id"], "8:acs:r_app");
+    // The event as Event Grid's schema has it (the contract's IncomingCall example).
+    let raw: Value = serde_json::from_str(&stored[0].3).unwrap();
+    let event = if raw.is_array() { &raw[0] } else { &raw };
+    assert_eq!(event["eventType"], "Microsoft.Communication.IncomingCall");
+    assert_eq!(
+        event["subject"],
+        "/caller/4:+14255550111/recipient/8:acs:r_app"
+    );
+    assert_eq!(
+        (&event["dataVersion"], &event["metadataVersion"]),
+        (&json!("1.0"), &json!("1"))
+    );
+    assert!(event["topic"]
+        .as_str()
+        .unwrap()
+        .contains("/providers/Microsoft.Communication/communicationServices/"));
+    let data = &event["data"];
+    assert_eq!(
+        data["from"],
+        json!({"kind": "phoneNumber", "rawId": "4:+14255550111", "phoneNumber": {"value": "+14255550111"}})
+    );
+    assert_eq!(
+        data["to"],
+        json!({"kind": "communicationUser", "rawId": "8:acs:r_app", "communicationUser": {"id": "8:acs:r_app"}})
+    );
+    assert_eq!(data["incomingCallContext"].as_str(), Some(context.as_str()));
+    assert_eq!(data["correlationId"], incoming["correlationId"]);
+    assert_eq!(data["callerDisplayName"], "");
+    assert_eq!(
+        data["customContext"],
+        json!({"sipHeaders": {}, "voipHeaders": {}})
+    );
 
     let answer = json!({"incomingCallContext": context, "callbackUri": app.url("/api/callbacks"),
                         "operationContext": "answered"});
@@ -64,6 +96,21 @@ async fn an_incoming_call_reaches_event_grid_and_is_answered_rejected_or_redirec
         ]
     );
     assert_eq!(events[0]["data"]["operationContext"], "answered");
+    // The answered call keeps the ids it was announced with, in every callback.
+    for event in &events {
+        assert_eq!(
+            event["data"]["serverCallId"], incoming["serverCallId"],
+            "{event}"
+        );
+        assert_eq!(
+            event["data"]["correlationId"], incoming["correlationId"],
+            "{event}"
+        );
+        assert_eq!(
+            event["data"]["callConnectionId"].as_str(),
+            Some(id.as_str())
+        );
+    }
     let (_, list) = ga(
         &emu,
         reqwest::Method::GET,
