@@ -11,7 +11,7 @@ use crate::api::pagination::{Order, PageRequest};
 use crate::error::ApiError;
 use crate::http::state::AppState;
 use crate::ui::page::{self, Nav};
-use crate::ui::timeline::{self, BarStyle, Input, Layout, MarkKind, LANE_HEIGHT, TOP};
+use crate::ui::timeline::{self, BarStyle, Input, LaneKind, Layout, MarkKind, LANE_HEIGHT, TOP};
 use crate::ui::trust::{self, Trust};
 
 /// The most rows of each kind one call page reads: far above any real call, and a bound on what a
@@ -32,6 +32,8 @@ fn everything<K>(resource: &'static str) -> PageRequest<K> {
 pub struct CallQuery {
     /// The page of participant lanes, from 1.
     lanes: Option<usize>,
+    /// The window of time within that page, from 1 (busy pages are cut into windows).
+    window: Option<usize>,
 }
 
 pub async fn page(
@@ -39,13 +41,18 @@ pub async fn page(
     id: web::Path<String>,
     query: web::Query<CallQuery>,
 ) -> HttpResponse {
-    match render(&state, &id, query.lanes.unwrap_or(1)).await {
+    let at = (query.lanes.unwrap_or(1), query.window.unwrap_or(1));
+    match render(&state, &id, at).await {
         Ok(markup) => page::html_response(StatusCode::OK, markup),
         Err(error) => page::error(&error),
     }
 }
 
-async fn render(state: &AppState, id: &str, lane_page: usize) -> Result<Markup, ApiError> {
+async fn render(
+    state: &AppState,
+    id: &str,
+    (lane_page, window): (usize, usize),
+) -> Result<Markup, ApiError> {
     let call = match calls::find(state, id).await {
         Ok(call) => call,
         Err(ApiError::NotFound(message)) => return not_projected(state, id, message).await,
@@ -70,7 +77,7 @@ async fn render(state: &AppState, id: &str, lane_page: usize) -> Result<Markup, 
         media: &media.items,
         events: &events.items,
     };
-    let layout = timeline::layout(&input, WIDTH, lane_page);
+    let layout = timeline::layout_window(&input, WIDTH, lane_page, window);
     let trust = trust::assess(Some(&call), &events.items, &dtmf.items);
     let body = html! {
         h1 { "Call " span.id { (call.call_id) } }
@@ -84,7 +91,7 @@ async fn render(state: &AppState, id: &str, lane_page: usize) -> Result<Markup, 
         }
         (swimlane(&call, &layout))
         (marks_table(&call, &layout))
-        (participants(&input))
+        (participants(&input, &layout))
         (trust_panel(&call, &trust))
     };
     Ok(page::layout(
@@ -174,21 +181,31 @@ fn bar_class(style: BarStyle) -> &'static str {
     }
 }
 
-fn lane_pager(call: &CallSummary, layout: &Layout) -> Markup {
-    let href = |n: usize| {
+fn pager(call: &CallSummary, layout: &Layout) -> Markup {
+    let href = |lanes: usize, window: usize| {
         format!(
-            "/ui/calls/{}?lanes={n}#timeline-h",
+            "/ui/calls/{}?lanes={lanes}&window={window}#timeline-h",
             page::segment(&call.call_id)
         )
     };
+    let (lanes, window) = (layout.page, layout.window);
     html! {
         @if layout.pages > 1 {
             nav.pager aria-label="Participant lanes" {
-                "Participants " ((layout.page - 1) * timeline::LANES_PER_PAGE + 1) "–"
-                ((layout.page * timeline::LANES_PER_PAGE).min(layout.participants))
+                "Participants " ((lanes - 1) * timeline::LANES_PER_PAGE + 1) "–"
+                ((lanes * timeline::LANES_PER_PAGE).min(layout.participants))
                 " of " (layout.participants) ". "
-                @if layout.page > 1 { a href=(href(layout.page - 1)) { "Previous lanes" } " " }
-                @if layout.page < layout.pages { a href=(href(layout.page + 1)) { "Next lanes" } }
+                @if lanes > 1 { a href=(href(lanes - 1, 1)) { "Previous lanes" } " " }
+                @if lanes < layout.pages { a href=(href(lanes + 1, 1)) { "Next lanes" } }
+            }
+        }
+        @if layout.windows > 1 {
+            nav.pager aria-label="Windows of time" {
+                "Time " (window) " of " (layout.windows) ": " (page::relative(layout.from, layout.start))
+                " to " (page::relative(layout.end, layout.start))
+                " (at most " (timeline::MARKS_PER_WINDOW) " marks a window). "
+                @if window > 1 { a href=(href(lanes, window - 1)) { "Earlier" } " " }
+                @if window < layout.windows { a href=(href(lanes, window + 1)) { "Later" } }
             }
         }
     }
@@ -201,7 +218,7 @@ fn swimlane(call: &CallSummary, layout: &Layout) -> Markup {
         section aria-labelledby="timeline-h" {
             h2 #timeline-h { "Timeline" }
             p { a href="#marks-h" { "Skip to the timeline as a table" } }
-            (lane_pager(call, layout))
+            (pager(call, layout))
             p.legend {
                 span.key.presence {} " in the call · "
                 span.key.muted {} " M: muted · "
@@ -253,13 +270,13 @@ fn swimlane(call: &CallSummary, layout: &Layout) -> Markup {
                             }
                         }
                     }
-                    @for (n, mark) in layout.marks.iter().enumerate() {
+                    @for mark in &layout.marks {
                         @let lane = &layout.lanes[mark.lane];
                         @let cy = lane.y + LANE_HEIGHT / 2.0;
                         @let name = format!("{} at {} ({})", mark.label, mark.at.format("%H:%M:%S%.3f UTC"), page::relative(mark.at, layout.start));
                         @match mark.event_seq {
                             Some(seq) => {
-                                a.mark id=(format!("m-{n}")) href=(format!("/ui/events/{seq}")) aria-label=(name) data-kind=(kind_name(mark.kind)) {
+                                a.mark href=(format!("/ui/events/{seq}")) aria-label=(name) data-kind=(kind_name(mark.kind)) {
                                     title { (name) }
                                     (glyph(mark, cy))
                                 }
@@ -330,7 +347,7 @@ fn marks_table(call: &CallSummary, layout: &Layout) -> Markup {
         section aria-labelledby="marks-h" {
             h2 #marks-h { "Timeline as a table" }
             table {
-                caption { "Every mark of the timeline above (this page of lanes), in time order, with the stored event behind it" }
+                caption { "Every mark of the timeline above (this page of lanes and window of time), in time order, with the stored event behind it" }
                 thead { tr {
                     th scope="col" { "Time (UTC)" } th scope="col" { "Call time" }
                     th scope="col" { "Lane" } th scope="col" { "What" } th scope="col" { "Event" }
@@ -356,18 +373,27 @@ fn marks_table(call: &CallSummary, layout: &Layout) -> Markup {
     }
 }
 
-fn participants(input: &Input<'_>) -> Markup {
+/// The presence intervals of this page's lanes: the table is paged with the picture.
+fn participants(input: &Input<'_>, layout: &Layout) -> Markup {
+    let shown: std::collections::HashSet<&str> = layout
+        .lanes
+        .iter()
+        .filter_map(|l| match &l.kind {
+            LaneKind::Participant { raw_id, .. } => Some(raw_id.as_str()),
+            _ => None,
+        })
+        .collect();
     html! {
         section aria-labelledby="participants-h" {
             h2 #participants-h { "Participants" }
             table {
-                caption { "Presence intervals by join time; ids masked, the full id is on the participant's page" }
+                caption { "Presence intervals by join time of this page's participants; ids masked, the full id is on the participant's page" }
                 thead { tr {
                     th scope="col" { "Participant" } th scope="col" { "Kind" }
                     th scope="col" { "Joined" } th scope="col" { "Left" } th scope="col" { "Mute/hold changes" }
                 } }
                 tbody {
-                    @for i in input.intervals {
+                    @for i in input.intervals.iter().filter(|i| shown.contains(i.raw_id.as_str())) {
                         tr {
                             td { a.id href=(format!("/ui/participants/{}", page::segment(&i.raw_id))) { (i.display_id) } }
                             td { (i.kind) }

@@ -15,6 +15,15 @@ use crate::api::calls::{CallSummary, DtmfTone, MediaOperation, ParticipantInterv
 use crate::api::events::EventSummary;
 use crate::ui::page;
 
+mod find;
+mod model;
+mod window;
+
+pub use find::effective_time;
+use find::Events;
+pub use model::*;
+pub use window::{layout_window, MARKS_PER_WINDOW};
+
 /// Lanes of participants on one page of the picture: past this a call is paged.
 pub const LANES_PER_PAGE: usize = 40;
 /// Where the plot starts (lane labels sit left of it), and the space right of it.
@@ -34,147 +43,15 @@ pub struct Input<'a> {
     pub events: &'a [EventSummary],
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum LaneKind {
-    Call,
-    Participant { raw_id: String, kind: String },
-    Media,
-}
-
-#[derive(Debug, Clone)]
-pub struct Lane {
-    pub kind: LaneKind,
-    pub label: String,
-    /// The lane's top edge.
-    pub y: f64,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BarStyle {
-    Presence,
-    Muted,
-    Hold,
-    MediaCompleted,
-    MediaFailed,
-    MediaCanceled,
-    /// Started, not finished (yet, or ever).
-    MediaOpen,
-}
-
-#[derive(Debug, Clone)]
-pub struct Bar {
-    pub lane: usize,
-    pub x1: f64,
-    pub x2: f64,
-    pub style: BarStyle,
-    /// Still open at the end of what is known: drawn with an arrow.
-    pub open: bool,
-    pub label: String,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MarkKind {
-    State,
-    Join,
-    Leave,
-    Muted,
-    Unmuted,
-    Hold,
-    Resumed,
-    Dtmf,
-    MediaStart,
-    MediaEnd,
-}
-
-#[derive(Debug, Clone)]
-pub struct Mark {
-    pub lane: usize,
-    pub x: f64,
-    pub at: DateTime<Utc>,
-    pub kind: MarkKind,
-    /// One or two characters drawn on the mark.
-    pub glyph: String,
-    /// What happened, in words (the link's name and the table's row).
-    pub label: String,
-    pub event_seq: Option<i64>,
-}
-
-#[derive(Debug, Clone)]
-pub struct Tick {
-    pub x: f64,
-    pub relative: String,
-    pub absolute: String,
-}
-
-#[derive(Debug)]
-pub struct Layout {
-    pub width: f64,
-    pub height: f64,
-    pub start: DateTime<Utc>,
-    pub end: DateTime<Utc>,
-    pub lanes: Vec<Lane>,
-    pub bars: Vec<Bar>,
-    /// In time order: the order of the links, so keyboard focus walks the call forwards.
-    pub marks: Vec<Mark>,
-    pub ticks: Vec<Tick>,
-    /// This page of participant lanes (from 1) and how many there are.
-    pub page: usize,
-    pub pages: usize,
-    pub participants: usize,
-}
-
-/// Where each stored event can be found by what the call model kept of it.
-struct Events<'a> {
-    events: &'a [EventSummary],
-}
-
-/// The sender's time, else the receipt time: the call model orders events by this.
-pub fn effective_time(event: &EventSummary) -> DateTime<Utc> {
-    event.event_time.unwrap_or(event.received_at)
-}
-
-impl Events<'_> {
-    /// By ACS sequence number within a family, else by time (within the families, else any).
-    fn find(
-        &self,
-        at: DateTime<Utc>,
-        sequence: Option<i64>,
-        families: &[&str],
-        context: Option<&str>,
-    ) -> Option<i64> {
-        let in_family = |e: &&EventSummary| families.contains(&e.family.as_str());
-        let in_context = |e: &&EventSummary| {
-            context.map_or(true, |c| e.operation_context.as_deref().unwrap_or("") == c)
-        };
-        if let Some(sequence) = sequence {
-            if let Some(e) = self
-                .events
-                .iter()
-                .filter(in_family)
-                .find(|e| e.sequence_number == Some(sequence))
-            {
-                return Some(e.event_seq);
-            }
-        }
-        let at_time = |e: &&EventSummary| effective_time(e) == at;
-        self.events
-            .iter()
-            .filter(in_family)
-            .filter(in_context)
-            .find(at_time)
-            .or_else(|| self.events.iter().filter(in_context).find(at_time))
-            .map(|e| e.event_seq)
-    }
-}
-
-/// Lays out one page (from 1) of the call's lanes in a picture `width` wide.
+/// Lays out one page (from 1) of the call's lanes in a picture `width` wide, the whole call.
 pub fn layout(input: &Input<'_>, width: f64, page: usize) -> Layout {
-    let events = Events {
-        events: input.events,
-    };
-    let call = input.call;
-    let mut start = call.first_event_at;
-    let mut end = call.last_event_at;
+    layout_span(input, width, page, None)
+}
+
+/// The whole call's first and last moment (at least [`MIN_SPAN_MS`] apart).
+fn call_span(input: &Input<'_>) -> (DateTime<Utc>, DateTime<Utc>) {
+    let mut start = input.call.first_event_at;
+    let mut end = input.call.last_event_at;
     for e in input.events {
         start = start.min(effective_time(e));
         end = end.max(effective_time(e));
@@ -182,6 +59,39 @@ pub fn layout(input: &Input<'_>, width: f64, page: usize) -> Layout {
     if (end - start).num_milliseconds() < MIN_SPAN_MS {
         end = start + chrono::TimeDelta::milliseconds(MIN_SPAN_MS);
     }
+    (start, end)
+}
+
+/// A stretch of the call: marks at `from` and up to `to` (`to` itself too when `last`).
+#[derive(Debug, Clone, Copy)]
+pub struct Span {
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    pub last: bool,
+}
+
+impl Span {
+    fn holds(&self, at: DateTime<Utc>) -> bool {
+        at >= self.from && (at < self.to || (self.last && at == self.to))
+    }
+}
+
+/// Lays out one page of lanes over `span` of the call (the whole call when `None`): the x axis runs
+/// over the span, only its marks are drawn, and bars are cut at its edges.
+fn layout_span(input: &Input<'_>, width: f64, page: usize, window: Option<Span>) -> Layout {
+    let events = Events {
+        events: input.events,
+    };
+    let call = input.call;
+    let (call_start, call_end_known) = call_span(input);
+    let (start, end) = match window {
+        Some(w) => (
+            w.from,
+            w.to.max(w.from + chrono::TimeDelta::milliseconds(1)),
+        ),
+        None => (call_start, call_end_known),
+    };
+    let end_of_call = call_end_known;
     let plot = (width - LEFT - RIGHT).max(100.0);
     let span = (end - start).num_milliseconds() as f64;
     let x = |t: DateTime<Utc>| {
@@ -257,7 +167,7 @@ pub fn layout(input: &Input<'_>, width: f64, page: usize) -> Layout {
         }
     }
 
-    let call_end = call.disconnected_at.unwrap_or(end);
+    let call_end = call.disconnected_at.unwrap_or(end_of_call);
     let roster = ["participants_updated"];
     for i in input.intervals {
         let Some(&lane) = lane_of.get(i.raw_id.as_str()) else {
@@ -488,13 +398,19 @@ pub fn layout(input: &Input<'_>, width: f64, page: usize) -> Layout {
         lane.y = TOP + i as f64 * LANE_HEIGHT;
     }
 
+    if let Some(window) = window {
+        marks.retain(|m| window.holds(m.at));
+        // A bar that only touches the window's right edge belongs to the next window.
+        let (left, right) = (x(start), x(end));
+        bars.retain(|b| b.x2 >= left && b.x1 <= right && (window.last || b.x1 != right));
+    }
     marks.sort_by_key(|a| (a.at, a.event_seq, a.lane));
     let ticks = (0..=5)
         .map(|n| {
             let t = start + chrono::TimeDelta::milliseconds((span * n as f64 / 5.0) as i64);
             Tick {
                 x: x(t),
-                relative: page::relative(t, start),
+                relative: page::relative(t, call_start),
                 absolute: t.format("%H:%M:%S UTC").to_string(),
             }
         })
@@ -502,8 +418,11 @@ pub fn layout(input: &Input<'_>, width: f64, page: usize) -> Layout {
     Layout {
         width,
         height: TOP + lanes.len() as f64 * LANE_HEIGHT + 10.0,
-        start,
+        start: call_start,
+        from: start,
         end,
+        window: 1,
+        windows: 1,
         lanes,
         bars,
         marks,
