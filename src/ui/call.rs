@@ -414,8 +414,11 @@ fn trust_panel(call: &CallSummary, trust: &Trust) -> Markup {
             h2 #trust-h { "Can this history be trusted?" }
             dl.summary {
                 div { dt { "Events stored" } dd { (trust.stored) " (the call model counts " (call.event_count) ")" } }
-                div { dt { "Duplicates absorbed" } dd { "not recorded per call; every repeated delivery is stored once (service-wide count: "
-                    code { "calltrail_events_duplicate_total" } ")" } }
+                div { dt { "Duplicates absorbed" } dd {
+                    "not counted per call: a delivery of an event already stored is answered and dropped "
+                    "without a write, so nothing records it against the call (service-wide count: "
+                    code { "calltrail_events_duplicate_total" } "). What the sender repeated under new ids is below." } }
+                div { dt { "Participant snapshots repeated" } dd { (trust.snapshot_repeats) " (a snapshot number already seen, sent again as another event)" } }
                 div { dt { "Arrived out of order" } dd { (trust.out_of_order) " (ordered by the sender's time and sequence number, so the model is unaffected)" } }
                 div { dt { "Key presses repeated" } dd { (trust.dtmf_repeats) } }
                 div { dt { "Key presses missing (sequence gaps)" } dd { (trust.dtmf_missing) } }

@@ -19,6 +19,9 @@ pub struct Trust {
     /// Key presses flagged as repeated (a `sequenceId` seen before), and ids skipped.
     pub dtmf_repeats: usize,
     pub dtmf_missing: i64,
+    /// Participant snapshots stored more than once under one ACS sequence number: the sender sent
+    /// the same snapshot again as another event (a new id), which deduplication cannot know.
+    pub snapshot_repeats: usize,
     /// Event types calltrail has no model for, kept raw, with their counts.
     pub unknown_types: BTreeMap<String, usize>,
     /// How the deliveries were authenticated: (scheme, principal) → events.
@@ -51,12 +54,20 @@ pub fn assess(call: Option<&CallSummary>, events: &[EventSummary], dtmf: &[DtmfT
         let principal = e.auth_principal.clone().unwrap_or_default();
         *auth.entry((e.auth_scheme.clone(), principal)).or_insert(0) += 1;
     }
+    let mut snapshots = std::collections::HashSet::new();
+    let snapshot_repeats = events
+        .iter()
+        .filter(|e| e.family == "participants_updated")
+        .filter_map(|e| e.sequence_number)
+        .filter(|n| !snapshots.insert(*n))
+        .count();
     let folded_up_to = call.map_or(0, |c| c.last_event_seq);
     Trust {
         stored: events.len(),
         out_of_order,
         dtmf_repeats: dtmf.iter().filter(|t| t.repeated).count(),
         dtmf_missing: dtmf.iter().map(|t| i64::from(t.missing_before)).sum(),
+        snapshot_repeats,
         unknown_types,
         auth,
         unprojected: events.iter().filter(|e| e.event_seq > folded_up_to).count(),
@@ -111,12 +122,15 @@ mod tests {
             // Sent before the one above, received after it.
             event(3, "participants_updated", "2024-03-12T09:00:05Z", Some(1)),
             event(4, "unknown", "2024-03-12T09:00:20Z", None),
+            // The snapshot numbered 2 again, as another event.
+            event(5, "participants_updated", "2024-03-12T09:00:21Z", Some(2)),
         ];
         let trust = assess(None, &events, &[]);
-        assert_eq!(trust.stored, 4);
+        assert_eq!(trust.stored, 5);
+        assert_eq!(trust.snapshot_repeats, 1);
         assert_eq!(trust.out_of_order, 1);
         assert_eq!(trust.unknown_types.get("Odd"), Some(&1));
-        assert_eq!(trust.auth.get(&("jwt".into(), "acs".into())), Some(&4));
-        assert_eq!(trust.unprojected, 4, "no call row: nothing projected");
+        assert_eq!(trust.auth.get(&("jwt".into(), "acs".into())), Some(&5));
+        assert_eq!(trust.unprojected, 5, "no call row: nothing projected");
     }
 }
