@@ -3,7 +3,7 @@
 //! previous and next event of its call.
 
 use actix_web::http::{header, StatusCode};
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use maud::{html, Markup};
 use serde::Deserialize;
 
@@ -13,6 +13,7 @@ use crate::api::pagination::{Order, PageParams, PageRequest};
 use crate::api::params::AUTH_SCHEMES;
 use crate::error::ApiError;
 use crate::http::state::AppState;
+use crate::ui::audit::{self, How};
 use crate::ui::page::{self, Nav};
 
 pub async fn list(
@@ -132,12 +133,13 @@ pub struct EventQuery {
 }
 
 pub async fn page(
+    req: HttpRequest,
     state: web::Data<AppState>,
     seq: web::Path<String>,
     query: web::Query<EventQuery>,
 ) -> HttpResponse {
     let exact = query.view.as_deref() == Some("exact");
-    match render(&state, &seq, exact).await {
+    match render(&req, &state, &seq, exact).await {
         Ok(markup) => page::html_response(StatusCode::OK, markup),
         Err(error) => page::error(&error),
     }
@@ -168,10 +170,16 @@ async fn neighbours(
     ))
 }
 
-async fn render(state: &AppState, seq: &str, exact: bool) -> Result<Markup, ApiError> {
+async fn render(
+    req: &HttpRequest,
+    state: &AppState,
+    seq: &str,
+    exact: bool,
+) -> Result<Markup, ApiError> {
     let seq = api_events::event_seq(seq)?;
     let stored = api_events::find(state, seq).await?;
-    tracing::info!(event_seq = seq, "dashboard: raw payload viewed");
+    let how = if exact { How::Exact } else { How::Page };
+    audit::record(state, req, &stored, how).await?;
     let (previous, next) = neighbours(state, &stored).await?;
     let e = &stored.event;
     let pretty = (!exact)
@@ -232,6 +240,7 @@ async fn render(state: &AppState, seq: &str, exact: bool) -> Result<Markup, ApiE
                 }
                 " · " a href=(format!("/ui/events/{seq}/raw")) download { "Download" }
                 " · " button.copy type="button" data-copy="raw-payload" { "Copy" }
+                " · " a href=(format!("/ui/audit?event_seq={seq}")) { "who viewed it" }
             }
             pre #raw-payload tabindex="0" aria-label="Raw payload" { code { (pretty.as_deref().unwrap_or(&stored.raw)) } }
         }
@@ -240,10 +249,16 @@ async fn render(state: &AppState, seq: &str, exact: bool) -> Result<Markup, ApiE
 }
 
 /// The payload as a download: `text/plain`, never interpreted by the browser.
-pub async fn raw(state: web::Data<AppState>, seq: web::Path<String>) -> HttpResponse {
+pub async fn raw(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    seq: web::Path<String>,
+) -> HttpResponse {
     let result = async {
         let seq = api_events::event_seq(&seq)?;
-        api_events::find(&state, seq).await
+        let stored = api_events::find(&state, seq).await?;
+        audit::record(&state, &req, &stored, How::Download).await?;
+        Ok::<_, ApiError>(stored)
     }
     .await;
     match result {

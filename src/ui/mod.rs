@@ -7,6 +7,7 @@
 //! state; nothing below imports `ui`.
 
 pub mod assets;
+pub mod audit;
 mod call;
 mod calls;
 mod charts;
@@ -58,6 +59,7 @@ pub fn scope(cfg: &mut web::ServiceConfig, ui: web::Data<UiState>) {
             .route("/events", web::get().to(events::list))
             .route("/events/{seq}", web::get().to(events::page))
             .route("/events/{seq}/raw", web::get().to(events::raw))
+            .route("/audit", web::get().to(audit::list))
             .route("/participants/{rawId}", web::get().to(calls::participant))
             .route("/reports", web::get().to(reports::page))
             .route("/static/{name}", web::get().to(assets::serve))

@@ -12,7 +12,7 @@ use actix_web::cookie::{time, Cookie, CookieJar, Key, SameSite};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header;
 use actix_web::middleware::Next;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
 use maud::html;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
@@ -134,7 +134,17 @@ pub async fn require_session(
         let response = page::disabled();
         return Ok(req.into_response(response).map_into_right_body());
     }
-    if !open && ui.session(req.request()).is_none() {
+    let session = if open {
+        None
+    } else {
+        ui.session(req.request())
+    };
+    if let Some(session) = &session {
+        // Who is asking, for the pages that record what they were shown.
+        req.extensions_mut()
+            .insert(crate::ui::audit::Viewer::from_fingerprint(&session.fp));
+    }
+    if !open && session.is_none() {
         let target = match req.query_string() {
             "" => path.to_owned(),
             query => format!("{path}?{query}"),

@@ -1,6 +1,7 @@
 //! The dashboard end to end: the real app on a real port, pages read as HTML (no browser here; the
 //! browser tests are in `browser`).
 
+mod audit;
 mod big;
 mod browser;
 mod pages;

@@ -120,6 +120,8 @@ async fn hostile_payloads_render_inert_on_every_page() {
         paths.push(format!("/ui/events/{seq}?view=exact"));
     }
     paths.push("/ui/reports?from=2024-03-12T00:00:00Z&to=2024-03-13T00:00:00Z".to_owned());
+    // After the event pages: their views, with the call's hostile ids, are listed here.
+    paths.push("/ui/audit".to_owned());
     // Page weight: the page and its two static files, under 100 kB.
     let (_, css) = page(&app, &cookie, "/ui/static/app.css").await;
     let (_, js) = page(&app, &cookie, "/ui/static/app.js").await;
