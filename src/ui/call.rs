@@ -13,6 +13,7 @@ use crate::http::state::AppState;
 use crate::ui::page::{self, Nav};
 use crate::ui::timeline::{self, BarStyle, Input, LaneKind, Layout, MarkKind, LANE_HEIGHT, TOP};
 use crate::ui::trust::{self, Trust};
+use crate::ui::zone;
 
 /// The most rows of each kind one call page reads: far above any real call, and a bound on what a
 /// flood of events under one call id can make a page cost.
@@ -223,7 +224,7 @@ fn swimlane(call: &CallSummary, layout: &Layout) -> Markup {
                 span.key.presence {} " in the call · "
                 span.key.muted {} " M: muted · "
                 span.key.hold {} " H: on hold · ◆ key press · ▷ media start, ✓ completed, ✗ failed (code), ⊘ cancelled · "
-                "every mark links to the stored event behind it; times are UTC"
+                "every mark links to the stored event behind it; times are " (zone::current().name())
             }
             div.swimlane-wrap {
                 svg.swimlane role="group" aria-labelledby="swimlane-title" viewBox=(format!("0 0 {w} {h}"))
@@ -273,7 +274,7 @@ fn swimlane(call: &CallSummary, layout: &Layout) -> Markup {
                     @for mark in &layout.marks {
                         @let lane = &layout.lanes[mark.lane];
                         @let cy = lane.y + LANE_HEIGHT / 2.0;
-                        @let name = format!("{} at {} ({})", mark.label, mark.at.format("%H:%M:%S%.3f UTC"), page::relative(mark.at, layout.start));
+                        @let name = format!("{} at {} ({})", mark.label, zone::clock(mark.at, true), page::relative(mark.at, layout.start));
                         @match mark.event_seq {
                             Some(seq) => {
                                 a.mark href=(format!("/ui/events/{seq}")) aria-label=(name) data-kind=(kind_name(mark.kind)) {
@@ -349,7 +350,7 @@ fn marks_table(call: &CallSummary, layout: &Layout) -> Markup {
             table {
                 caption { "Every mark of the timeline above (this page of lanes and window of time), in time order, with the stored event behind it" }
                 thead { tr {
-                    th scope="col" { "Time (UTC)" } th scope="col" { "Call time" }
+                    th scope="col" { "Time (" (zone::current().name()) ")" } th scope="col" { "Call time" }
                     th scope="col" { "Lane" } th scope="col" { "What" } th scope="col" { "Event" }
                 } }
                 tbody {

@@ -134,7 +134,7 @@ fn calls_table(caption: &str, rows: &[CallSummary], joined: Option<&[(String, St
         table {
             caption { (caption) }
             thead { tr {
-                th scope="col" { "Call" } th scope="col" { "Started (UTC)" } th scope="col" { "Outcome" }
+                th scope="col" { "Call" } th scope="col" { "Started (" (crate::ui::zone::current().name()) ")" } th scope="col" { "Outcome" }
                 th scope="col" { "State" } th scope="col" { "Duration" } th scope="col" { "Participants" }
                 th scope="col" { "Keys" } th scope="col" { "Media ok" }
                 @if joined.is_some() { th scope="col" { "As" } }

@@ -98,7 +98,7 @@ pub async fn list(
             table {
                 caption { "Stored events by receipt" }
                 thead { tr {
-                    th scope="col" { "Event" } th scope="col" { "Received (UTC)" } th scope="col" { "Type" }
+                    th scope="col" { "Event" } th scope="col" { "Received (" (crate::ui::zone::current().name()) ")" } th scope="col" { "Type" }
                     th scope="col" { "Call" } th scope="col" { "Result" } th scope="col" { "Auth" }
                 } }
                 tbody {

@@ -18,6 +18,7 @@ mod reports;
 pub mod session;
 pub mod timeline;
 pub mod trust;
+pub mod zone;
 
 use actix_web::middleware::{from_fn, DefaultHeaders};
 use actix_web::web;
@@ -47,6 +48,7 @@ pub fn scope(cfg: &mut web::ServiceConfig, ui: web::Data<UiState>) {
                 let response = page::error(&crate::error::ApiError::BadRequest(message.clone()));
                 actix_web::error::InternalError::from_response(message, response).into()
             }))
+            .wrap(from_fn(zone::with_zone))
             .wrap(from_fn(session::require_session))
             .wrap(headers)
             .route("", web::get().to(overview::overview))
@@ -60,6 +62,7 @@ pub fn scope(cfg: &mut web::ServiceConfig, ui: web::Data<UiState>) {
             .route("/events/{seq}", web::get().to(events::page))
             .route("/events/{seq}/raw", web::get().to(events::raw))
             .route("/audit", web::get().to(audit::list))
+            .route("/zone", web::get().to(zone::form))
             .route("/participants/{rawId}", web::get().to(calls::participant))
             .route("/reports", web::get().to(reports::page))
             .route("/static/{name}", web::get().to(assets::serve))

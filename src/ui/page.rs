@@ -10,7 +10,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use maud::{html, Markup, DOCTYPE};
 
 use crate::error::ApiError;
-use crate::ui::assets;
+use crate::ui::{assets, zone};
 
 /// Which navigation entry is the current page.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -21,6 +21,8 @@ pub enum Nav {
     Calls,
     Events,
     Reports,
+    /// The time zone form: navigation without a current entry.
+    Zone,
 }
 
 pub fn layout(title: &str, nav: Nav, body: Markup) -> Markup {
@@ -31,7 +33,7 @@ pub fn layout(title: &str, nav: Nav, body: Markup) -> Markup {
     };
     html! {
         (DOCTYPE)
-        html lang="en" {
+        html lang="en" data-zone=(zone::current().name()) {
             head {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
@@ -52,12 +54,22 @@ pub fn layout(title: &str, nav: Nav, body: Markup) -> Markup {
                                 (item(Nav::Reports, "/ui/reports", "Reports"))
                             }
                         }
+                        a.zone href=(link("/ui/zone", &[("next", &zone::here())])) {
+                            "Zone: " (zone::current().name())
+                        }
                         form.logout method="post" action="/ui/logout" {
                             button type="submit" { "Log out" }
                         }
                     }
                 }
-                main #main tabindex="-1" { (body) }
+                div.loading role="status" aria-live="polite" {}
+                main #main tabindex="-1" {
+                    @if let Some(name) = zone::refused() {
+                        p.banner role="status" { "Unknown time zone “" (name) "”: times are written in "
+                            (zone::current().name()) "." }
+                    }
+                    (body)
+                }
             }
         }
     }
@@ -69,12 +81,11 @@ pub fn html_response(status: StatusCode, page: Markup) -> HttpResponse {
         .body(page.into_string())
 }
 
-/// An absolute time, in UTC with the zone written, machine-readable in `datetime`.
+/// An absolute time, in the page's zone with the zone written, machine-readable (UTC) in
+/// `datetime`.
 pub fn time(t: DateTime<Utc>) -> Markup {
     html! {
-        time datetime=(t.to_rfc3339_opts(SecondsFormat::Millis, true)) {
-            (t.format("%Y-%m-%d %H:%M:%S%.3f")) " UTC"
-        }
+        time datetime=(t.to_rfc3339_opts(SecondsFormat::Millis, true)) { (zone::full(t)) }
     }
 }
 

@@ -169,7 +169,7 @@ pub struct NextQuery {
 }
 
 /// Only a path of the dashboard itself: never another site (`//evil`, `https://…`).
-fn safe_next(next: Option<&str>) -> String {
+pub(crate) fn safe_next(next: Option<&str>) -> String {
     match next {
         Some(n) if n.starts_with("/ui") && !n.starts_with("//") && !n.contains('\\') => {
             n.to_owned()

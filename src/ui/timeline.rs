@@ -411,7 +411,7 @@ fn layout_span(input: &Input<'_>, width: f64, page: usize, window: Option<Span>)
             Tick {
                 x: x(t),
                 relative: page::relative(t, call_start),
-                absolute: t.format("%H:%M:%S UTC").to_string(),
+                absolute: crate::ui::zone::clock(t, false),
             }
         })
         .collect();

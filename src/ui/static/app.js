@@ -1,5 +1,6 @@
 // calltrail dashboard: small enhancements only; every page works without this script.
-// Copy buttons, and j/k to step through the swimlane's marks (time order) on the call page.
+// Copy buttons, j/k to step through the swimlane's marks (time order) on the call page, the
+// local-time switch and the loading indicator.
 document.addEventListener("click", (event) => {
   const button = event.target.closest("button[data-copy]");
   if (!button) return;
@@ -19,8 +20,9 @@ document.addEventListener("keydown", (event) => {
   event.preventDefault();
 });
 
-// Times: the server writes every time in UTC with the zone; this switch shows them in the browser's
-// own zone instead (its IANA name and offset written), remembered in this browser.
+// Times: the server writes every time in the chosen zone (UTC unless one was chosen), the zone
+// written; this switch shows them in the browser's own zone instead (its IANA name and offset
+// written), remembered in this browser.
 const ZONE_KEY = "calltrail.times";
 function localText(date) {
   const parts = {};
@@ -37,7 +39,8 @@ function showTimes(mode, button) {
     if (!t.dataset.utc) t.dataset.utc = t.textContent;
     t.textContent = mode === "local" ? localText(new Date(t.getAttribute("datetime"))) : t.dataset.utc;
   });
-  button.textContent = mode === "local" ? "Times: local (show UTC)" : "Times: UTC (show local)";
+  const zone = document.documentElement.dataset.zone || "UTC";
+  button.textContent = mode === "local" ? `Times: local (show ${zone})` : `Times: ${zone} (show local)`;
   button.setAttribute("aria-pressed", mode === "local" ? "true" : "false");
 }
 document.addEventListener("DOMContentLoaded", () => {
@@ -55,3 +58,35 @@ document.addEventListener("DOMContentLoaded", () => {
     showTimes(mode, button);
   });
 });
+
+// Loading: a navigation that takes more than a moment (a slow page, a busy database) is announced,
+// visibly and to screen readers, until the next page arrives; fast ones do not flicker.
+let loadingTimer = null;
+function startLoading() {
+  clearTimeout(loadingTimer);
+  loadingTimer = setTimeout(() => {
+    const status = document.querySelector("div.loading");
+    if (!status) return;
+    document.body.classList.add("is-loading");
+    status.textContent = "Loading…";
+  }, 300);
+}
+function stopLoading() {
+  clearTimeout(loadingTimer);
+  document.body.classList.remove("is-loading");
+  const status = document.querySelector("div.loading");
+  if (status) status.textContent = "";
+}
+document.addEventListener("click", (event) => {
+  const link = event.target.closest("a[href]");
+  if (!link || event.defaultPrevented || event.button !== 0) return;
+  if (event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
+  if (link.hasAttribute("download") || link.getAttribute("target")) return;
+  const url = new URL(link.getAttribute("href"), location.href);
+  if (url.origin !== location.origin) return;
+  if (url.hash && url.pathname === location.pathname && url.search === location.search) return;
+  startLoading();
+});
+document.addEventListener("submit", (event) => { if (!event.defaultPrevented) startLoading(); });
+// Back and Forward may show a page from the browser's cache, indicator and all.
+window.addEventListener("pageshow", stopLoading);

@@ -218,3 +218,56 @@ async fn times_switch_to_the_browsers_zone_with_the_zone_written_and_stay_switch
         "2024-03-12 09:00:00.000 UTC"
     );
 }
+
+#[tokio::test]
+async fn a_navigation_that_takes_a_while_is_announced_until_a_page_arrives() {
+    let app = spawn_ui().await;
+    deliver_call(&app, "browser-call-5").await;
+    let browser = Browser::start().await;
+    log_in(&browser, &app, "/ui/calls").await;
+    // Hold navigations back with listeners that run after the dashboard's own, so that the
+    // page which started one stays in the browser to be read.
+    browser
+        .script(
+            "window.addEventListener('click', e => { if (e.target.closest('a')) e.preventDefault(); });\n\
+             window.addEventListener('submit', e => e.preventDefault());",
+            json!([]),
+        )
+        .await;
+    let state = "const s = document.querySelector('div.loading');\n\
+                 return [document.body.classList.contains('is-loading'), s.textContent, \
+                 s.getAttribute('role'), s.getAttribute('aria-live')];";
+    let idle = json!([false, "", "status", "polite"]);
+    let loading = json!([true, "Loading…", "status", "polite"]);
+    assert_eq!(browser.script(state, json!([])).await, idle);
+    let wait_for = |want: Value| {
+        let browser = &browser;
+        async move {
+            let mut seen = Value::Null;
+            for _ in 0..50 {
+                seen = browser.script(state, json!([])).await;
+                if seen == want {
+                    return;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+            panic!("the indicator never became {want}: {seen}");
+        }
+    };
+    // A link to another page of the dashboard.
+    let link = browser.find("a[href^='/ui/calls/']").await;
+    browser.click(&link).await;
+    wait_for(loading.clone()).await;
+    // The next page arriving (here, the page shown again from the cache) clears it.
+    browser
+        .script(
+            "window.dispatchEvent(new PageTransitionEvent('pageshow'))",
+            json!([]),
+        )
+        .await;
+    assert_eq!(browser.script(state, json!([])).await, idle);
+    // A form sent.
+    let submit = browser.find("form.filters button[type='submit']").await;
+    browser.click(&submit).await;
+    wait_for(loading).await;
+}

@@ -7,6 +7,7 @@ mod browser;
 mod pages;
 mod session;
 mod webdriver;
+mod zone;
 
 use secrecy::SecretString;
 use serde_json::{json, Value};
