@@ -26,13 +26,23 @@ fn prepare() {
     );
 }
 
-/// Runs an SDK script against the emulator; returns the call ids it printed.
-async fn drive(program: &str, script: &str, emu: &Emu, callback_url: &str) -> Vec<String> {
+/// Runs an SDK script against the emulator; returns the ids of the calls it placed and of the
+/// incoming call it answered.
+async fn drive(
+    program: &str,
+    script: &str,
+    emu: &Emu,
+    callback_url: &str,
+    event_grid_url: &str,
+) -> (Vec<String>, String) {
     let key = emulator_settings().access_key;
     let mut command = Command::new(program);
-    command
-        .arg(format!("{REPO}/{script}"))
-        .args([emu.address.as_str(), &key, callback_url]);
+    command.arg(format!("{REPO}/{script}")).args([
+        emu.address.as_str(),
+        &key,
+        callback_url,
+        event_grid_url,
+    ]);
     // Off the test's runtime thread, which runs the emulator's timers and deliveries meanwhile.
     let program = program.to_owned();
     let output = tokio::task::spawn_blocking(move || command.output())
@@ -46,12 +56,17 @@ async fn drive(program: &str, script: &str, emu: &Emu, callback_url: &str) -> Ve
         String::from_utf8_lossy(&output.stderr)
     );
     let answer: Value = serde_json::from_str(stdout.trim()).expect("the script prints JSON");
-    answer["calls"]
+    assert_eq!(answer["rejected"], true, "{answer}");
+    let calls = answer["calls"]
         .as_array()
         .expect("calls")
         .iter()
         .map(|c| c.as_str().unwrap().to_owned())
-        .collect()
+        .collect();
+    (
+        calls,
+        answer["answered"].as_str().expect("answered").to_owned(),
+    )
 }
 
 /// What calltrail reports for the two calls an SDK script made (`prefix`: its operation contexts').
@@ -148,13 +163,50 @@ async fn sdk_drives_the_emulator(program: &str, script: &str, prefix: &str) {
     prepare();
     let emu = Emu::spawn();
     let app = spawn_calltrail(&emu).await;
-    let calls = drive(program, script, &emu, &app.url("/api/callbacks")).await;
+    let event_grid = app.url(&format!("/api/eventgrid?secret={SECRET}"));
+    let (calls, answered) = drive(
+        program,
+        script,
+        &emu,
+        &app.url("/api/callbacks"),
+        &event_grid,
+    )
+    .await;
     let deliveries = emu.settled_deliveries().await;
     assert_eq!(deliveries["dropped"], 0, "{deliveries:#}");
     app.wait_for_projections().await;
     let agent = format!("8:acs:r_{prefix}_agent");
     let user = format!("8:acs:r_{prefix}_user");
     assert_reported(&app, &emu, &calls, prefix, &agent, &user).await;
+
+    // The incoming calls: both announced to calltrail's Event Grid endpoint and stored there; the
+    // one answered through the SDK was called back, its callbacks stored under the emulator's JWT.
+    let incoming: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM events WHERE family = 'incoming_call'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(incoming, 2);
+    let summary = report(&app, &format!("/api/v1/calls/{answered}")).await;
+    assert_eq!(summary["outcome"], "completed", "{summary:#}");
+    let timeline = report(&app, &format!("/api/v1/calls/{answered}/events")).await;
+    let types: Vec<&str> = timeline["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["event_type"].as_str().unwrap())
+        .collect();
+    assert!(
+        types.contains(&"Microsoft.Communication.CallConnected")
+            && types.contains(&"Microsoft.Communication.CallDisconnected"),
+        "{timeline:#}"
+    );
+    let answered_context = timeline["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e["operation_context"] == format!("{prefix}-answer"));
+    assert!(answered_context, "{timeline:#}");
 }
 
 #[tokio::test]

@@ -5,7 +5,8 @@
 // Operations the SDK declares as Promise<void> are checked by resolving: the SDK rejects any
 // status other than the one the operation expects.
 //
-// Usage: node drive.mjs ENDPOINT ACCESS_KEY CALLBACK_URL. Prints {"calls": [call ids]} on success.
+// Usage: node drive.mjs ENDPOINT ACCESS_KEY CALLBACK_URL EVENT_GRID_URL. Prints {"calls": [call
+// ids], "answered": the incoming call answered, "rejected": true} on success.
 
 import assert from "node:assert/strict";
 import { CallAutomationClient } from "@azure/communication-call-automation";
@@ -36,7 +37,7 @@ async function control(endpoint, path, body) {
   return text ? JSON.parse(text) : null;
 }
 
-async function main(endpoint, key, callbackUrl) {
+async function main(endpoint, key, callbackUrl, eventGridUrl) {
   const client = new CallAutomationClient(`endpoint=${endpoint}/;accesskey=${key}`, {
     allowInsecureConnection: true,
   });
@@ -119,10 +120,28 @@ async function main(endpoint, key, callbackUrl) {
   assert.ok(raws.includes(USER), JSON.stringify(raws));
   await second.callConnection.hangUp(false);
 
-  console.log(JSON.stringify({ calls: [callId, secondId] }));
+  // Someone calls the application: the emulator announces it to the Event Grid endpoint (calltrail's,
+  // which stores it); the application answers with the incomingCallContext, then rejects another.
+  const incoming = await control(endpoint, "/emulator/incoming",
+    { from: "4:+14255550150", to: "8:acs:r_js_app", endpoint: eventGridUrl });
+  const answered = await client.answerCall(incoming.incomingCallContext, callbackUrl,
+    { operationContext: "js-answer" });
+  const answeredProps = answered.callConnectionProperties;
+  assert.equal(answeredProps.serverCallId, incoming.serverCallId);
+  const answeredId = answeredProps.callConnectionId;
+  await wait("the answered call to connect", async () => {
+    const p = await answered.callConnection.getCallConnectionProperties();
+    return p.callConnectionState === "connected";
+  });
+  await answered.callConnection.hangUp(true);
+  const another = await control(endpoint, "/emulator/incoming",
+    { from: "4:+14255550151", to: "8:acs:r_js_app", endpoint: eventGridUrl });
+  await client.rejectCall(another.incomingCallContext, { callRejectReason: "busy" });
+
+  console.log(JSON.stringify({ calls: [callId, secondId], answered: answeredId, rejected: true }));
 }
 
-main(...process.argv.slice(2, 5)).catch((error) => {
+main(...process.argv.slice(2, 6)).catch((error) => {
   console.error(error);
   process.exit(1);
 });

@@ -2,7 +2,8 @@
 SDK call's return value is checked here; the callbacks it caused are checked by the Rust test that
 runs this script (tests/api/emulator/sdk.rs), through calltrail's reporting API.
 
-Usage: drive.py ENDPOINT ACCESS_KEY CALLBACK_URL. Prints {"calls": [call ids]} on success.
+Usage: drive.py ENDPOINT ACCESS_KEY CALLBACK_URL EVENT_GRID_URL. Prints {"calls": [call ids],
+"answered": the incoming call answered, "rejected": true} on success.
 """
 
 import json
@@ -48,7 +49,7 @@ def control(endpoint, path, body=None):
         return json.loads(text) if text else None
 
 
-def main(endpoint, key, callback_url):
+def main(endpoint, key, callback_url, event_grid_url):
     client = CallAutomationClient(endpoint, AzureKeyCredential(key))
     callee = PhoneNumberIdentifier(CALLEE)
 
@@ -124,8 +125,41 @@ def main(endpoint, key, callback_url):
     assert USER in raws, raws
     assert other.hang_up(is_for_everyone=False) is None
 
-    print(json.dumps({"calls": [call_id, second.call_connection_id]}))
+    # Someone calls the application: the emulator announces it to the Event Grid endpoint
+    # (calltrail's, which stores it); the application answers with the incomingCallContext, then
+    # rejects another.
+    incoming = control(
+        endpoint,
+        "/emulator/incoming",
+        {"from": "4:+14255550140", "to": "8:acs:r_py_app", "endpoint": event_grid_url},
+    )
+    answered = client.answer_call(
+        incoming["incomingCallContext"], callback_url, operation_context="py-answer"
+    )
+    assert answered.server_call_id == incoming["serverCallId"], answered
+    answered_connection = client.get_call_connection(answered.call_connection_id)
+    wait(
+        "the answered call to connect",
+        lambda: answered_connection.get_call_properties().call_connection_state == "connected",
+    )
+    assert answered_connection.hang_up(is_for_everyone=True) is None
+    another = control(
+        endpoint,
+        "/emulator/incoming",
+        {"from": "4:+14255550141", "to": "8:acs:r_py_app", "endpoint": event_grid_url},
+    )
+    assert client.reject_call(another["incomingCallContext"], call_reject_reason="busy") is None
+
+    print(
+        json.dumps(
+            {
+                "calls": [call_id, second.call_connection_id],
+                "answered": answered.call_connection_id,
+                "rejected": True,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:4])
+    main(*sys.argv[1:5])
