@@ -152,6 +152,7 @@ async fn a_call_of_100_participants_and_2000_events_is_paged_by_lanes_and_fully_
         assert_eq!(status, 200);
         html = next;
     }
+    eprintln!("the first page of lanes: {marks} marks in {windows} windows");
     assert!(windows > 1, "a busy page of lanes is cut into windows");
     assert_eq!(tones, 720, "the tones of this page's people, each once");
     let mut unique = seen.clone();
