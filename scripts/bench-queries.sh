@@ -52,6 +52,11 @@ psql -q "$db" -v calls="$calls" -f "$repo/scripts/bench-data.sql" >/dev/null
 psql -q "$db" -c 'VACUUM ANALYZE' >/dev/null
 log "loaded in $(( $(date +%s) - started ))s"
 
+# ---- No request budget for the benchmark's token (the driver and the call page block send faster
+# than api.rate_limit_per_second allows, and would be answered 429).
+export CALLTRAIL__API__RATE_LIMIT_PER_SECOND=0
+# ---- end of the request budget
+
 token=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
 app_port=$(free_port)
 CALLTRAIL_CONFIG_DIR="$repo/config" CALLTRAIL_ENVIRONMENT=local DATABASE_URL=$db \
@@ -69,3 +74,13 @@ echo "data: $calls calls, $(psql -tAq "$db" -c 'SELECT count(*) FROM events') ev
 CALLTRAIL_BENCH_URL="http://127.0.0.1:$app_port" CALLTRAIL_BENCH_TOKEN=$token \
   CALLTRAIL_BENCH_CALLS=$calls CALLTRAIL_BENCH_ITERATIONS=$iterations \
   cargo bench --quiet -p calltrail --bench queries
+
+# ---- The dashboard's call page (a 100-participant, 2,000-event call; scripts/bench-call-page.sh).
+# Kept apart from the API queries above: it delivers its call through the callback route once the
+# data is loaded, then times the page. BENCH_CALL_PAGE=0 skips it.
+if [ "${BENCH_CALL_PAGE:-1}" != 0 ]; then
+  echo
+  "$repo/scripts/bench-call-page.sh" "http://127.0.0.1:$app_port" "$token" local-dev-secret \
+    "${BENCH_CALL_PAGE_ITERATIONS:-100}"
+fi
+# ---- end of the dashboard's call page
