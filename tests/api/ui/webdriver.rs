@@ -18,6 +18,32 @@ pub struct Browser {
     _profile: tempfile::TempDir,
 }
 
+/// Ends the WebDriver session, which closes Chromium: chromedriver is killed when the browser is
+/// dropped, and Chromium, started by it, would otherwise outlive the test. Plain HTTP over a
+/// blocking socket, as `drop` cannot wait for the async client.
+impl Drop for Browser {
+    fn drop(&mut self) {
+        use std::io::{Read, Write};
+        let Some((host, path)) = self
+            .base
+            .strip_prefix("http://")
+            .and_then(|rest| rest.split_once('/'))
+        else {
+            return;
+        };
+        let Ok(mut socket) = std::net::TcpStream::connect(host) else {
+            return;
+        };
+        let _ = socket.set_read_timeout(Some(std::time::Duration::from_secs(10)));
+        let request = format!(
+            "DELETE /{path} HTTP/1.1\r\nHost: {host}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        );
+        if socket.write_all(request.as_bytes()).is_ok() {
+            let _ = socket.read_to_end(&mut Vec::new());
+        }
+    }
+}
+
 fn binary(variable: &str, default: &str) -> PathBuf {
     let path = PathBuf::from(std::env::var(variable).unwrap_or_else(|_| default.to_owned()));
     assert!(
