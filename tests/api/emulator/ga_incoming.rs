@@ -2,6 +2,7 @@
 //! calltrail's, which answers the validation handshake and stores the event), and the application
 //! answers, rejects or redirects them through the GA routes.
 
+use calltrail::events::stored_kind;
 use serde_json::{json, Value};
 
 use super::ga::{ga, phone, wait_event};
@@ -31,12 +32,20 @@ async fn an_incoming_call_reaches_event_grid_and_is_answered_rejected_or_redirec
     assert_eq!(incoming["endpointStatus"], 200);
     let context = incoming["incomingCallContext"].as_str().unwrap().to_owned();
     // calltrail validated the subscription and stored the event as Event Grid sent it.
-    let stored: Vec<(String, Option<String>, Value, String)> = sqlx::query_as(
-        "SELECT family, server_call_id, details, raw FROM events WHERE family = 'incoming_call'",
+    let stored: Vec<(String, Option<String>, String, String)> = sqlx::query_as(
+        "SELECT family, server_call_id, format, raw FROM events WHERE family = 'incoming_call'",
     )
     .fetch_all(&app.pool)
     .await
     .unwrap();
+    // The typed details, derived from the stored element as every reader derives them.
+    let stored: Vec<_> = stored
+        .into_iter()
+        .map(|(family, server, format, raw)| {
+            let details = serde_json::to_value(stored_kind(&format, &raw)).unwrap();
+            (family, server, details, raw)
+        })
+        .collect();
     assert_eq!(stored.len(), 1);
     assert_eq!(stored[0].1.as_deref(), incoming["serverCallId"].as_str());
     assert_eq!(stored[0].2["from"]["raw_id"], "4:+14255550111");
