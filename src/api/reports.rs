@@ -3,6 +3,7 @@
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
+use sqlx::PgConnection;
 use utoipa::openapi::schema::ObjectBuilder;
 use utoipa::openapi::{RefOr, Schema};
 use utoipa::{IntoParams, PartialSchema, ToSchema};
@@ -11,6 +12,8 @@ use crate::api::json;
 use crate::api::params::{bad, enum_or_empty, one_of, string, RequiredTime, TimeRange};
 use crate::error::ApiError;
 use crate::http::state::AppState;
+use crate::projection::rollup::read::RolledBucket;
+use crate::projection::rollup::{self, bucket_start};
 
 /// Bounds the response and the work: 2000 buckets is about 83 days by hour, 5 years by day.
 pub const MAX_BUCKETS: i64 = 2000;
@@ -46,7 +49,7 @@ fn bucket_width() -> ObjectBuilder {
 }
 
 /// One hour or day of calls.
-#[derive(Debug, Serialize, sqlx::FromRow, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow, ToSchema)]
 pub struct Bucket {
     /// The bucket's first instant; it covers one hour or day from there.
     pub start: DateTime<Utc>,
@@ -130,22 +133,126 @@ pub async fn report(state: &AppState, query: &SummaryQuery) -> Result<Summary, A
         return Ok(summary);
     }
     let until = next_from.unwrap_or(to);
-    let last = first + width * (listed - 1) as i32;
-    // Buckets are `date_bin` steps from the UTC-aligned first bucket: no time-zone work per row, and
-    // hours rather than days so that no session time zone with DST can shift them.
-    let stride = format!("{} hours", width.num_hours());
     let mut tx = state
         .query_pool
         .begin()
         .await
         .map_err(state.query_error())?;
-    // The distinct-participant count hashes one row per (bucket, participant): let it stay in memory.
-    // Both duration percentiles come from one array-form percentile_cont: one sort per bucket, not two.
-    sqlx::query("SET LOCAL work_mem = '64MB'")
+    // Several statements, one moment: the rollups' tables and the calls are read as of one snapshot.
+    sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         .execute(&mut *tx)
         .await
         .map_err(state.query_error())?;
-    let buckets: Vec<Bucket> = sqlx::query_as(
+    summary.buckets = buckets(&mut tx, from, until, unit, width, listed)
+        .await
+        .map_err(state.query_error())?;
+    tx.commit().await.map_err(state.query_error())?;
+    Ok(summary)
+}
+
+/// The `listed` buckets from the one holding `from`: those `[from, until)` covers whole come from the
+/// rollups the projector keeps; the first and last, when `from` or `until` cuts them, from the
+/// calls themselves ([`direct_buckets`]), since the rollups hold whole buckets only.
+async fn buckets(
+    conn: &mut PgConnection,
+    from: DateTime<Utc>,
+    until: DateTime<Utc>,
+    unit: &str,
+    width: TimeDelta,
+    listed: i64,
+) -> Result<Vec<Bucket>, sqlx::Error> {
+    let first = bucket_start(from, width);
+    let end = first + width * listed as i32;
+    // Whole buckets: those from `whole_from` up to `whole_until`.
+    let whole_from = if from == first { first } else { first + width };
+    let whole_until = bucket_start(until, width).max(whole_from);
+    let rolled = if whole_from < whole_until {
+        rollup::read::buckets(conn, unit, whole_from, whole_until).await?
+    } else {
+        Vec::new()
+    };
+    let mut rolled = rolled.into_iter().peekable();
+    let mut edges = Vec::new();
+    if first < whole_from {
+        edges.extend(direct_buckets(conn, from, until.min(whole_from), width).await?);
+    }
+    if whole_until < end && whole_until.max(from) < until {
+        edges.extend(direct_buckets(conn, whole_until.max(from), until, width).await?);
+    }
+    let mut edges = edges.into_iter().peekable();
+    let mut buckets = Vec::with_capacity(usize::try_from(listed).unwrap_or(0));
+    let mut start = first;
+    while start < end {
+        let bucket = if let Some(edge) = edges.next_if(|b| b.start == start) {
+            edge
+        } else if let Some(row) = rolled.next_if(|b| b.start == start) {
+            Bucket::from(row)
+        } else {
+            Bucket::empty(start)
+        };
+        buckets.push(bucket);
+        start += width;
+    }
+    Ok(buckets)
+}
+
+impl Bucket {
+    fn empty(start: DateTime<Utc>) -> Bucket {
+        Bucket {
+            start,
+            calls: 0,
+            connected: 0,
+            failed: 0,
+            duration_p50_ms: None,
+            duration_p95_ms: None,
+            participants: 0,
+            dtmf_tones: 0,
+            media_success_rate: None,
+        }
+    }
+}
+
+impl From<RolledBucket> for Bucket {
+    fn from(r: RolledBucket) -> Bucket {
+        Bucket {
+            start: r.start,
+            calls: r.calls,
+            connected: r.connected,
+            failed: r.failed,
+            duration_p50_ms: r.percentiles[0],
+            duration_p95_ms: r.percentiles[1],
+            participants: r.participants,
+            dtmf_tones: r.dtmf_tones,
+            // As `sum(media_succeeded)::float8 / nullif(sum(media_total), 0)` computes it.
+            media_success_rate: (r.media_total != 0)
+                .then(|| r.media_succeeded as f64 / r.media_total as f64),
+        }
+    }
+}
+
+/// Every bucket of `width` from the one holding `from` to the one before `until`, computed from the
+/// calls of `[from, until)` themselves: the report's answer for buckets the range cuts, and what
+/// the tests hold the rollups to. Reads every call of the range: meant for a bucket or two.
+pub async fn direct_buckets(
+    conn: &mut PgConnection,
+    from: DateTime<Utc>,
+    until: DateTime<Utc>,
+    width: TimeDelta,
+) -> Result<Vec<Bucket>, sqlx::Error> {
+    if until <= from {
+        return Ok(Vec::new());
+    }
+    let first = bucket_start(from, width);
+    let last = bucket_start(until - TimeDelta::microseconds(1), width);
+    // Buckets are `date_bin` steps from the UTC-aligned first bucket: no time-zone work per row, and
+    // hours rather than days so that no session time zone with DST can shift them.
+    let stride = format!("{} hours", width.num_hours());
+    // The distinct-participant count hashes one row per (bucket, participant): let it stay in memory.
+    // Both duration percentiles come from one array-form percentile_cont: one sort per bucket, not two.
+    sqlx::query("SET LOCAL work_mem = '64MB'")
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query_as(
         "WITH agg AS ( \
            SELECT date_bin($3::interval, first_event_at, $4) AS bucket, count(*) AS calls, \
                   count(connected_at) AS connected, \
@@ -176,18 +283,6 @@ pub async fn report(state: &AppState, query: &SummaryQuery) -> Result<Summary, A
     .bind(stride)
     .bind(first)
     .bind(last)
-    .fetch_all(&mut *tx)
+    .fetch_all(conn)
     .await
-    .map_err(state.query_error())?;
-    tx.commit().await.map_err(state.query_error())?;
-    summary.buckets = buckets;
-    Ok(summary)
-}
-
-/// The start of the UTC hour or day holding `t`. (Not `DurationRound`, which works in nanoseconds
-/// since 1970 and so fails before 1677 and after 2262: every RFC 3339 time is a valid `from`.)
-fn bucket_start(t: DateTime<Utc>, width: TimeDelta) -> DateTime<Utc> {
-    let width = width.num_seconds();
-    DateTime::from_timestamp(t.timestamp().div_euclid(width) * width, 0)
-        .expect("the start of a bucket holding a valid time is valid")
 }

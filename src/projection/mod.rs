@@ -16,6 +16,7 @@ mod fold;
 mod load;
 pub mod model;
 mod rebuild;
+pub mod rollup;
 mod worker;
 mod write;
 
@@ -135,6 +136,8 @@ async fn project(
         .filter_map(|id| fold::full(id, events.remove(id).as_deref().unwrap_or_default()))
         .map(|(state, projection)| (projection, fold_json(&state)))
         .collect();
+    // Before the write: the rollups subtract what the calls' stored rows contributed.
+    rollup::maintain::apply(conn, &whole, &projections, &passes).await?;
     write::write(conn, &whole, &projections, &passes).await?;
     metrics::counter!(m::PROJECTION_CALLS, "way" => "folded").increment(passes.len() as u64);
     metrics::counter!(m::PROJECTION_CALLS, "way" => "recomputed").increment(whole.len() as u64);

@@ -1,9 +1,10 @@
-//! `calltrail rebuild`: every call's projection recomputed from the log.
+//! `calltrail rebuild`: every call's projection recomputed from the log, then the summary rollups
+//! from the calls.
 
 use sqlx::PgPool;
 
 use crate::events::CallId;
-use crate::projection::recompute_calls;
+use crate::projection::{recompute_calls, rollup};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RebuildSummary {
@@ -69,5 +70,10 @@ pub async fn rebuild(pool: &PgPool, batch_calls: usize) -> Result<RebuildSummary
         removed += recompute_calls(&mut tx, orphans).await?;
         tx.commit().await?;
     }
+    // The calls are as the log makes them: the rollups are recomputed from them, whatever they held
+    // (a rebuild is also the way to restore them after a table was emptied or edited by hand).
+    let mut tx = pool.begin().await?;
+    rollup::recompute(&mut tx).await?;
+    tx.commit().await?;
     Ok(RebuildSummary { rebuilt, removed })
 }

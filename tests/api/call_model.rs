@@ -316,6 +316,19 @@ pub(crate) async fn dump(pool: &PgPool, portable: bool) -> Dump {
             "media_operations",
             "SELECT to_jsonb(t) FROM media_operations t ORDER BY call_id, operation_context, operation",
         ),
+        // The summary rollups the projector keeps beside the calls.
+        (
+            "summary_buckets",
+            "SELECT to_jsonb(t) FROM summary_buckets t ORDER BY bucket, start",
+        ),
+        (
+            "summary_durations",
+            "SELECT to_jsonb(t) FROM summary_durations t ORDER BY bucket, unit, start, value",
+        ),
+        (
+            "summary_participants",
+            "SELECT to_jsonb(t) FROM summary_participants t ORDER BY bucket, start, raw_id",
+        ),
     ];
     let mut tables = Vec::new();
     for (table, sql) in queries {

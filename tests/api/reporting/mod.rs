@@ -7,6 +7,7 @@ mod events;
 mod export;
 mod openapi;
 mod pagination;
+mod rollups;
 mod summary;
 mod whole_call;
 
@@ -126,6 +127,16 @@ pub fn tones(prefix: &str, call: &str, n: usize) -> Vec<Value> {
 }
 
 // ---- projection rows, inserted directly until the projector writes them ----
+
+/// Recomputes the summary rollups from the call model, as `calltrail rebuild` does: rows inserted
+/// by hand are not counted in them otherwise.
+pub async fn refresh_rollups(app: &TestApp) {
+    let mut tx = app.pool.begin().await.expect("begin");
+    calltrail::projection::rollup::recompute(&mut tx)
+        .await
+        .expect("recompute the rollups");
+    tx.commit().await.expect("commit");
+}
 
 pub struct CallRow {
     pub call_id: String,
