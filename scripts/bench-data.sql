@@ -120,4 +120,7 @@ SELECT c.call_id, 'menu', 'recognize', 'completed', 200, 0, 'Action completed.',
        c.started + interval '15 seconds', c.started + interval '35 seconds', 20000, 1
 FROM bench_calls c;
 
+-- The summary rollups, as the projector would have kept them (and as `calltrail rebuild` makes them).
+SELECT calltrail_recompute_summary_rollups();
+
 ANALYZE;

@@ -135,6 +135,32 @@ async fn partitions_past_retention_are_dropped_with_their_dedup_keys_and_their_c
             .await
             .unwrap();
     assert_eq!(tones, ["2"]);
+    // The summary rollups follow the calls: the removed one is no longer counted, and they are what
+    // a recomputation from the calls left gives.
+    let rollups = || async {
+        sqlx::query_scalar::<_, serde_json::Value>(
+            "SELECT jsonb_build_array( \
+               (SELECT jsonb_agg(t ORDER BY bucket, start) FROM summary_buckets t), \
+               (SELECT jsonb_agg(t ORDER BY bucket, unit, start, value) FROM summary_durations t), \
+               (SELECT jsonb_agg(t ORDER BY bucket, start, raw_id) FROM summary_participants t))",
+        )
+        .fetch_one(&app.pool)
+        .await
+        .unwrap()
+    };
+    let kept = rollups().await;
+    let counted: i64 =
+        sqlx::query_scalar("SELECT sum(calls)::int8 FROM summary_buckets WHERE bucket = 'day'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(counted, 2);
+    let mut tx = app.pool.begin().await.unwrap();
+    calltrail::projection::rollup::recompute(&mut tx)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(rollups().await, kept);
 
     // A second run (another instance, the next hour) finds nothing to do.
     let again = calltrail::store::retention::apply(&app.pool, 3)
