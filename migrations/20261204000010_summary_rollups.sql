@@ -56,10 +56,12 @@ CREATE TABLE summary_participants (
 -- projecting transaction that changed the rollups to commit (they take ROW EXCLUSIVE) and holds
 -- off new ones until this one commits, while readers go on; a projecting transaction that has
 -- read a call's old contribution but not yet written its change is not visible here and adds its
--- change afterwards, to these totals. DELETE, not TRUNCATE, so that reports keep being answered.
+-- change afterwards, to these totals. The tables are locked in the order a pass writes them, so
+-- that neither waits for the other while holding what the other needs. DELETE, not TRUNCATE, so
+-- that reports keep being answered.
 CREATE FUNCTION calltrail_recompute_summary_rollups() RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
-    LOCK TABLE summary_buckets, summary_durations, summary_participants IN EXCLUSIVE MODE;
+    LOCK TABLE summary_participants, summary_durations, summary_buckets IN EXCLUSIVE MODE;
     DELETE FROM summary_participants;
     DELETE FROM summary_durations;
     DELETE FROM summary_buckets;

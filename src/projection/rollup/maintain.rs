@@ -202,6 +202,8 @@ pub(crate) async fn apply(
     write(conn, changes).await
 }
 
+/// Writes participants, then durations, then buckets: the order in which the recomputation locks
+/// the tables (see the migration), so the two cannot deadlock.
 async fn write(conn: &mut PgConnection, mut changes: Changes) -> Result<(), sqlx::Error> {
     if !changes.participants.is_empty() {
         let keys: Vec<_> = changes.participants.iter().collect();
