@@ -364,3 +364,61 @@ async fn write_buckets(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn call(at: &str, duration_ms: Option<i64>) -> Contribution {
+        Contribution {
+            first_event_at: at.parse().expect("a time"),
+            connected: true,
+            failed: false,
+            duration_ms,
+            dtmf_tones: 2,
+            media_total: 1,
+            media_succeeded: 1,
+        }
+    }
+
+    #[test]
+    fn a_call_projected_again_unchanged_changes_nothing() {
+        let mut changes = Changes::default();
+        let c = call("2024-03-01T10:15:00Z", Some(61_500));
+        changes.call(&c, -1);
+        changes.call(&c, 1);
+        let who: Participants = [(c.first_event_at, "4:+1".to_owned())].into();
+        changes.participants(&who, -1);
+        changes.participants(&who, 1);
+        changes.prune();
+        assert!(changes.is_empty(), "{changes:?}");
+    }
+
+    #[test]
+    fn a_call_that_moved_earlier_leaves_its_buckets_and_joins_the_new_ones() {
+        let mut changes = Changes::default();
+        changes.call(&call("2024-03-01T00:05:00Z", Some(61_500)), -1);
+        changes.call(&call("2024-02-29T23:55:00Z", Some(61_500)), 1);
+        changes.prune();
+        let starts: Vec<(&str, String, i64)> = changes
+            .buckets
+            .iter()
+            .map(|((b, s), c)| (*b, s.to_rfc3339(), c.calls))
+            .collect();
+        assert_eq!(
+            starts,
+            [
+                ("day", "2024-02-29T00:00:00+00:00".to_owned(), 1),
+                ("day", "2024-03-01T00:00:00+00:00".to_owned(), -1),
+                ("hour", "2024-02-29T23:00:00+00:00".to_owned(), 1),
+                ("hour", "2024-03-01T00:00:00+00:00".to_owned(), -1),
+            ]
+        );
+        // Minute 1, second 61, millisecond 61,500, at both widths, out of one bucket and into another.
+        assert_eq!(changes.durations.len(), 12);
+        assert!(changes
+            .durations
+            .keys()
+            .any(|(b, unit, _, value)| (*b, *unit, *value) == ("hour", 1_000, 61)));
+    }
+}
