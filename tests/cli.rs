@@ -435,6 +435,18 @@ async fn production_logs_are_json_and_never_contain_the_secret() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    // Both pipes are drained as the service writes: at debug level it writes more than a pipe
+    // holds (every statement, the migrations' included), and a full pipe would block it.
+    let drain = |pipe: Box<dyn std::io::Read + Send>| {
+        std::thread::spawn(move || {
+            let mut pipe = pipe;
+            let mut text = String::new();
+            pipe.read_to_string(&mut text).unwrap();
+            text
+        })
+    };
+    let stdout = drain(Box::new(child.stdout.take().unwrap()));
+    let stderr = drain(Box::new(child.stderr.take().unwrap()));
     wait_ready(port).await;
     let client = reqwest::Client::new();
     let body = r#"[{"id":"log-1","source":"s","type":"Microsoft.Communication.ParticipantsUpdated","specversion":"1.0","data":{"callConnectionId":"c","sequenceNumber":1,"participants":[{"identifier":{"rawId":"4:+14255550123"}}]}}]"#;
@@ -455,21 +467,7 @@ async fn production_logs_are_json_and_never_contain_the_secret() {
         .unwrap();
     let output = tokio::task::spawn_blocking(move || {
         child.wait().unwrap();
-        let mut out = String::new();
-        use std::io::Read;
-        child
-            .stdout
-            .take()
-            .unwrap()
-            .read_to_string(&mut out)
-            .unwrap();
-        child
-            .stderr
-            .take()
-            .unwrap()
-            .read_to_string(&mut out)
-            .unwrap();
-        out
+        stdout.join().unwrap() + &stderr.join().unwrap()
     })
     .await
     .unwrap();
