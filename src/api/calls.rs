@@ -390,6 +390,14 @@ pub async fn participants_page(
     }))
 }
 
+/// The duplicate deliveries absorbed for a call (`store::duplicates`): the dashboard's trust panel
+/// shows them beside the events stored.
+pub async fn duplicates_absorbed(state: &AppState, id: &str) -> Result<i64, ApiError> {
+    crate::store::duplicates::of_call(&state.query_pool, id)
+        .await
+        .map_err(state.query_error())
+}
+
 /// A call's timeline: every stored event of the call in insertion order, normalised
 ///
 /// It reads the event log, so it also answers for a call the projection has not reached yet.

@@ -22,6 +22,7 @@
 //! At shutdown ([`IngestWriters::stop`]) the queue closes, the writers write what it still holds, and
 //! they end.
 
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -32,9 +33,10 @@ use tokio::sync::{mpsc, oneshot, watch, Mutex};
 use tokio::task::JoinHandle;
 
 use crate::config::IngestSettings;
-use crate::events::ParsedEvent;
+use crate::events::{CallId, ParsedEvent};
 use crate::metrics as m;
 use crate::projection::{feed, ProjectionFeed};
+use crate::store::duplicates;
 use crate::store::event_log::{self, Appended, Delivery, NewEvent, Stored};
 use crate::store::health::DatabaseHealth;
 
@@ -424,9 +426,11 @@ impl Writer {
                 metrics::histogram!(m::INGEST_BATCH_EVENTS).record(event_count as f64);
                 metrics::histogram!(m::INGEST_COMMIT_SECONDS)
                     .record(started.elapsed().as_secs_f64());
+                let absorbed = duplicates_of(&batch, &outcomes);
                 for (job, outcome) in batch.into_iter().zip(outcomes) {
                     job.answer(Ok(outcome));
                 }
+                self.count_duplicates(absorbed).await;
             }
             Err(error) if batch.len() == 1 => {
                 let job = batch.into_iter().next().expect("one job");
@@ -447,19 +451,57 @@ impl Writer {
                         job.answer(Err(SubmitError::Unavailable(DOWN.to_owned())));
                         continue;
                     }
-                    let result = self
-                        .commit(std::slice::from_ref(&job))
-                        .await
-                        .map(|mut o| o.remove(0))
-                        .map_err(classify);
-                    job.answer(result);
+                    let alone = std::slice::from_ref(&job);
+                    let result = self.commit(alone).await;
+                    let absorbed = match &result {
+                        Ok(outcomes) => duplicates_of(alone, outcomes),
+                        Err(_) => BTreeMap::new(),
+                    };
+                    job.answer(result.map(|mut o| o.remove(0)).map_err(classify));
+                    self.count_duplicates(absorbed).await;
                 }
             }
         }
     }
 }
 
+/// The duplicate deliveries a committed batch absorbed, by call.
+fn duplicates_of(batch: &[Job], outcomes: &[Vec<Stored>]) -> BTreeMap<CallId, i64> {
+    duplicates::by_call(
+        batch
+            .iter()
+            .zip(outcomes)
+            .flat_map(|(job, outcome)| job.events.iter().zip(outcome.iter().copied())),
+    )
+}
+
 impl Writer {
+    /// Adds a batch's duplicates to their calls' counts, after its requests were answered, so a
+    /// duplicate costs the answer nothing. Only the count is lost if this fails.
+    async fn count_duplicates(&mut self, absorbed: BTreeMap<CallId, i64>) {
+        if absorbed.is_empty() {
+            return;
+        }
+        let limit = self.commit_timeout;
+        let result = match self.connection().await {
+            Ok(conn) => tokio::time::timeout(limit, duplicates::record(conn, &absorbed)).await,
+            Err(error) => {
+                tracing::warn!(%error, "duplicate deliveries not counted");
+                return;
+            }
+        };
+        if !matches!(result, Ok(Ok(()))) {
+            match result {
+                Ok(Err(error)) => tracing::warn!(%error, "duplicate deliveries not counted"),
+                _ => tracing::warn!("duplicate deliveries not counted: the statement timed out"),
+            }
+            // The statement may have failed the connection, or still run on it.
+            if let Some((mut conn, _)) = self.conn.take() {
+                conn.close_on_drop();
+            }
+        }
+    }
+
     /// Tells the projector of this process that `batch` stored new events, and hands them over
     /// (so it need not read them back). The events are built only as the feed takes them: none
     /// when it keeps none, none past its capacity.

@@ -65,11 +65,12 @@ async fn render(
         everything("call_dtmf"),
         everything("call_media"),
     );
-    let (intervals, events, dtmf, media) = tokio::try_join!(
+    let (intervals, events, dtmf, media, duplicates) = tokio::try_join!(
         calls::participants_page(state, id, &all_intervals),
         calls::events_page(state, id, &all_events),
         calls::dtmf_page(state, id, &all_dtmf),
         calls::media_page(state, id, &all_media),
+        calls::duplicates_absorbed(state, id),
     )?;
     let input = Input {
         call: &call,
@@ -93,7 +94,7 @@ async fn render(
         (swimlane(&call, &layout))
         (marks_table(&call, &layout))
         (participants(&input, &layout))
-        (trust_panel(&call, &trust))
+        (trust_panel(&call, &trust, duplicates))
     };
     Ok(page::layout(
         &format!("Call {}", call.call_id),
@@ -409,16 +410,16 @@ fn participants(input: &Input<'_>, layout: &Layout) -> Markup {
     }
 }
 
-fn trust_panel(call: &CallSummary, trust: &Trust) -> Markup {
+fn trust_panel(call: &CallSummary, trust: &Trust, duplicates: i64) -> Markup {
     html! {
         section.trust aria-labelledby="trust-h" {
             h2 #trust-h { "Can this history be trusted?" }
             dl.summary {
+                div { dt { "Events received" } dd { (trust.stored as i64 + duplicates) " (stored and duplicate deliveries)" } }
                 div { dt { "Events stored" } dd { (trust.stored) " (the call model counts " (call.event_count) ")" } }
-                div { dt { "Duplicates absorbed" } dd {
-                    "not counted per call: a delivery of an event already stored is answered and dropped "
-                    "without a write, so nothing records it against the call (service-wide count: "
-                    code { "calltrail_events_duplicate_total" } "). What the sender repeated under new ids is below." } }
+                div { dt { "Duplicates absorbed" } dd { (duplicates)
+                    " (deliveries of an event already stored, answered without storing it again; "
+                    "what the sender repeated under new ids is below)" } }
                 div { dt { "Participant snapshots repeated" } dd { (trust.snapshot_repeats) " (a snapshot number already seen, sent again as another event)" } }
                 div { dt { "Arrived out of order" } dd { (trust.out_of_order) " (ordered by the sender's time and sequence number, so the model is unaffected)" } }
                 div { dt { "Key presses repeated" } dd { (trust.dtmf_repeats) } }

@@ -95,6 +95,34 @@ async fn the_call_page_draws_a_lane_per_participant_a_mark_per_tone_and_links_ev
         "{trust}"
     );
     assert!(trust.contains("query_secret"));
+    // The six events delivered a second time were absorbed, and counted against the call. The
+    // writer counts them just after it has answered: wait for the count, then read the page again.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let counted: Option<i64> =
+            sqlx::query_scalar("SELECT duplicates FROM call_duplicates WHERE call_id = $1")
+                .bind(call)
+                .fetch_optional(&app.pool)
+                .await
+                .unwrap();
+        if counted == Some(6) {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "counted {counted:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let (_, html) = page(&app, &cookie, &path).await;
+    let trust = between(&html, "id=\"trust-h\"", "</section>");
+    assert!(trust.contains("Duplicates absorbed</dt><dd>6 "), "{trust}");
+    let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM events WHERE call_id = $1")
+        .bind(call)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert!(
+        trust.contains(&format!("Events received</dt><dd>{} ", stored + 6)),
+        "{trust}"
+    );
 }
 
 #[tokio::test]
