@@ -285,51 +285,9 @@ async fn post_concurrently(app: &TestApp, posts: &[Value]) {
 #[derive(Debug, PartialEq)]
 pub(crate) struct Dump(Vec<(&'static str, Vec<Value>)>);
 
-/// `portable` leaves out what depends on where and when the events were inserted (`event_seq`,
-/// `last_event_seq`), so two databases fed the same events in different orders compare equal;
-/// a tone row's event is named by its dedup key instead. `projected_at` is always left out.
+/// `portable`: see [`crate::model_tables::queries`].
 pub(crate) async fn dump(pool: &PgPool, portable: bool) -> Dump {
-    let calls = if portable {
-        // The fold state holds event_seq values too.
-        "SELECT to_jsonb(t) - 'projected_at' - 'last_event_seq' - 'fold' FROM calls t ORDER BY call_id"
-    } else {
-        "SELECT to_jsonb(t) - 'projected_at' FROM calls t ORDER BY call_id"
-    };
-    let tones = if portable {
-        "SELECT to_jsonb(t) - 'event_seq' || jsonb_build_object('event', encode(e.dedup_key, 'hex')) \
-         FROM dtmf_tones t JOIN events e ON e.event_seq = t.event_seq ORDER BY t.call_id, t.ordinal"
-    } else {
-        "SELECT to_jsonb(t) FROM dtmf_tones t ORDER BY call_id, ordinal"
-    };
-    let queries = [
-        ("calls", calls),
-        (
-            "call_participants",
-            "SELECT to_jsonb(t) FROM call_participants t ORDER BY call_id, raw_id, interval_no",
-        ),
-        (
-            "participant_changes",
-            "SELECT to_jsonb(t) FROM participant_changes t ORDER BY call_id, raw_id, ordinal",
-        ),
-        ("dtmf_tones", tones),
-        (
-            "media_operations",
-            "SELECT to_jsonb(t) FROM media_operations t ORDER BY call_id, operation_context, operation",
-        ),
-        // The summary rollups the projector keeps beside the calls.
-        (
-            "summary_buckets",
-            "SELECT to_jsonb(t) FROM summary_buckets t ORDER BY bucket, start",
-        ),
-        (
-            "summary_durations",
-            "SELECT to_jsonb(t) FROM summary_durations t ORDER BY bucket, unit, start, value",
-        ),
-        (
-            "summary_participants",
-            "SELECT to_jsonb(t) FROM summary_participants t ORDER BY bucket, start, raw_id",
-        ),
-    ];
+    let queries = crate::model_tables::queries(portable);
     let mut tables = Vec::new();
     for (table, sql) in queries {
         let rows: Vec<Value> = sqlx::query_scalar(sql).fetch_all(pool).await.unwrap();

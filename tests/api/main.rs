@@ -13,6 +13,8 @@ mod helpers;
 mod hostile;
 mod ingest;
 mod instances;
+#[path = "../shared/model_tables.rs"]
+mod model_tables;
 mod outage;
 mod replica;
 mod reporting;

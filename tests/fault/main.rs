@@ -10,6 +10,8 @@
 //! form is part of `scripts/test.sh`. Scenarios run one at a time, so that one's load does not
 //! distort another's latencies; each prints its figures (`--nocapture` shows them).
 
+#[path = "../shared/model_tables.rs"]
+mod model_tables;
 #[path = "../process/mod.rs"]
 mod process;
 

@@ -67,42 +67,7 @@ pub async fn projected(database: &str) {
 /// Every row of the five call-model tables (the fold state included; only the time of the
 /// projection itself left out) and of the summary rollups, in a fixed order.
 async fn dump(database: &str) -> Vec<(&'static str, Vec<Value>)> {
-    let queries = [
-        (
-            "calls",
-            "SELECT to_jsonb(t) - 'projected_at' FROM calls t ORDER BY call_id",
-        ),
-        (
-            "call_participants",
-            "SELECT to_jsonb(t) FROM call_participants t ORDER BY call_id, raw_id, interval_no",
-        ),
-        (
-            "participant_changes",
-            "SELECT to_jsonb(t) FROM participant_changes t ORDER BY call_id, raw_id, ordinal",
-        ),
-        (
-            "dtmf_tones",
-            "SELECT to_jsonb(t) FROM dtmf_tones t ORDER BY call_id, ordinal",
-        ),
-        (
-            "media_operations",
-            "SELECT to_jsonb(t) FROM media_operations t \
-             ORDER BY call_id, operation_context, operation",
-        ),
-        // The summary rollups, kept by the same transactions (rebuild recomputes them from scratch).
-        (
-            "summary_buckets",
-            "SELECT to_jsonb(t) FROM summary_buckets t ORDER BY bucket, start",
-        ),
-        (
-            "summary_durations",
-            "SELECT to_jsonb(t) FROM summary_durations t ORDER BY bucket, unit, start, value",
-        ),
-        (
-            "summary_participants",
-            "SELECT to_jsonb(t) FROM summary_participants t ORDER BY bucket, start, raw_id",
-        ),
-    ];
+    let queries = crate::model_tables::queries(false);
     let mut conn = connect(database).await;
     let mut tables = Vec::new();
     for (table, sql) in queries {

@@ -210,11 +210,11 @@ async fn assert_matches_the_direct_query(app: &TestApp, when: &str) {
 /// The three rollup tables, rows in key order.
 async fn rollups(app: &TestApp) -> Vec<Value> {
     let mut all = Vec::new();
-    for sql in [
-        "SELECT to_jsonb(t) FROM summary_buckets t ORDER BY bucket, start",
-        "SELECT to_jsonb(t) FROM summary_durations t ORDER BY bucket, unit, start, value",
-        "SELECT to_jsonb(t) FROM summary_participants t ORDER BY bucket, start, raw_id",
-    ] {
+    let tables = crate::model_tables::queries(false);
+    for (_, sql) in tables
+        .iter()
+        .filter(|(table, _)| table.starts_with("summary_"))
+    {
         let rows: Vec<Value> = sqlx::query_scalar(sql).fetch_all(&app.pool).await.unwrap();
         all.push(Value::Array(rows));
     }
