@@ -26,7 +26,7 @@ async fn log_in(browser: &Browser, app: &TestApp, next: &str) {
     let field = browser.find("#token").await;
     browser.type_into(&field, UI_TOKEN).await;
     browser.type_into(&field, ENTER).await;
-    let url = browser.url().await;
+    let url = browser.url_once(|u| u == app.url(next)).await;
     assert_eq!(url, app.url(next), "back where it started, logged in");
 }
 
@@ -58,7 +58,7 @@ async fn log_in_filter_the_calls_and_come_back_with_back() {
     browser.click(&failed).await;
     let submit = browser.find("form.filters button[type='submit']").await;
     browser.click(&submit).await;
-    let filtered = browser.url().await;
+    let filtered = browser.url_once(|u| u.contains("outcome=failed")).await;
     assert!(filtered.contains("outcome=failed"), "{filtered}");
     let empty = browser
         .script(
@@ -97,7 +97,8 @@ async fn a_call_to_a_key_press_to_its_raw_payload_by_keyboard_alone() {
     }
     assert!(reached, "the call's link is reachable by Tab");
     browser.press(ENTER).await;
-    assert_eq!(browser.url().await, app.url(&format!("/ui/calls/{call}")));
+    let page = app.url(&format!("/ui/calls/{call}"));
+    assert_eq!(browser.url_once(|u| u == page).await, page);
     let mut order = Vec::new();
     let mut tone = None;
     for _ in 0..120 {
@@ -117,7 +118,8 @@ async fn a_call_to_a_key_press_to_its_raw_payload_by_keyboard_alone() {
         "marks before it were focused on the way: {order:?}"
     );
     browser.press(ENTER).await;
-    assert_eq!(browser.url().await, app.url(&tone));
+    let event = app.url(&tone);
+    assert_eq!(browser.url_once(|u| u == event).await, event);
     let mut payload = None;
     for _ in 0..80 {
         browser.press(TAB).await;

@@ -169,6 +169,20 @@ impl Browser {
         self.get("/url").await.as_str().unwrap().to_owned()
     }
 
+    /// The page's URL once `expected` holds of it, or as it is after 10 s: an action that navigates
+    /// (a click on a submit button, Enter on a link or in a form) can be answered before the
+    /// navigation has begun, so the URL read at once may still be the old page's.
+    pub async fn url_once(&self, expected: impl Fn(&str) -> bool) -> String {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let url = self.url().await;
+            if expected(&url) || std::time::Instant::now() > deadline {
+                return url;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+    }
+
     pub async fn refresh(&self) {
         self.post("/refresh", json!({})).await;
     }
