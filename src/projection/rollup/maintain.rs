@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 
-use super::{bucket_start, UNITS, WIDTHS};
+use super::{bucket_start, Counts, UNITS, WIDTHS};
 use crate::events::CallId;
 use crate::projection::fold::Pass;
 use crate::projection::model::{CallOutcome, CallProjection, CallRow};
@@ -44,19 +44,6 @@ impl Contribution {
 /// A call's distinct participants, keyed as `call_participants` rows count them: by the call
 /// start copied into them, and raw id.
 type Participants = BTreeSet<(DateTime<Utc>, String)>;
-
-/// Changes to one `summary_buckets` row.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-struct Counts {
-    calls: i64,
-    connected: i64,
-    failed: i64,
-    durations: i64,
-    dtmf_tones: i64,
-    media_total: i64,
-    media_succeeded: i64,
-    participants: i64,
-}
 
 /// Changes to the three tables, by key; the maps keep keys sorted, so concurrent passes lock rows
 /// in one order.

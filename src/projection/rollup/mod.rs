@@ -19,6 +19,20 @@ pub mod read;
 use chrono::{DateTime, TimeDelta, Utc};
 use sqlx::PgConnection;
 
+/// The counters of one `summary_buckets` row: the stored totals the report reads, and the changes
+/// a projector pass adds to them.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, sqlx::FromRow)]
+pub(crate) struct Counts {
+    pub calls: i64,
+    pub connected: i64,
+    pub failed: i64,
+    pub durations: i64,
+    pub dtmf_tones: i64,
+    pub media_total: i64,
+    pub media_succeeded: i64,
+    pub participants: i64,
+}
+
 /// The widths served, as stored in the `bucket` columns, with their length.
 pub const WIDTHS: [(&str, TimeDelta); 2] =
     [("hour", TimeDelta::hours(1)), ("day", TimeDelta::days(1))];

@@ -6,7 +6,7 @@ use std::collections::{BTreeSet, HashMap};
 use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 
-use super::UNITS;
+use super::{Counts, UNITS};
 
 /// The percentiles the report shows, as `percentile_cont(ARRAY[0.5, 0.95])` takes them.
 pub const PERCENTILES: [f64; 2] = [0.5, 0.95];
@@ -32,14 +32,8 @@ type Histogram = Vec<(i64, i64)>;
 #[derive(sqlx::FromRow)]
 struct Row {
     start: DateTime<Utc>,
-    calls: i64,
-    connected: i64,
-    failed: i64,
-    durations: i64,
-    dtmf_tones: i64,
-    media_total: i64,
-    media_succeeded: i64,
-    participants: i64,
+    #[sqlx(flatten)]
+    counts: Counts,
 }
 
 /// Where `percentile_cont` looks for percentile `p` among `n` sorted values: the 0-based ranks
@@ -78,9 +72,9 @@ pub async fn buckets(
     // Every rank a percentile needs, per bucket: (bucket index, rank) → duration.
     let mut wanted: BTreeSet<(usize, i64)> = BTreeSet::new();
     for (i, row) in rows.iter().enumerate() {
-        if row.durations > 0 {
+        if row.counts.durations > 0 {
             for p in PERCENTILES {
-                let (low, high, _) = positions(p, row.durations);
+                let (low, high, _) = positions(p, row.counts.durations);
                 wanted.insert((i, low));
                 wanted.insert((i, high));
             }
@@ -97,16 +91,16 @@ pub async fn buckets(
         .enumerate()
         .map(|(i, row)| RolledBucket {
             start: row.start,
-            calls: row.calls,
-            connected: row.connected,
-            failed: row.failed,
-            dtmf_tones: row.dtmf_tones,
-            media_total: row.media_total,
-            media_succeeded: row.media_succeeded,
-            participants: row.participants,
+            calls: row.counts.calls,
+            connected: row.counts.connected,
+            failed: row.counts.failed,
+            dtmf_tones: row.counts.dtmf_tones,
+            media_total: row.counts.media_total,
+            media_succeeded: row.counts.media_succeeded,
+            participants: row.counts.participants,
             percentiles: PERCENTILES.map(|p| {
-                (row.durations > 0).then(|| {
-                    let (low, high, proportion) = positions(p, row.durations);
+                (row.counts.durations > 0).then(|| {
+                    let (low, high, proportion) = positions(p, row.counts.durations);
                     let (a, b) = (found[&(i, low)] as f64, found[&(i, high)] as f64);
                     if high > low {
                         lerp(a, b, proportion)
