@@ -3,6 +3,8 @@
 //! place (an upsert, so unchanged indexed columns allow a HOT update) and only the detail rows its
 //! new events created or changed are written.
 
+use std::collections::HashSet;
+
 use sqlx::PgConnection;
 
 use crate::events::CallId;
@@ -91,6 +93,18 @@ pub(crate) async fn write(
     for table in TABLES {
         delete(conn, table, &ids).await?;
     }
+    // A call with no event left (retention dropped them) keeps nothing, not even the count of
+    // duplicates absorbed, which is not derived from the log and is otherwise left alone.
+    let kept: HashSet<&str> = projections
+        .iter()
+        .map(|(p, _)| p.call.call_id.as_str())
+        .collect();
+    let gone: Vec<&str> = ids
+        .iter()
+        .copied()
+        .filter(|id| !kept.contains(id))
+        .collect();
+    delete(conn, "call_duplicates", &gone).await?;
     end_intervals(conn, folded).await?;
     update_media(conn, folded).await?;
 

@@ -5,7 +5,8 @@
 //! event it stands for is gone, so a sender retrying an event older than the retention period has
 //! it stored again, as new. The call model follows the log: each dropped partition's calls are
 //! queued for recomputation, and the projector rebuilds them from what is left (removing those
-//! with nothing left), exactly as `calltrail rebuild` would.
+//! with nothing left, and their count of duplicates absorbed), exactly as `calltrail rebuild` would.
+//! The dashboard's record of payload views (`payload_views`) is kept as long as the events.
 //!
 //! Safe with several instances: each partition is dropped under the lock that serialises partition
 //! creation, and an instance that comes second finds nothing left to drop.
@@ -23,6 +24,8 @@ pub struct RetentionSummary {
     /// The partitions dropped, oldest first, with the events each held.
     pub dropped: Vec<(String, i64)>,
     pub dedup_keys_pruned: u64,
+    /// Dashboard views of stored payloads (`payload_views`) older than the cutoff, deleted.
+    pub payload_views_pruned: u64,
 }
 
 /// Drops what is older than `keep_months` whole months before the current one; `keep_months` 0
@@ -81,6 +84,21 @@ pub async fn apply(pool: &PgPool, keep_months: u32) -> Result<RetentionSummary, 
             keys = summary.dedup_keys_pruned,
             %cutoff,
             "retention: pruned the dedup keys of events past retention.keep_months"
+        );
+    }
+    // The record of who opened which payload is kept as long as the events themselves: a view
+    // recorded before the cutoff goes with the month it belongs to. (Written only by people, so
+    // one statement.)
+    summary.payload_views_pruned = sqlx::query("DELETE FROM payload_views WHERE viewed_at < $1")
+        .bind(cutoff)
+        .execute(pool)
+        .await?
+        .rows_affected();
+    if summary.payload_views_pruned > 0 {
+        tracing::info!(
+            views = summary.payload_views_pruned,
+            %cutoff,
+            "retention: pruned the dashboard's payload views past retention.keep_months"
         );
     }
     Ok(summary)

@@ -90,6 +90,20 @@ async fn partitions_past_retention_are_dropped_with_their_dedup_keys_and_their_c
         .contains(&"events_y2020m01".to_owned()));
     assert_eq!(call_events(&app, "old").await, Some(2));
     assert_eq!(call_events(&app, "span").await, Some(2));
+    // Duplicates absorbed for two of the calls, and two dashboard views of payloads: one recorded
+    // in January 2020, one now.
+    sqlx::query("INSERT INTO call_duplicates VALUES ('old', 3), ('span', 4)")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    sqlx::query(
+        "INSERT INTO payload_views (viewed_at, principal, event_seq, call_id, how) VALUES \
+         ('2020-01-20T00:00:00Z', 'sha256:0123456789ab', 1, 'old', 'page'), \
+         (now(), 'sha256:0123456789ab', 2, 'span', 'download')",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
 
     // Nothing is done when retention is off.
     let none = calltrail::store::retention::apply(&app.pool, 0)
@@ -109,6 +123,12 @@ async fn partitions_past_retention_are_dropped_with_their_dedup_keys_and_their_c
         ]
     );
     assert_eq!(summary.dedup_keys_pruned, 3);
+    assert_eq!(summary.payload_views_pruned, 1);
+    let views: Vec<String> = sqlx::query_scalar("SELECT how FROM payload_views")
+        .fetch_all(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(views, ["download"], "the recent view stays");
     let left = partitions(&app).await;
     assert!(
         !left.iter().any(|p| p.starts_with("events_y2020")),
@@ -129,6 +149,16 @@ async fn partitions_past_retention_are_dropped_with_their_dedup_keys_and_their_c
     );
     assert_eq!(call_events(&app, "span").await, Some(1));
     assert_eq!(call_events(&app, "new").await, Some(1));
+    let duplicates: Vec<(String, i64)> =
+        sqlx::query_as("SELECT call_id, duplicates FROM call_duplicates ORDER BY 1")
+            .fetch_all(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        duplicates,
+        [("span".to_owned(), 4)],
+        "the count of a call with no events left goes with it"
+    );
     let tones: Vec<String> =
         sqlx::query_scalar("SELECT tone FROM dtmf_tones WHERE call_id = 'span' ORDER BY 1")
             .fetch_all(&app.pool)
