@@ -142,6 +142,7 @@ pub struct ProjectionSettings {
     pub poll_interval_ms: u64,
     pub settle_ms: u64,
     pub handoff_events: usize,
+    pub foreign_after_ms: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

@@ -22,7 +22,7 @@ stored AS (
   FROM src WHERE k IN (SELECT dedup_key FROM claimed) ORDER BY ord
   RETURNING dedup_key, call_id, event_seq),
 queued AS (
-  INSERT INTO projection_queue (call_ids, event_seqs)
-  SELECT array_agg(DISTINCT call_id ORDER BY call_id), array_agg(event_seq) FROM stored
+  INSERT INTO projection_queue (call_ids, event_seqs, owner)
+  SELECT array_agg(DISTINCT call_id ORDER BY call_id), array_agg(event_seq), 1::int8 FROM stored
   WHERE call_id IS NOT NULL HAVING count(*) > 0)
 SELECT count(*) FROM stored;

@@ -351,13 +351,14 @@ impl Writer {
             .map(|j| (&j.delivery, j.events.as_slice()))
             .collect();
         let kept = self.conn.is_some();
-        let mut result = event_log::append(self.connection().await?, &deliveries).await;
+        let owner = self.projection.owner();
+        let mut result = event_log::append(self.connection().await?, &deliveries, owner).await;
         if matches!(&result, Err(e) if kept && crate::store::is_unavailable(e)) {
             // The kept connection may have died while idle (a database restart): once more on a
             // connection the pool has just tested. Should the first attempt have committed after
             // all, its events now come back as duplicates: still stored once.
             self.conn = None;
-            result = event_log::append(self.connection().await?, &deliveries).await;
+            result = event_log::append(self.connection().await?, &deliveries, owner).await;
         }
         if result.is_err() {
             self.conn = None;

@@ -31,6 +31,9 @@ pub struct ProjectionFeed(Arc<Inner>);
 
 #[derive(Default)]
 struct Inner {
+    /// This process's mark on the queue rows its writers add, so that its projector takes those
+    /// first (see `load::claim`); `None` when no projector runs here.
+    owner: Option<i64>,
     ring: Notify,
     /// How many events may wait at once: a bound on the memory this takes.
     capacity: usize,
@@ -59,10 +62,18 @@ impl ProjectionFeed {
 
     fn with_max_age(capacity: usize, max_age: Duration) -> ProjectionFeed {
         ProjectionFeed(Arc::new(Inner {
+            owner: Some(uuid::Uuid::new_v4().as_u64_pair().0 as i64),
             capacity,
             max_age,
             ..Inner::default()
         }))
+    }
+
+    /// The mark this process's writers put on the queue rows they add, and its projector prefers
+    /// (`None`: no projector here, so any instance's projector takes them at once). Random per
+    /// process: a restarted instance's rows are taken by whoever is next, once they have waited.
+    pub fn owner(&self) -> Option<i64> {
+        self.0.owner
     }
 
     /// New events were committed.

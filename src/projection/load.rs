@@ -2,6 +2,7 @@
 //! their events.
 
 use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
 
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, Postgres, Row, Transaction};
@@ -22,18 +23,36 @@ pub(crate) struct Claimed {
     pub recompute: Vec<CallId>,
 }
 
+/// Which queue rows a projector takes.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Claim {
+    /// Calls to take at least (at least one row).
+    pub limit: usize,
+    /// This process's mark (`ProjectionFeed::owner`).
+    pub owner: Option<i64>,
+    /// Rows marked by another process are taken once they have waited this long.
+    pub foreign_after: Duration,
+}
+
 /// Takes queue rows oldest first until they name at least `limit` calls (at least one row), removes
 /// them, and returns what they name; the rows come back if the transaction rolls back. Each row is
 /// one committed batch, so taking several at once also projects once a call whose POSTs were
 /// committed in several batches. Rows another projector has claimed are skipped, not waited for;
 /// rows locked here but not taken are released at commit.
+///
+/// Of the rows, a projector takes those its own process added, unmarked ones, and other processes'
+/// once they have waited `foreign_after`: each instance folds what its writers committed from
+/// memory instead of reading another's back from the event log, and the rows of an instance that
+/// stopped or fell behind are still taken, later.
 pub(crate) async fn claim(
     tx: &mut Transaction<'_, Postgres>,
-    limit: usize,
+    claim: Claim,
 ) -> Result<Claimed, sqlx::Error> {
     let rows: Vec<(Vec<CallId>, Option<Vec<i64>>)> = sqlx::query_as(
         "WITH picked AS ( \
            SELECT id, cardinality(call_ids) AS calls FROM projection_queue \
+           WHERE owner IS NULL OR owner = $2 \
+             OR enqueued_at < now() - make_interval(secs => $3) \
            ORDER BY id FOR UPDATE SKIP LOCKED LIMIT $1), \
          taken AS ( \
            SELECT id FROM (SELECT id, sum(calls) OVER (ORDER BY id) - calls AS before FROM picked) p \
@@ -41,7 +60,9 @@ pub(crate) async fn claim(
          DELETE FROM projection_queue WHERE id IN (SELECT id FROM taken) \
          RETURNING call_ids, event_seqs",
     )
-    .bind(i64::try_from(limit.max(1)).unwrap_or(i64::MAX))
+    .bind(i64::try_from(claim.limit.max(1)).unwrap_or(i64::MAX))
+    .bind(claim.owner)
+    .bind(claim.foreign_after.as_secs_f64())
     .fetch_all(&mut **tx)
     .await?;
     let mut claimed = Claimed::default();

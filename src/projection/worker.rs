@@ -1,8 +1,8 @@
 //! The projector: a background task that drains `projection_queue`.
 //!
 //! Several instances may share one database: `FOR UPDATE SKIP LOCKED` splits the queue between
-//! them, and the per-call advisory lock serialises two of them on one call, so each reads the state
-//! the other committed. A failed batch rolls back, so its queue rows come back and are retried
+//! them, each taking first the rows its own writers added (`load::claim`), and the per-call
+//! advisory lock serialises two of them on one call, so each reads the state the other committed. A failed batch rolls back, so its queue rows come back and are retried
 //! after a pause.
 
 use std::time::{Duration, Instant};
@@ -31,6 +31,7 @@ impl Projector {
             batch_calls: settings.batch_calls,
             poll_interval: Duration::from_millis(settings.poll_interval_ms),
             settle: Duration::from_millis(settings.settle_ms),
+            foreign_after: Duration::from_millis(settings.foreign_after_ms),
             feed,
         };
         Projector {
@@ -53,6 +54,7 @@ struct Worker {
     batch_calls: usize,
     poll_interval: Duration,
     settle: Duration,
+    foreign_after: Duration,
     feed: ProjectionFeed,
 }
 
@@ -111,7 +113,12 @@ impl Worker {
     /// they named (repeats included): `batch_calls` or more means more is probably waiting.
     async fn drain_once(&self) -> Result<usize, sqlx::Error> {
         let mut tx = self.pool.begin().await?;
-        let claimed = load::claim(&mut tx, self.batch_calls).await?;
+        let claim = load::Claim {
+            limit: self.batch_calls,
+            owner: self.feed.owner(),
+            foreign_after: self.foreign_after,
+        };
+        let claimed = load::claim(&mut tx, claim).await?;
         if claimed.call_ids.is_empty() {
             return Ok(0);
         }

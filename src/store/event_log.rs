@@ -61,9 +61,12 @@ pub struct NewEvent {
 
 /// Appends the events of several deliveries in one statement, which is its own transaction: when
 /// it returns `Ok` the rows are committed. Says, per delivery and event, whether it was stored.
+/// The queue row it adds for the projector carries `owner`, the mark of the projector that should
+/// take it first (`ProjectionFeed::owner`).
 pub async fn append(
     conn: &mut PgConnection,
     deliveries: &[(&Delivery, &[ParsedEvent])],
+    owner: Option<i64>,
 ) -> Result<Appended, sqlx::Error> {
     let mut outcome: Vec<Vec<Stored>> = deliveries
         .iter()
@@ -90,7 +93,7 @@ pub async fn append(
         .collect();
     let times: Vec<DateTime<Utc>> = claims.iter().map(|(_, t)| *t).collect();
 
-    let inserted = batch.columns().insert(conn, &keys, &times).await?;
+    let inserted = batch.columns().insert(conn, &keys, &times, owner).await?;
     let mut new_events = Vec::with_capacity(inserted.len());
     for (key, event_seq) in inserted {
         let row = batch.take(key);
@@ -247,6 +250,7 @@ impl<'a> EventColumns<'a> {
         conn: &mut PgConnection,
         keys: &[&[u8]],
         times: &[DateTime<Utc>],
+        owner: Option<i64>,
     ) -> Result<Vec<(DedupKey, i64)>, sqlx::Error> {
         sqlx::query_as(
             "WITH claimed AS ( \
@@ -275,8 +279,9 @@ impl<'a> EventColumns<'a> {
              ORDER BY ord \
              RETURNING dedup_key, call_id, event_seq), \
            queued AS ( \
-             INSERT INTO projection_queue (call_ids, event_seqs) \
-             SELECT array_agg(DISTINCT call_id ORDER BY call_id), array_agg(event_seq) FROM stored \
+             INSERT INTO projection_queue (call_ids, event_seqs, owner) \
+             SELECT array_agg(DISTINCT call_id ORDER BY call_id), array_agg(event_seq), $25 \
+             FROM stored \
              WHERE call_id IS NOT NULL HAVING count(*) > 0) \
          SELECT dedup_key, event_seq FROM stored",
         )
@@ -304,6 +309,7 @@ impl<'a> EventColumns<'a> {
         .bind(self.raw)
         .bind(keys)
         .bind(times)
+        .bind(owner)
         .fetch_all(conn)
         .await
     }

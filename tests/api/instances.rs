@@ -83,3 +83,63 @@ async fn three_instances_with_duplicates_across_them_store_once_and_agree_with_a
         "equal to a rebuild"
     );
 }
+
+/// A projector takes the calls its own instance committed at once, another instance's only once
+/// they have waited `projection.foreign_after_ms`: the events of its own are still in its memory.
+#[tokio::test]
+async fn a_projector_leaves_another_instances_calls_until_they_have_waited() {
+    let database_url = create_database().await;
+    // Another instance's call: committed by an instance that does not project, then given the
+    // mark of an instance that does (one that is not this test's).
+    let writer = TestApp::spawn_on(&database_url, |s| s.projection.enabled = false).await;
+    for body in ga_call("foreign") {
+        deliver(&writer, &body).await;
+    }
+    sqlx::query("UPDATE projection_queue SET owner = 42")
+        .execute(&writer.pool)
+        .await
+        .unwrap();
+    // Polls often, and would take another instance's calls only after ten minutes.
+    let projecting = TestApp::spawn_on(&database_url, |s| {
+        s.projection.poll_interval_ms = 5;
+        s.projection.settle_ms = 0;
+        s.projection.foreign_after_ms = 600_000;
+    })
+    .await;
+    for body in ga_call("own") {
+        deliver(&projecting, &body).await;
+    }
+    let projected = |call: &'static str| {
+        let pool = projecting.pool.clone();
+        async move {
+            sqlx::query_scalar::<_, bool>("SELECT EXISTS (SELECT 1 FROM calls WHERE call_id = $1)")
+                .bind(call)
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+        }
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !projected("own").await {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "own call not projected after 30 s"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    // Dozens of polls later, the other instance's call is still queued.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(
+        !projected("foreign").await,
+        "another instance's call was taken at once"
+    );
+    assert!(projecting.count_rows("projection_queue").await > 0);
+
+    // Once its rows have waited long enough (made to look eleven minutes old), they are taken.
+    sqlx::query("UPDATE projection_queue SET enqueued_at = now() - interval '11 minutes'")
+        .execute(&projecting.pool)
+        .await
+        .unwrap();
+    projecting.wait_for_projections().await;
+    assert!(projected("foreign").await);
+}
