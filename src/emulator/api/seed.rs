@@ -158,6 +158,8 @@ async fn play_audio(
         sources: vec![PlaySource::File(audio_file_uri)],
         looped,
         context: context.clone(),
+        // The seed's API has no operation callback URIs: the call's callbackUri.
+        callback: None,
         interrupt: false,
     };
     let id = state
@@ -200,7 +202,7 @@ async fn invite(
     let context = input::opt_string(&map, "operationContext")?;
     state
         .emulator
-        .run(|sim, now| sim.invite(&call_id, participants, context, None, now))?;
+        .run(|sim, now| sim.invite(&call_id, participants, context, None, None, now))?;
     Ok(HttpResponse::Accepted().finish())
 }
 
@@ -221,6 +223,6 @@ async fn remove(
         .into_owned();
     state
         .emulator
-        .run(|sim, now| sim.remove(&call_id, &participant, None, now))?;
+        .run(|sim, now| sim.remove(&call_id, &participant, None, None, now))?;
     Ok(HttpResponse::Accepted().finish())
 }

@@ -247,6 +247,7 @@ impl<'a> Driver<'a> {
                     sources: vec![PlaySource::File(self.plan.scenario.message.clone())],
                     looped: false,
                     context: Some(ALERT_CONTEXT.into()),
+                    callback: None,
                     interrupt: false,
                 };
                 // Established a moment ago, so the play is accepted.
@@ -265,6 +266,7 @@ impl<'a> Driver<'a> {
                     initial_silence: Duration::from_secs_f64(scenario.silence_seconds),
                     inter_tone: Duration::from_secs_f64(scenario.silence_seconds),
                     context: Some(CONFIRM_CONTEXT.into()),
+                    callback: None,
                     interrupt: false,
                 };
                 let press = (live.behaviour == Behaviour::Confirm).then(|| {

@@ -427,6 +427,7 @@ mod tests {
                 .unwrap()
                 .into(),
             kind,
+            callback_uri: None,
         }
     }
 

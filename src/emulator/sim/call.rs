@@ -32,9 +32,9 @@ pub(crate) struct Call {
     pub snapshot_seq: u64,
     pub tone_seq: u64,
     pub tones: ToneReports,
-    /// Participants (raw id) whose key presses are reported, with the context recognition was
-    /// started with; read only when `tones` is `WhenRecognizing`.
-    pub continuous: BTreeMap<String, Option<String>>,
+    /// Participants (raw id) whose key presses are reported, with the operation that started
+    /// their recognition; read only when `tones` is `WhenRecognizing`.
+    pub continuous: BTreeMap<String, Operation>,
     pub recognizing: Option<Recognizing>,
     /// Numbers recognitions, so that a timer of an earlier one finds nothing to do.
     pub next_recognize: u64,
@@ -48,6 +48,8 @@ pub(crate) struct Recognizing {
     pub id: u64,
     pub target: String,
     pub context: Option<String>,
+    /// Where its events go (`operationCallbackUri`); `None`: the call's callbackUri.
+    pub callback: Option<Arc<str>>,
     pub max_tones: usize,
     pub stop_tones: Vec<char>,
     pub initial_silence: Duration,
@@ -80,6 +82,16 @@ pub(crate) struct Ringing {
 pub(crate) struct Invitation {
     pub id: String,
     pub context: Option<String>,
+    /// Where its result goes (`operationCallbackUri`); `None`: the call's callbackUri.
+    pub callback: Option<Arc<str>>,
+}
+
+/// An operation that lasts (continuous DTMF recognition): the context its events carry, and where
+/// they go (`operationCallbackUri`; `None`: the call's callbackUri).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Operation {
+    pub context: Option<String>,
+    pub callback: Option<Arc<str>>,
 }
 
 #[derive(Debug, Clone)]
@@ -88,6 +100,8 @@ pub(crate) struct Play {
     pub sources: Vec<PlaySource>,
     pub looped: bool,
     pub context: Option<String>,
+    /// Where its events go (`operationCallbackUri`); `None`: the call's callbackUri.
+    pub callback: Option<Arc<str>>,
     pub started: bool,
 }
 
@@ -142,12 +156,26 @@ impl Call {
         at
     }
 
+    /// An event for the call's callbackUri.
     pub fn emit(
         &mut self,
         out: &mut Vec<SimEvent>,
         origin: DateTime<Utc>,
         now: SimTime,
         kind: EventKind,
+    ) {
+        self.emit_to(out, origin, now, kind, None);
+    }
+
+    /// An event of an operation, for the operation's callback URI when it gave one (else the
+    /// call's).
+    pub fn emit_to(
+        &mut self,
+        out: &mut Vec<SimEvent>,
+        origin: DateTime<Utc>,
+        now: SimTime,
+        kind: EventKind,
+        callback_uri: Option<Arc<str>>,
     ) {
         let at = self.stamp(origin, now);
         out.push(SimEvent {
@@ -156,6 +184,7 @@ impl Call {
             correlation_id: self.correlation_id.clone(),
             at,
             kind,
+            callback_uri,
         });
     }
 

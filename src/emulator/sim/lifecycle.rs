@@ -102,7 +102,7 @@ impl Simulator {
                     return; // cancelled meanwhile
                 }
                 let play = call.media.pop_front().expect("checked above");
-                call.emit(
+                call.emit_to(
                     &mut self.outbox,
                     self.origin,
                     now,
@@ -112,6 +112,7 @@ impl Simulator {
                         result: SUCCESS,
                         failed_source: None,
                     },
+                    play.callback,
                 );
                 self.start_next_play(&call_id, now);
             }
@@ -185,7 +186,7 @@ impl Simulator {
         let snapshot = call.snapshot();
         call.emit(&mut self.outbox, self.origin, now, snapshot);
         if let Some(invitation) = ringing.invitation {
-            call.emit(
+            call.emit_to(
                 &mut self.outbox,
                 self.origin,
                 now,
@@ -194,6 +195,7 @@ impl Simulator {
                     participant: ringing.identifier.clone(),
                     result: SUCCESS,
                 },
+                invitation.callback,
             );
         }
         let steps: Vec<f64> = call
@@ -224,7 +226,7 @@ impl Simulator {
     ) {
         let call = self.calls.get_mut(call_id).expect("a known call");
         if let Some(invitation) = ringing.invitation {
-            call.emit(
+            call.emit_to(
                 &mut self.outbox,
                 self.origin,
                 now,
@@ -233,6 +235,7 @@ impl Simulator {
                     participant: ringing.identifier,
                     result: why,
                 },
+                invitation.callback,
             );
             return;
         }
@@ -260,7 +263,7 @@ impl Simulator {
             Ok(length) => length,
             Err(failed) => {
                 let play = call.media.pop_front().expect("checked above");
-                call.emit(
+                call.emit_to(
                     &mut self.outbox,
                     self.origin,
                     now,
@@ -270,13 +273,15 @@ impl Simulator {
                         result: DOWNLOAD_FAILED,
                         failed_source: Some(failed),
                     },
+                    play.callback,
                 );
                 return self.start_next_play(call_id, now);
             }
         };
         play.started = true;
         let (id, looped, context) = (play.id.clone(), play.looped, play.context.clone());
-        call.emit(
+        let callback = play.callback.clone();
+        call.emit_to(
             &mut self.outbox,
             self.origin,
             now,
@@ -286,6 +291,7 @@ impl Simulator {
                 result: SUCCESS,
                 failed_source: None,
             },
+            callback,
         );
         // A looped play runs until it is cancelled or the call ends.
         if !looped {
@@ -305,16 +311,18 @@ impl Simulator {
         if call.is_over() {
             return;
         }
-        // Continuous recognition reports that it stopped with the call (as recorded traffic shows).
-        for (_, context) in std::mem::take(&mut call.continuous) {
-            call.emit(
+        // Continuous recognition reports that it stopped with the call (as recorded traffic
+        // shows), where the start request said its events go.
+        for (_, operation) in std::mem::take(&mut call.continuous) {
+            call.emit_to(
                 &mut self.outbox,
                 self.origin,
                 now,
                 EventKind::DtmfStopped {
-                    context,
+                    context: operation.context,
                     result: DTMF_STOPPED_BY_END,
                 },
+                operation.callback,
             );
         }
         for state in [CallState::Terminating, CallState::Terminated] {

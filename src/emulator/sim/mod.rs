@@ -100,6 +100,8 @@ pub struct PlayRequest {
     pub sources: Vec<PlaySource>,
     pub looped: bool,
     pub context: Option<String>,
+    /// Where the play's events go (GA `operationCallbackUri`); `None`: the call's callbackUri.
+    pub callback: Option<Arc<str>>,
     /// Cancels what is playing and queued first (GA `interruptCallMediaOperation`).
     pub interrupt: bool,
 }
@@ -258,6 +260,7 @@ impl Simulator {
             sources: request.sources,
             looped: request.looped,
             context: request.context,
+            callback: request.callback,
             started: false,
         });
         if call.media.len() == 1 {
@@ -278,7 +281,7 @@ impl Simulator {
         let call = self.calls.get_mut(call_id).expect("a known call");
         let plays: Vec<Play> = call.media.drain(..).collect();
         for play in &plays {
-            call.emit(
+            call.emit_to(
                 &mut self.outbox,
                 self.origin,
                 now,
@@ -288,18 +291,21 @@ impl Simulator {
                     result: CANCELLED,
                     failed_source: None,
                 },
+                play.callback.clone(),
             );
         }
         plays.len()
     }
 
     /// Invites participants: a snapshot follows, and each invitee rings, for `timeout` at most
-    /// when one is given. Returns the invitations' ids, in the targets' order.
+    /// when one is given. Each invitation's result goes to `callback` when it is given. Returns the
+    /// invitations' ids, in the targets' order.
     pub fn invite(
         &mut self,
         call_id: &str,
         targets: Vec<Identifier>,
         context: Option<String>,
+        callback: Option<Arc<str>>,
         timeout: Option<Duration>,
         now: SimTime,
     ) -> Result<Vec<String>, SimError> {
@@ -327,6 +333,7 @@ impl Simulator {
             let invitation = Invitation {
                 id: uuid::Uuid::new_v4().to_string(),
                 context: context.clone(),
+                callback: callback.clone(),
             };
             ids.push(invitation.id.clone());
             self.ring(call_id, target, Some(invitation), timeout, now);
@@ -334,12 +341,15 @@ impl Simulator {
         Ok(ids)
     }
 
-    /// The application withdraws a pending invitation: the invitee stops ringing.
+    /// The application withdraws a pending invitation: the invitee stops ringing. The
+    /// cancellation's event goes to `callback` when it is given (the cancel request's, not the
+    /// invitation's).
     pub fn cancel_invitation(
         &mut self,
         call_id: &str,
         invitation_id: &str,
         context: Option<String>,
+        callback: Option<Arc<str>>,
         now: SimTime,
     ) -> Result<(), SimError> {
         self.live_call(call_id)?;
@@ -354,7 +364,7 @@ impl Simulator {
                 ))
             })?;
         call.ringing.remove(index);
-        call.emit(
+        call.emit_to(
             &mut self.outbox,
             self.origin,
             now,
@@ -363,16 +373,19 @@ impl Simulator {
                 invitation_id: invitation_id.to_owned(),
                 result: model::ADD_CANCELLED,
             },
+            callback,
         );
         Ok(())
     }
 
-    /// The application removes a participant, named by participant id or raw id.
+    /// The application removes a participant, named by participant id or raw id. The snapshot is
+    /// the call's; the removal's own event goes to `callback` when it is given.
     pub fn remove(
         &mut self,
         call_id: &str,
         who: &str,
         context: Option<String>,
+        callback: Option<Arc<str>>,
         now: SimTime,
     ) -> Result<(), SimError> {
         self.live_call(call_id)?;
@@ -388,7 +401,7 @@ impl Simulator {
         let gone = call.present.remove(index);
         let snapshot = call.snapshot();
         call.emit(&mut self.outbox, self.origin, now, snapshot);
-        call.emit(
+        call.emit_to(
             &mut self.outbox,
             self.origin,
             now,
@@ -396,6 +409,7 @@ impl Simulator {
                 participant: gone.identifier,
                 context,
             },
+            callback,
         );
         if !call.has_remote_party() {
             self.end_call(call_id, ENDED_BY_REMOVAL, now);
@@ -418,19 +432,20 @@ impl Simulator {
         })?;
         let participant = call.present[index].identifier.clone();
         let reported = match call.tones {
-            ToneReports::Always => Some(None),
+            ToneReports::Always => Some(call::Operation::default()),
             ToneReports::WhenRecognizing => call.continuous.get(&participant.raw_id).cloned(),
         };
-        if let Some(context) = reported {
+        if let Some(operation) = reported {
             for &tone in tones {
                 call.tone_seq += 1;
                 let kind = EventKind::Tone {
                     sequence: call.tone_seq,
                     tone,
                     participant: participant.clone(),
-                    context: context.clone(),
+                    context: operation.context.clone(),
                 };
-                call.emit(&mut self.outbox, self.origin, now, kind);
+                let callback = operation.callback.clone();
+                call.emit_to(&mut self.outbox, self.origin, now, kind, callback);
             }
         }
         self.recognize_tones(call_id, &participant.raw_id, tones, now);

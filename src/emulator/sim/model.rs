@@ -1,6 +1,8 @@
 //! What the simulation says happened, before any wire format: the delivery engine renders each
 //! [`SimEvent`] in the call's chosen format (some have no counterpart in some eras).
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
@@ -109,6 +111,10 @@ pub struct SimEvent {
     pub correlation_id: String,
     pub at: DateTime<Utc>,
     pub kind: EventKind,
+    /// Where this event goes instead of the call's callbackUri: the `operationCallbackUri` of the
+    /// operation whose event it is. `None` for the call's own (and for operations that set none).
+    /// Opaque here: the simulation neither reads nor checks it.
+    pub callback_uri: Option<Arc<str>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -2,9 +2,10 @@
 //! prompt, until the maximum, a stop tone or a timeout), continuous recognition (each key reported
 //! as it is pressed), and tones the application sends.
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use crate::emulator::sim::call::Recognizing;
+use crate::emulator::sim::call::{Operation, Recognizing};
 use crate::emulator::sim::clock::SimTime;
 use crate::emulator::sim::lifecycle::play_length;
 use crate::emulator::sim::model::{
@@ -33,6 +34,9 @@ pub struct RecognizeRequest {
     pub initial_silence: Duration,
     pub inter_tone: Duration,
     pub context: Option<String>,
+    /// Where the recognition's events go (GA `operationCallbackUri`); `None`: the call's
+    /// callbackUri.
+    pub callback: Option<Arc<str>>,
     /// Cancels running and queued plays first.
     pub interrupt: bool,
 }
@@ -67,7 +71,7 @@ impl Simulator {
         call.next_recognize += 1;
         let id = call.next_recognize;
         let Ok(prompt) = prompt else {
-            call.emit(
+            call.emit_to(
                 &mut self.outbox,
                 self.origin,
                 now,
@@ -77,6 +81,7 @@ impl Simulator {
                     tones: Vec::new(),
                     result: PROMPT_FAILED,
                 },
+                request.callback,
             );
             return Ok(());
         };
@@ -84,6 +89,7 @@ impl Simulator {
             id,
             target,
             context: request.context,
+            callback: request.callback,
             max_tones: request.max_tones.max(1),
             stop_tones: request.stop_tones,
             initial_silence: request.initial_silence,
@@ -158,7 +164,7 @@ impl Simulator {
         match outcome {
             Some(result) => {
                 let r = call.recognizing.take().expect("checked above");
-                call.emit(
+                call.emit_to(
                     &mut self.outbox,
                     self.origin,
                     now,
@@ -168,6 +174,7 @@ impl Simulator {
                         tones: r.tones,
                         result,
                     },
+                    r.callback,
                 );
             }
             None => {
@@ -205,7 +212,7 @@ impl Simulator {
         } else {
             INTER_DIGIT_TIMEOUT
         };
-        call.emit(
+        call.emit_to(
             &mut self.outbox,
             self.origin,
             now,
@@ -215,6 +222,7 @@ impl Simulator {
                 tones: r.tones,
                 result,
             },
+            r.callback,
         );
     }
 
@@ -224,7 +232,7 @@ impl Simulator {
         let Some(r) = call.recognizing.take() else {
             return false;
         };
-        call.emit(
+        call.emit_to(
             &mut self.outbox,
             self.origin,
             now,
@@ -234,35 +242,41 @@ impl Simulator {
                 tones: Vec::new(),
                 result: CANCELLED,
             },
+            r.callback,
         );
         true
     }
 
-    /// From now on each key `who` presses is reported (with `context`).
+    /// From now on each key `who` presses is reported (with `context`, to `callback` when it is
+    /// given); so is the recognition's stop when the call ends. A second start replaces the first.
     pub fn start_continuous_dtmf(
         &mut self,
         call_id: &str,
         who: &str,
         context: Option<String>,
+        callback: Option<Arc<str>>,
     ) -> Result<(), SimError> {
         let raw_id = self.present_raw_id(call_id, who)?;
         let call = self.calls.get_mut(call_id).expect("checked above");
-        call.continuous.insert(raw_id, context);
+        call.continuous
+            .insert(raw_id, Operation { context, callback });
         Ok(())
     }
 
-    /// Stops reporting `who`'s keys; says so in an event.
+    /// Stops reporting `who`'s keys; says so in an event, which is the stop request's: it goes to
+    /// `callback` when the stop gave one, else to the call's callbackUri (not to the start's URI).
     pub fn stop_continuous_dtmf(
         &mut self,
         call_id: &str,
         who: &str,
         context: Option<String>,
+        callback: Option<Arc<str>>,
         now: SimTime,
     ) -> Result<(), SimError> {
         let raw_id = self.present_raw_id(call_id, who)?;
         let call = self.calls.get_mut(call_id).expect("checked above");
         call.continuous.remove(&raw_id);
-        call.emit(
+        call.emit_to(
             &mut self.outbox,
             self.origin,
             now,
@@ -270,21 +284,24 @@ impl Simulator {
                 context,
                 result: DTMF_STOPPED,
             },
+            callback,
         );
         Ok(())
     }
 
-    /// The application sends tones to `who`; they are played at once.
+    /// The application sends tones to `who`; they are played at once. The result goes to
+    /// `callback` when it is given.
     pub fn send_dtmf(
         &mut self,
         call_id: &str,
         who: &str,
         context: Option<String>,
+        callback: Option<Arc<str>>,
         now: SimTime,
     ) -> Result<(), SimError> {
         self.present_raw_id(call_id, who)?;
         let call = self.calls.get_mut(call_id).expect("checked above");
-        call.emit(
+        call.emit_to(
             &mut self.outbox,
             self.origin,
             now,
@@ -292,6 +309,7 @@ impl Simulator {
                 context,
                 result: SUCCESS,
             },
+            callback,
         );
         Ok(())
     }

@@ -40,6 +40,7 @@ pub fn play(r: &Request<'_>, call_id: &str) -> Result<HttpResponse, GaError> {
         sources,
         looped,
         context,
+        callback: None,
         interrupt,
     };
     r.state.emulator.run(|sim, now| {
@@ -108,6 +109,7 @@ pub fn recognize(r: &Request<'_>, call_id: &str) -> Result<HttpResponse, GaError
         initial_silence: Duration::from_secs(initial_silence),
         inter_tone: Duration::from_secs(inter_tone),
         context: body::opt_string(&map, "operationContext")?,
+        callback: None,
         interrupt: body::opt_bool(&map, "interruptCallMediaOperation")?.unwrap_or(false),
     };
     r.state
@@ -129,9 +131,9 @@ pub fn continuous_dtmf(
     let context = body::opt_string(&map, "operationContext")?;
     r.state.emulator.run(|sim, now| {
         if start {
-            sim.start_continuous_dtmf(call_id, &target.raw_id, context)
+            sim.start_continuous_dtmf(call_id, &target.raw_id, context, None)
         } else {
-            sim.stop_continuous_dtmf(call_id, &target.raw_id, context, now)
+            sim.stop_continuous_dtmf(call_id, &target.raw_id, context, None, now)
         }
     })?;
     Ok(HttpResponse::Ok().finish())
@@ -150,7 +152,7 @@ pub fn send_dtmf(r: &Request<'_>, call_id: &str) -> Result<HttpResponse, GaError
     let context = body::opt_string(&map, "operationContext")?;
     r.state
         .emulator
-        .run(|sim, now| sim.send_dtmf(call_id, &target.raw_id, context.clone(), now))?;
+        .run(|sim, now| sim.send_dtmf(call_id, &target.raw_id, context.clone(), None, now))?;
     Ok(HttpResponse::Accepted().json(json!({"operationContext": context})))
 }
 

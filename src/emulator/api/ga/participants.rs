@@ -49,6 +49,7 @@ pub fn add(r: &Request<'_>, call_id: &str) -> Result<HttpResponse, GaError> {
             call_id,
             vec![target.clone()],
             context.clone(),
+            None,
             timeout.map(Duration::from_secs),
             now,
         )
@@ -67,7 +68,7 @@ pub fn remove(r: &Request<'_>, call_id: &str) -> Result<HttpResponse, GaError> {
     let context = body::opt_string(&map, "operationContext")?;
     r.state
         .emulator
-        .run(|sim, now| sim.remove(call_id, &target.raw_id, context.clone(), now))?;
+        .run(|sim, now| sim.remove(call_id, &target.raw_id, context.clone(), None, now))?;
     Ok(HttpResponse::Accepted().json(json!({"operationContext": context})))
 }
 
@@ -91,9 +92,9 @@ pub fn cancel_add(r: &Request<'_>, call_id: &str) -> Result<HttpResponse, GaErro
     let map = body::object(r.body, false)?;
     let invitation_id = body::string(&map, "invitationId")?;
     let context = body::opt_string(&map, "operationContext")?;
-    r.state
-        .emulator
-        .run(|sim, now| sim.cancel_invitation(call_id, &invitation_id, context.clone(), now))?;
+    r.state.emulator.run(|sim, now| {
+        sim.cancel_invitation(call_id, &invitation_id, context.clone(), None, now)
+    })?;
     Ok(HttpResponse::Accepted().json(json!({
         "invitationId": invitation_id, "operationContext": context,
     })))
