@@ -4,6 +4,8 @@
 //! some eras (A1 and A2 have no removal or create-failure events, B no Establishing or
 //! Terminating): those render as `None` and are not sent.
 
+use std::sync::Arc;
+
 use chrono::SecondsFormat;
 use serde_json::{json, Map, Value};
 
@@ -22,14 +24,19 @@ pub struct Rendered {
     pub body: Value,
     /// A second copy made by a fault (a repeated snapshot), not an event of the simulation.
     pub repeat: bool,
+    /// Where it goes instead of the call's callbackUri (the event's operation's
+    /// `operationCallbackUri`), as the simulation said.
+    pub callback_uri: Option<Arc<str>>,
 }
 
 pub fn render(event: &SimEvent, format: CallbackFormat) -> Option<Rendered> {
-    match format {
+    let mut rendered = match format {
         CallbackFormat::A1 => a1(event),
         CallbackFormat::A2 => a2(event),
         CallbackFormat::B => b(event),
-    }
+    }?;
+    rendered.callback_uri.clone_from(&event.callback_uri);
+    Some(rendered)
 }
 
 fn time(event: &SimEvent) -> String {
@@ -86,6 +93,7 @@ fn a1(e: &SimEvent) -> Option<Rendered> {
     };
     Some(Rendered {
         repeat: false,
+        callback_uri: None,
         event_type: format!("{PREFIX}{name}"),
         body: json!({
             "id": null, "topic": null, "subject": format!("callLeg/{leg}/{subject}"),
@@ -326,6 +334,7 @@ fn cloud_event(e: &SimEvent, name: &str, data: Value) -> Rendered {
     let source = format!("calling/callConnections/{}", e.call_id);
     Rendered {
         repeat: false,
+        callback_uri: None,
         event_type: format!("{PREFIX}{name}"),
         body: json!({
             "id": uuid::Uuid::new_v4().to_string(), "source": source,

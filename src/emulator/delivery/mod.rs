@@ -1,10 +1,13 @@
 //! The callback delivery engine: each simulated event is rendered in its call's format, signed the
-//! call's way and POSTed to its callbackUri; an attempt without a 2xx answer is retried with
-//! exponential backoff, and after the last attempt the delivery is recorded as dropped.
+//! call's way and POSTed to the call's callbackUri, or to the `operationCallbackUri` of the
+//! operation whose event it is when that operation gave one; an attempt without a 2xx answer is
+//! retried with exponential backoff, and after the last attempt the delivery is recorded as
+//! dropped.
 //!
 //! One task per call sends that call's deliveries in order (unless a fault reorders them), so a
-//! receiver sees the order the simulation produced; a delivery whose first attempt fails is retried
-//! by a task of its own, so one failing delivery does not hold the call's later ones back.
+//! receiver sees the order the simulation produced, whichever URLs they go to; a delivery whose
+//! first attempt fails is retried by a task of its own, so one failing delivery does not hold the
+//! call's later ones back. A batch (format B) holds events for one URL only.
 
 pub mod event_grid;
 pub mod format;
@@ -69,8 +72,18 @@ struct Queue {
 struct Outgoing {
     call_id: String,
     profile: Arc<Profile>,
+    /// The operation's callback URI when the body's events go there; `None`: the call's.
+    destination: Option<Arc<str>>,
     body: Vec<u8>,
     record: u64,
+}
+
+impl Outgoing {
+    fn url(&self) -> &str {
+        self.destination
+            .as_deref()
+            .unwrap_or(&self.profile.callback_uri)
+    }
 }
 
 impl Delivery {
@@ -193,7 +206,7 @@ async fn call_task(
         if faults.reorder_window > 1 {
             lock(&inner.rng).shuffle(&mut group);
         }
-        for chunk in group.chunks(batch) {
+        for chunk in batches(&group, batch) {
             let (body, types) = post_body(chunk, profile.format);
             let delay = faults.delay_ms
                 + match faults.jitter_ms {
@@ -208,11 +221,14 @@ async fn call_task(
             } else {
                 1
             };
+            // One URL for the whole chunk (`batches`).
+            let destination = &chunk[0].callback_uri;
+            let url = destination.as_deref().unwrap_or(&profile.callback_uri);
             for copy in 0..copies {
                 let record = lock(&inner.records).add(DeliveryRecord {
                     id: 0,
                     call_id: call_id.clone(),
-                    callback_uri: redact(&profile.callback_uri),
+                    callback_uri: redact(url),
                     format: profile.format,
                     auth: profile.auth,
                     event_types: types.clone(),
@@ -228,6 +244,7 @@ async fn call_task(
                 let outgoing = Outgoing {
                     call_id: call_id.clone(),
                     profile: profile.clone(),
+                    destination: destination.clone(),
                     body: serde_json::to_vec(&body).expect("JSON values serialise"),
                     record,
                 };
@@ -272,6 +289,14 @@ fn number_snapshots(
         }
     }
     out
+}
+
+/// A gathered group as POST bodies, in order: consecutive events for the same URL share one, up
+/// to `batch` of them; events for different URLs never do.
+fn batches(group: &[Rendered], batch: usize) -> impl Iterator<Item = &[Rendered]> {
+    group
+        .chunk_by(|a, b| a.callback_uri == b.callback_uri)
+        .flat_map(move |run| run.chunks(batch))
 }
 
 /// The POST body of a group of events: a B array, or one A1/A2 object.
@@ -342,7 +367,7 @@ async fn attempt(inner: &Inner, outgoing: &Outgoing, n: u32) -> bool {
 
 async fn send(inner: &Inner, outgoing: &Outgoing, tampered: bool) -> Result<u16, String> {
     let profile = &outgoing.profile;
-    let mut url = profile.callback_uri.clone();
+    let mut url = outgoing.url().to_owned();
     let mut headers: Vec<(&'static str, String)> = Vec::new();
     match profile.auth {
         CallbackAuth::QuerySecret | CallbackAuth::Auto => {
@@ -371,4 +396,49 @@ async fn send(inner: &Inner, outgoing: &Outgoing, tampered: bool) -> Result<u16,
     }
     let response = request.send().await.map_err(|e| e.to_string())?;
     Ok(response.status().as_u16())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rendered(to: Option<&str>) -> Rendered {
+        Rendered {
+            event_type: "e".into(),
+            body: Value::Null,
+            repeat: false,
+            callback_uri: to.map(Arc::from),
+        }
+    }
+
+    #[test]
+    fn a_batch_holds_consecutive_events_for_one_url_only() {
+        let (op, other) = (Some("http://op.test/a"), Some("http://op.test/b"));
+        let group: Vec<Rendered> = [None, None, op, op, op, None, other, None]
+            .into_iter()
+            .map(rendered)
+            .collect();
+        let sizes = |batch| -> Vec<(usize, Option<String>)> {
+            batches(&group, batch)
+                .map(|c| (c.len(), c[0].callback_uri.as_deref().map(str::to_owned)))
+                .collect()
+        };
+        let to = |s: Option<&str>| s.map(str::to_owned);
+        assert_eq!(
+            sizes(10),
+            [(2, None), (3, to(op)), (1, None), (1, to(other)), (1, None)]
+        );
+        assert_eq!(
+            sizes(2),
+            [
+                (2, None),
+                (2, to(op)),
+                (1, to(op)),
+                (1, None),
+                (1, to(other)),
+                (1, None)
+            ]
+        );
+        assert_eq!(batches(&group, 1).count(), group.len());
+    }
 }

@@ -22,7 +22,9 @@ pub enum DeliveryState {
 pub struct DeliveryRecord {
     pub id: u64,
     pub call_id: String,
-    /// The callbackUri, with the value of a `secret` query parameter hidden.
+    /// The URL posted to (the call's callbackUri, or the operation's `operationCallbackUri` when
+    /// the events are an operation's that gave one), with the value of a `secret` query parameter
+    /// hidden.
     pub callback_uri: String,
     pub format: CallbackFormat,
     pub auth: CallbackAuth,
