@@ -115,6 +115,19 @@ pub fn identifier(value: &Value, at: &str) -> Result<Identifier, ApiError> {
 /// An absolute http(s) URI.
 pub fn http_uri(map: &Map<String, Value>, name: &str) -> Result<String, ApiError> {
     let uri = string(map, name)?;
+    check_http_uri(name, uri)
+}
+
+/// An absolute http(s) URI when the field is present (not null), checked as [`http_uri`] checks
+/// a required one.
+pub fn opt_http_uri(map: &Map<String, Value>, name: &str) -> Result<Option<String>, ApiError> {
+    match opt_string(map, name)? {
+        Some(uri) => check_http_uri(name, uri).map(Some),
+        None => Ok(None),
+    }
+}
+
+fn check_http_uri(name: &str, uri: String) -> Result<String, ApiError> {
     match url::Url::parse(&uri) {
         Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => Ok(uri),
         _ => Err(ApiError::bad_request(format!(

@@ -9,6 +9,7 @@ mod faults;
 mod ga;
 mod ga_errors;
 mod ga_incoming;
+mod ga_operation_callbacks;
 mod sdk;
 
 use std::time::{Duration, Instant};

@@ -1,6 +1,8 @@
 //! Reading GA request bodies: identifiers (`CommunicationIdentifierModel`, with or without
 //! `kind`), play sources, tones and bounded numbers, each error naming the field.
 
+use std::sync::Arc;
+
 use serde_json::{Map, Value};
 
 use crate::emulator::api::ga::error::GaError;
@@ -28,6 +30,13 @@ pub fn opt_bool(map: &Body, name: &str) -> Result<Option<bool>, GaError> {
 
 pub fn http_uri(map: &Body, name: &str) -> Result<String, GaError> {
     Ok(input::http_uri(map, name)?)
+}
+
+/// An operation's `operationCallbackUri`, checked as a call's `callbackUri` is: where that
+/// operation's events go instead of the call's callbackUri. An `Arc`, as it travels with each of
+/// the operation's events (every key of a continuous recognition).
+pub fn operation_callback(map: &Body) -> Result<Option<Arc<str>>, GaError> {
+    Ok(input::opt_http_uri(map, "operationCallbackUri")?.map(Arc::from))
 }
 
 /// An optional nested object.

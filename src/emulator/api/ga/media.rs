@@ -1,4 +1,6 @@
 //! Media of a call connection: play, recognize DTMF, continuous DTMF, send DTMF, cancel all.
+//! Each operation but cancel-all may name an `operationCallbackUri`: its own events go there
+//! instead of the call's callbackUri.
 
 use std::time::Duration;
 
@@ -40,7 +42,7 @@ pub fn play(r: &Request<'_>, call_id: &str) -> Result<HttpResponse, GaError> {
         sources,
         looped,
         context,
-        callback: None,
+        callback: body::operation_callback(&map)?,
         interrupt,
     };
     r.state.emulator.run(|sim, now| {
@@ -109,7 +111,7 @@ pub fn recognize(r: &Request<'_>, call_id: &str) -> Result<HttpResponse, GaError
         initial_silence: Duration::from_secs(initial_silence),
         inter_tone: Duration::from_secs(inter_tone),
         context: body::opt_string(&map, "operationContext")?,
-        callback: None,
+        callback: body::operation_callback(&map)?,
         interrupt: body::opt_bool(&map, "interruptCallMediaOperation")?.unwrap_or(false),
     };
     r.state
@@ -120,7 +122,9 @@ pub fn recognize(r: &Request<'_>, call_id: &str) -> Result<HttpResponse, GaError
 
 /// `POST …/{id}:startContinuousDtmfRecognition` and `…:stopContinuousDtmfRecognition`: 200;
 /// each key the participant presses is then a `ContinuousDtmfRecognitionToneReceived`; stopping
-/// sends `ContinuousDtmfRecognitionStopped`.
+/// sends `ContinuousDtmfRecognitionStopped`. The tones (and the stop when the call ends) go to the
+/// start's `operationCallbackUri`; a stop request's event goes to the stop's own, else to the
+/// call's callbackUri.
 pub fn continuous_dtmf(
     r: &Request<'_>,
     call_id: &str,
@@ -129,11 +133,12 @@ pub fn continuous_dtmf(
     let map = body::object(r.body, false)?;
     let target = body::identifier(&map, "targetParticipant")?;
     let context = body::opt_string(&map, "operationContext")?;
+    let callback = body::operation_callback(&map)?;
     r.state.emulator.run(|sim, now| {
         if start {
-            sim.start_continuous_dtmf(call_id, &target.raw_id, context, None)
+            sim.start_continuous_dtmf(call_id, &target.raw_id, context, callback)
         } else {
-            sim.stop_continuous_dtmf(call_id, &target.raw_id, context, None, now)
+            sim.stop_continuous_dtmf(call_id, &target.raw_id, context, callback, now)
         }
     })?;
     Ok(HttpResponse::Ok().finish())
@@ -150,9 +155,10 @@ pub fn send_dtmf(r: &Request<'_>, call_id: &str) -> Result<HttpResponse, GaError
     }
     let target = body::identifier(&map, "targetParticipant")?;
     let context = body::opt_string(&map, "operationContext")?;
+    let callback = body::operation_callback(&map)?;
     r.state
         .emulator
-        .run(|sim, now| sim.send_dtmf(call_id, &target.raw_id, context.clone(), None, now))?;
+        .run(|sim, now| sim.send_dtmf(call_id, &target.raw_id, context.clone(), callback, now))?;
     Ok(HttpResponse::Accepted().json(json!({"operationContext": context})))
 }
 

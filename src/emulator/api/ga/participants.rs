@@ -1,4 +1,6 @@
-//! Participants of a call connection: list, get, add, remove, mute, cancel an add.
+//! Participants of a call connection: list, get, add, remove, mute, cancel an add. Add, remove
+//! and cancel-add may name an `operationCallbackUri`: the operation's own events go there (the
+//! participant snapshots stay the call's).
 
 use std::time::Duration;
 
@@ -42,6 +44,7 @@ pub fn add(r: &Request<'_>, call_id: &str) -> Result<HttpResponse, GaError> {
         MAX_INVITATION_SECONDS,
     )?;
     let context = body::opt_string(&map, "operationContext")?;
+    let callback = body::operation_callback(&map)?;
     body::opt_string(&map, "sourceDisplayName")?;
     body::opt_object(&map, "sourceCallerIdNumber")?;
     let invitations = r.state.emulator.run(|sim, now| {
@@ -49,7 +52,7 @@ pub fn add(r: &Request<'_>, call_id: &str) -> Result<HttpResponse, GaError> {
             call_id,
             vec![target.clone()],
             context.clone(),
-            None,
+            callback,
             timeout.map(Duration::from_secs),
             now,
         )
@@ -66,9 +69,10 @@ pub fn remove(r: &Request<'_>, call_id: &str) -> Result<HttpResponse, GaError> {
     let map = body::object(r.body, false)?;
     let target = body::identifier(&map, "participantToRemove")?;
     let context = body::opt_string(&map, "operationContext")?;
+    let callback = body::operation_callback(&map)?;
     r.state
         .emulator
-        .run(|sim, now| sim.remove(call_id, &target.raw_id, context.clone(), None, now))?;
+        .run(|sim, now| sim.remove(call_id, &target.raw_id, context.clone(), callback, now))?;
     Ok(HttpResponse::Accepted().json(json!({"operationContext": context})))
 }
 
@@ -92,8 +96,9 @@ pub fn cancel_add(r: &Request<'_>, call_id: &str) -> Result<HttpResponse, GaErro
     let map = body::object(r.body, false)?;
     let invitation_id = body::string(&map, "invitationId")?;
     let context = body::opt_string(&map, "operationContext")?;
+    let callback = body::operation_callback(&map)?;
     r.state.emulator.run(|sim, now| {
-        sim.cancel_invitation(call_id, &invitation_id, context.clone(), None, now)
+        sim.cancel_invitation(call_id, &invitation_id, context.clone(), callback, now)
     })?;
     Ok(HttpResponse::Accepted().json(json!({
         "invitationId": invitation_id, "operationContext": context,
