@@ -1,10 +1,11 @@
 //! The official Call Automation SDKs, unmodified, against the emulator: Python
 //! (`azure-communication-callautomation`) and JavaScript (`@azure/communication-call-automation`),
-//! pinned in `tests/sdk/`. Each drives a call to a phone number (play to all, recognize DTMF while
-//! the test's script presses keys, send DTMF, add, mute and remove a participant, list participants,
-//! cancel all media, hang up) and a call to a user; the scripts check every SDK call's return
-//! value, this test what calltrail stored and projected from the callbacks. A missing Python or
-//! npm fails the test (`scripts/sdk-env.sh` says which).
+//! pinned in `tests/sdk/`. Each drives a call to a phone number (play to all with an operation
+//! callback URL, recognize DTMF while the test's script presses keys, send DTMF, add, mute and
+//! remove a participant, list participants, cancel all media, hang up) and a call to a user; the
+//! scripts check every SDK call's return value, this test where the callbacks went and what
+//! calltrail stored and projected from them. A missing Python or npm fails the test
+//! (`scripts/sdk-env.sh` says which).
 
 use std::process::Command;
 
@@ -139,6 +140,22 @@ async fn assert_reported(
         .unwrap()
         .iter()
         .any(|p| p["raw_id"] == user));
+
+    // The hold music's events went to the URL its play named; everything else to the call's.
+    let hold_uri = app.url(&format!("/api/callbacks?route={prefix}-hold"));
+    let call_uri = app.url("/api/callbacks");
+    let records = emu
+        .get(&format!("/emulator/deliveries?call_id={call}"))
+        .await;
+    for record in records["items"].as_array().unwrap() {
+        let play = record["event_types"].as_array().unwrap().iter().any(|t| {
+            t.as_str()
+                .unwrap()
+                .starts_with("Microsoft.Communication.Play")
+        });
+        let expected = if play { &hold_uri } else { &call_uri };
+        assert_eq!(record["callback_uri"], expected.as_str(), "{record:#}");
+    }
 
     // Every callback stored once, each under the emulator's JWT.
     for id in calls {

@@ -63,9 +63,12 @@ async function main(endpoint, key, callbackUrl, eventGridUrl) {
   assert.equal(connected.sourceCallerIdNumber.phoneNumber, "+18005550100");
 
   await media.startContinuousDtmfRecognition(callee, { operationContext: "js-keys" });
+  // The hold music's events go to a URL of their own (the test checks where each event went).
+  const holdUrl = `${callbackUrl}${callbackUrl.includes("?") ? "&" : "?"}route=js-hold`;
   await media.playToAll([{ kind: "fileSource", url: "https://media.example.org/hold.wav" }], {
       loop: true,
       operationContext: "js-hold",
+      operationCallbackUrl: holdUrl,
     });
   await media.startRecognizing(callee, {
       kind: "callMediaRecognizeDtmfOptions",

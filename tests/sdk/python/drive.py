@@ -72,8 +72,13 @@ def main(endpoint, key, callback_url, event_grid_url):
     assert props.source_caller_id_number.raw_id == "4:+18005550100"
 
     assert connection.start_continuous_dtmf_recognition(callee, operation_context="py-keys") is None
+    # The hold music's events go to a URL of their own (the test checks where each event went).
+    hold_url = callback_url + ("&" if "?" in callback_url else "?") + "route=py-hold"
     result = connection.play_media_to_all(
-        FileSource("https://media.example.org/hold.wav"), loop=True, operation_context="py-hold"
+        FileSource("https://media.example.org/hold.wav"),
+        loop=True,
+        operation_context="py-hold",
+        operation_callback_url=hold_url,
     )
     assert result is None
     assert (
