@@ -22,7 +22,9 @@
 #                              multi (not in the default) is the group run with BENCH_INSTANCES
 #                              [3] calltrail instances on one database, the senders spread across
 #                              them and every re-sent delivery sent to another instance; its
-#                              PostgreSQL CPU per event is compared with the group run's
+#                              PostgreSQL CPU per event is compared with the group run's;
+#                              BENCH_MULTI_WRITERS [the configured 4] sets each instance's
+#                              ingest.writers in that run only
 #   BENCH_DB_CEILING_SECS [10], BENCH_DB_CEILING_BATCHES [22 100], BENCH_DB_CEILING_EVENTS [20000]
 #       the db-ceiling run: seconds per variant and batch size, events per statement (22 is the
 #       group run's mean batch at 64 senders), and how many of the group run's events it replays
@@ -279,7 +281,8 @@ run_multi() {
   for i in $(seq 1 "$n"); do
     port=$(free_port)
     # One at a time: the first migrates the database, the others find it current.
-    start_calltrail "$out/multi-$i.log" "$port" "$db"
+    start_calltrail "$out/multi-$i.log" "$port" "$db" \
+      ${BENCH_MULTI_WRITERS:+CALLTRAIL__INGEST__WRITERS=$BENCH_MULTI_WRITERS}
     multi_pids+=("$server_pid")
     server_pid=""
     wait_http_ok "$port" /readyz || {
