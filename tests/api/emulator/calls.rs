@@ -200,26 +200,13 @@ pub async fn assert_reported_as_scripted(app: &TestApp, emu: &Emu, id: &str, aut
         .collect();
     assert_eq!(tones, [("1", 0), ("2", 0), ("#", 0)]);
 
-    let media = report(app, &format!("/api/v1/calls/{id}/media")).await;
-    let mut ops: Vec<(&str, &str)> = media["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| {
-            (
-                m["operation_context"].as_str().unwrap(),
-                m["outcome"].as_str().unwrap(),
-            )
-        })
-        .collect();
-    ops.sort();
     assert_eq!(
-        ops,
-        [
-            ("greeting", "completed"),
-            ("hold", "canceled"),
-            ("missing", "failed")
-        ]
+        media_outcomes(app, id).await,
+        ops(&[
+            ("greeting", "play", "completed"),
+            ("hold", "play", "canceled"),
+            ("missing", "play", "failed")
+        ])
     );
 
     // Every event the emulator delivered is stored once, under the scheme it was signed with.

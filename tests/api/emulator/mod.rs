@@ -223,3 +223,32 @@ pub fn create_body(callee: &str, callback_uri: &str) -> Value {
 pub async fn report(app: &TestApp, path: &str) -> Value {
     crate::reporting::get_ok(app, path).await
 }
+
+/// The call's media operations as calltrail reports them: (operation context, operation, outcome),
+/// sorted.
+pub async fn media_outcomes(app: &TestApp, call_id: &str) -> Vec<(String, String, String)> {
+    let media = report(app, &format!("/api/v1/calls/{call_id}/media")).await;
+    let field = |m: &Value, name: &str| m[name].as_str().unwrap_or_default().to_owned();
+    let mut ops: Vec<_> = media["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (
+                field(m, "operation_context"),
+                field(m, "operation"),
+                field(m, "outcome"),
+            )
+        })
+        .collect();
+    ops.sort_unstable();
+    ops
+}
+
+/// Owned triples for comparing with [`media_outcomes`].
+pub fn ops(expected: &[(&str, &str, &str)]) -> Vec<(String, String, String)> {
+    expected
+        .iter()
+        .map(|(c, o, r)| (c.to_string(), o.to_string(), r.to_string()))
+        .collect()
+}
