@@ -182,17 +182,7 @@ impl Simulator {
         let mut call = Call::new(id.clone(), new.source, new.subject, at, new.scenario);
         call.context = new.context;
         call.tones = new.tones;
-        call.emit(
-            &mut self.outbox,
-            self.origin,
-            now,
-            EventKind::CallState {
-                state: CallState::Establishing,
-                result: None,
-                context: call.context.clone(),
-            },
-        );
-        self.calls.insert(id.clone(), call);
+        self.open(call, now);
         for target in new.targets {
             self.ring(&id, target, None, None, now);
         }
@@ -209,17 +199,7 @@ impl Simulator {
         call.server_call_id = answered.server_call_id;
         call.correlation_id = answered.correlation_id;
         call.tones = ToneReports::WhenRecognizing;
-        call.emit(
-            &mut self.outbox,
-            self.origin,
-            now,
-            EventKind::CallState {
-                state: CallState::Establishing,
-                result: None,
-                context: call.context.clone(),
-            },
-        );
-        self.calls.insert(id.clone(), call);
+        self.open(call, now);
         let caller = call::Ringing {
             ring_id: 0,
             identifier: answered.caller,
@@ -228,6 +208,22 @@ impl Simulator {
         };
         self.join(&id, caller, now);
         id
+    }
+
+    /// A new call starts establishing: the first event of every call.
+    fn open(&mut self, mut call: Call, now: SimTime) {
+        let context = call.context.clone();
+        call.emit(
+            &mut self.outbox,
+            self.origin,
+            now,
+            EventKind::CallState {
+                state: CallState::Establishing,
+                result: None,
+                context,
+            },
+        );
+        self.calls.insert(call.id.clone(), call);
     }
 
     /// The application hangs up: the call ends for everyone.
