@@ -78,11 +78,16 @@ struct Outgoing {
     record: u64,
 }
 
+impl Profile {
+    /// Where a delivery goes: its operation's callback URI when it has one, else the call's.
+    fn url<'a>(&'a self, destination: Option<&'a str>) -> &'a str {
+        destination.unwrap_or(&self.callback_uri)
+    }
+}
+
 impl Outgoing {
     fn url(&self) -> &str {
-        self.destination
-            .as_deref()
-            .unwrap_or(&self.profile.callback_uri)
+        self.profile.url(self.destination.as_deref())
     }
 }
 
@@ -223,7 +228,7 @@ async fn call_task(
             };
             // One URL for the whole chunk (`batches`).
             let destination = &chunk[0].callback_uri;
-            let url = destination.as_deref().unwrap_or(&profile.callback_uri);
+            let url = profile.url(destination.as_deref());
             for copy in 0..copies {
                 let record = lock(&inner.records).add(DeliveryRecord {
                     id: 0,
