@@ -94,17 +94,20 @@ pub(crate) async fn write(
         delete(conn, table, &ids).await?;
     }
     // A call with no event left (retention dropped them) keeps nothing, not even the count of
-    // duplicates absorbed, which is not derived from the log and is otherwise left alone.
-    let kept: HashSet<&str> = projections
-        .iter()
-        .map(|(p, _)| p.call.call_id.as_str())
-        .collect();
-    let gone: Vec<&str> = ids
-        .iter()
-        .copied()
-        .filter(|id| !kept.contains(id))
-        .collect();
-    delete(conn, "call_duplicates", &gone).await?;
+    // duplicates absorbed, which is not derived from the log and is otherwise left alone. Every
+    // projection is of a recomputed call, so there is such a call only when some have none.
+    if projections.len() < ids.len() {
+        let kept: HashSet<&str> = projections
+            .iter()
+            .map(|(p, _)| p.call.call_id.as_str())
+            .collect();
+        let gone: Vec<&str> = ids
+            .iter()
+            .copied()
+            .filter(|id| !kept.contains(id))
+            .collect();
+        delete(conn, "call_duplicates", &gone).await?;
+    }
     end_intervals(conn, folded).await?;
     update_media(conn, folded).await?;
 
