@@ -120,6 +120,14 @@ SELECT c.call_id, 'menu', 'recognize', 'completed', 200, 0, 'Action completed.',
        c.started + interval '15 seconds', c.started + interval '35 seconds', 20000, 1
 FROM bench_calls c;
 
+-- The audit log's filter keys, as the projector keeps them: one per call and distinct correlation
+-- id or operation context.
+INSERT INTO call_filter_keys (key, call_id)
+SELECT DISTINCT calltrail_filter_key(k.kind, k.value), e.call_id
+FROM events e
+CROSS JOIN LATERAL (VALUES ('c', e.correlation_id), ('o', e.operation_context)) AS k(kind, value)
+WHERE e.call_id IS NOT NULL AND k.value IS NOT NULL;
+
 -- The summary rollups, as the projector would have kept them (and as `calltrail rebuild` makes them).
 SELECT calltrail_recompute_summary_rollups();
 

@@ -192,12 +192,22 @@ pub struct EventFilter {
 }
 
 /// The filter's conditions on `events`, binding `$1`..`$9`.
+///
+/// The correlation id and the operation context are not indexed per event: an event with a call
+/// id is looked for among the calls whose filter keys hold the value (kept by the projector, see
+/// `store::filter_key`) and the calls still queued for the projector, through the call's index;
+/// one without a call id through a partial index of its own. Either way the value itself is
+/// checked, so the answer is exact however far behind the projector is.
 pub const EVENT_FILTER_SQL: &str = "($1::timestamptz IS NULL OR received_at >= $1) \
      AND ($2::timestamptz IS NULL OR received_at < $2) \
      AND ($3::text IS NULL OR event_type = $3) \
      AND ($4::text IS NULL OR call_id = $4) \
-     AND ($5::text IS NULL OR correlation_id = $5) \
-     AND ($6::text IS NULL OR operation_context = $6) \
+     AND ($5::text IS NULL OR (correlation_id = $5 AND (call_id IS NULL OR call_id = ANY(ARRAY( \
+       SELECT call_id FROM call_filter_keys WHERE key = calltrail_filter_key('c', $5) \
+       UNION SELECT unnest(call_ids) FROM projection_queue))))) \
+     AND ($6::text IS NULL OR (operation_context = $6 AND (call_id IS NULL OR call_id = ANY(ARRAY( \
+       SELECT call_id FROM call_filter_keys WHERE key = calltrail_filter_key('o', $6) \
+       UNION SELECT unnest(call_ids) FROM projection_queue))))) \
      AND ($7::text IS NULL OR auth_scheme = $7) \
      AND ($8::text[] IS NULL OR calltrail_raw_field(raw, $8) = $9)";
 

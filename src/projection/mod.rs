@@ -12,6 +12,7 @@
 //! [`rebuild`].
 
 pub mod feed;
+mod filter_keys;
 mod fold;
 mod load;
 pub mod model;
@@ -102,6 +103,7 @@ async fn project(
 
     let mut passes = Vec::new();
     let mut whole = Vec::new();
+    let mut keys = filter_keys::FilterKeys::default();
     for id in &call_ids {
         let state = if recompute.contains(id) {
             None
@@ -113,10 +115,13 @@ async fn project(
             }
         };
         let pass = match (state, new_events.remove(id)) {
-            (Some(mut state), Some(events)) => state
-                .extend(id, &events)
-                .ok()
-                .map(|pass| (pass, fold_json(&state))),
+            (Some(mut state), Some(events)) => {
+                keys.add(id, &events);
+                state
+                    .extend(id, &events)
+                    .ok()
+                    .map(|pass| (pass, fold_json(&state)))
+            }
             // No usable state, or its new events are gone (dropped with their partition).
             _ => None,
         };
@@ -133,12 +138,17 @@ async fn project(
     };
     let projections: Vec<_> = whole
         .iter()
-        .filter_map(|id| fold::full(id, events.remove(id).as_deref().unwrap_or_default()))
+        .filter_map(|id| {
+            let log = events.remove(id).unwrap_or_default();
+            keys.add(id, &log);
+            fold::full(id, &log)
+        })
         .map(|(state, projection)| (projection, fold_json(&state)))
         .collect();
     // Before the write: the rollups subtract what the calls' stored rows contributed.
     rollup::maintain::apply(conn, &whole, &projections, &passes).await?;
     write::write(conn, &whole, &projections, &passes).await?;
+    keys.write(conn).await?;
     metrics::counter!(m::PROJECTION_CALLS, "way" => "folded").increment(passes.len() as u64);
     metrics::counter!(m::PROJECTION_CALLS, "way" => "recomputed").increment(whole.len() as u64);
     Ok(call_ids.len())

@@ -70,6 +70,7 @@ pub async fn rebuild(pool: &PgPool, batch_calls: usize) -> Result<RebuildSummary
         removed += recompute_calls(&mut tx, orphans).await?;
         tx.commit().await?;
     }
+    crate::store::retention::prune_filter_keys(pool).await?;
     // The calls are as the log makes them: the rollups are recomputed from them, whatever they held
     // (a rebuild is also the way to restore them after a table was emptied or edited by hand).
     let mut tx = pool.begin().await?;

@@ -4,6 +4,7 @@ mod call_id;
 mod dedup_key;
 pub mod duplicates;
 pub mod event_log;
+pub mod filter_key;
 pub mod health;
 pub mod maintenance;
 pub mod pool_runtime;
@@ -103,6 +104,7 @@ mod tests {
         (20261204190001, "160cfcdfc01769b70334650966e9c325b98ac7744c2ead8f854d864969ce2b85d9d2d2f9d45862c1885831925685d6c1"),
         (20261204200001, "e9a230470d06560dcab365bb6b3dbef4f6f8a3442b9297d53b9e589586af8cf523f4df931d2c7ded066b44a6d44dbe67"),
         (20261205000001, "3743c7299fb8546978b449feea5b69586a571d0d35ab0fa2429b07c8ce68eaf0f9a96beb022c3b13fba93240e22d3867"),
+        (20261205100001, "bfb4a69f7f3dbf9f761be031a9a159519224cb2693df608747ff61c8b4f5f801b2433e0b8dbf7b2674dc105c4923ad2b"),
     ];
 
     #[test]

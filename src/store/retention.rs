@@ -6,7 +6,8 @@
 //! it stored again, as new. The call model follows the log: each dropped partition's calls are
 //! queued for recomputation, and the projector rebuilds them from what is left (removing those
 //! with nothing left, and their count of duplicates absorbed), exactly as `calltrail rebuild` would.
-//! The dashboard's record of payload views (`payload_views`) is kept as long as the events.
+//! The dashboard's record of payload views (`payload_views`) is kept as long as the events, and
+//! the audit log's filter keys (`call_filter_keys`) as long as their call has events.
 //!
 //! Safe with several instances: each partition is dropped under the lock that serialises partition
 //! creation, and an instance that comes second finds nothing left to drop.
@@ -24,6 +25,8 @@ pub struct RetentionSummary {
     /// The partitions dropped, oldest first, with the events each held.
     pub dropped: Vec<(String, i64)>,
     pub dedup_keys_pruned: u64,
+    /// The audit log's filter keys (`call_filter_keys`) of calls with no event left.
+    pub filter_keys_pruned: u64,
     /// Dashboard views of stored payloads (`payload_views`) older than the cutoff, deleted.
     pub payload_views_pruned: u64,
 }
@@ -79,6 +82,9 @@ pub async fn apply(pool: &PgPool, keep_months: u32) -> Result<RetentionSummary, 
             break;
         }
     }
+    if !summary.dropped.is_empty() {
+        summary.filter_keys_pruned = prune_filter_keys(pool).await?;
+    }
     if summary.dedup_keys_pruned > 0 {
         tracing::info!(
             keys = summary.dedup_keys_pruned,
@@ -102,4 +108,25 @@ pub async fn apply(pool: &PgPool, keep_months: u32) -> Result<RetentionSummary, 
         );
     }
     Ok(summary)
+}
+
+/// Deletes the filter keys of calls that have no event left (run when partitions were dropped,
+/// and by a rebuild): one pass over the keys, each checked against the call's index of the event
+/// log. A key of a call that still has events stays, even if the events that
+/// carried its value are gone: it only makes a filter look at that call.
+pub async fn prune_filter_keys(pool: &PgPool) -> Result<u64, sqlx::Error> {
+    let pruned = sqlx::query(
+        "DELETE FROM call_filter_keys k \
+         WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.call_id = k.call_id)",
+    )
+    .execute(pool)
+    .await?
+    .rows_affected();
+    if pruned > 0 {
+        tracing::info!(
+            keys = pruned,
+            "retention: pruned the audit-log filter keys of calls with no event left"
+        );
+    }
+    Ok(pruned)
 }

@@ -124,6 +124,14 @@ async fn partitions_past_retention_are_dropped_with_their_dedup_keys_and_their_c
     );
     assert_eq!(summary.dedup_keys_pruned, 3);
     assert_eq!(summary.payload_views_pruned, 1);
+    // The audit log's filter key of the call with no event left (its correlation id) goes too.
+    assert_eq!(summary.filter_keys_pruned, 1);
+    let keyed: Vec<String> =
+        sqlx::query_scalar("SELECT DISTINCT call_id FROM call_filter_keys ORDER BY 1")
+            .fetch_all(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(keyed, ["new", "span"]);
     let views: Vec<String> = sqlx::query_scalar("SELECT how FROM payload_views")
         .fetch_all(&app.pool)
         .await

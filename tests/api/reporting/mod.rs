@@ -5,6 +5,7 @@ mod access;
 mod calls;
 mod events;
 mod export;
+mod filter_keys;
 mod openapi;
 mod pagination;
 mod rollups;
