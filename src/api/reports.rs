@@ -214,18 +214,19 @@ impl Bucket {
 
 impl From<RolledBucket> for Bucket {
     fn from(r: RolledBucket) -> Bucket {
+        let c = r.counts;
         Bucket {
             start: r.start,
-            calls: r.calls,
-            connected: r.connected,
-            failed: r.failed,
+            calls: c.calls,
+            connected: c.connected,
+            failed: c.failed,
             duration_p50_ms: r.percentiles[0],
             duration_p95_ms: r.percentiles[1],
-            participants: r.participants,
-            dtmf_tones: r.dtmf_tones,
+            participants: c.participants,
+            dtmf_tones: c.dtmf_tones,
             // As `sum(media_succeeded)::float8 / nullif(sum(media_total), 0)` computes it.
-            media_success_rate: (r.media_total != 0)
-                .then(|| r.media_succeeded as f64 / r.media_total as f64),
+            media_success_rate: (c.media_total != 0)
+                .then(|| c.media_succeeded as f64 / c.media_total as f64),
         }
     }
 }

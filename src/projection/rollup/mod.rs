@@ -22,7 +22,7 @@ use sqlx::PgConnection;
 /// The counters of one `summary_buckets` row: the stored totals the report reads, and the changes
 /// a projector pass adds to them.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, sqlx::FromRow)]
-pub(crate) struct Counts {
+pub struct Counts {
     pub calls: i64,
     pub connected: i64,
     pub failed: i64,

@@ -15,13 +15,8 @@ pub const PERCENTILES: [f64; 2] = [0.5, 0.95];
 #[derive(Debug, Clone, PartialEq)]
 pub struct RolledBucket {
     pub start: DateTime<Utc>,
-    pub calls: i64,
-    pub connected: i64,
-    pub failed: i64,
-    pub dtmf_tones: i64,
-    pub media_total: i64,
-    pub media_succeeded: i64,
-    pub participants: i64,
+    /// The bucket's stored totals.
+    pub counts: Counts,
     /// `PERCENTILES` of the durations; `None` when no call of the bucket has one.
     pub percentiles: [Option<f64>; 2],
 }
@@ -91,13 +86,7 @@ pub async fn buckets(
         .enumerate()
         .map(|(i, row)| RolledBucket {
             start: row.start,
-            calls: row.counts.calls,
-            connected: row.counts.connected,
-            failed: row.counts.failed,
-            dtmf_tones: row.counts.dtmf_tones,
-            media_total: row.counts.media_total,
-            media_succeeded: row.counts.media_succeeded,
-            participants: row.counts.participants,
+            counts: row.counts,
             percentiles: PERCENTILES.map(|p| {
                 (row.counts.durations > 0).then(|| {
                     let (low, high, proportion) = positions(p, row.counts.durations);
