@@ -194,36 +194,46 @@ pub(crate) async fn apply(
 async fn write(conn: &mut PgConnection, mut changes: Changes) -> Result<(), sqlx::Error> {
     if !changes.participants.is_empty() {
         let keys: Vec<_> = changes.participants.iter().collect();
-        // The row's count after the change, against the change, says whether the participant
-        // entered (0 → more) or left (more → 0) the bucket's distinct count.
-        let entered: Vec<(String, DateTime<Utc>, i64)> = sqlx::query_as(
-            "WITH d AS (SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::text[], \
-                 $4::int8[]) AS d(bucket, start, raw_id, delta)), \
-             up AS (INSERT INTO summary_participants AS s (bucket, start, raw_id, calls) \
-                 SELECT bucket, start, raw_id, delta FROM d ORDER BY bucket, start, raw_id \
-                 ON CONFLICT (bucket, start, raw_id) DO UPDATE SET calls = s.calls + EXCLUDED.calls \
-                 RETURNING s.bucket, s.start, s.raw_id, s.calls) \
-             SELECT up.bucket, up.start, \
-                 sum(CASE WHEN up.calls > 0 AND up.calls - d.delta <= 0 THEN 1 \
-                          WHEN up.calls <= 0 AND up.calls - d.delta > 0 THEN -1 ELSE 0 END)::int8 \
-             FROM up JOIN d USING (bucket, start, raw_id) GROUP BY 1, 2",
+        // Each row's count after the change, against the change, says whether the participant
+        // entered (0 → more) or left (more → 0) the bucket's distinct count. The change is looked
+        // up here rather than joined back to the returned rows in SQL: work calltrail does more
+        // cheaply than the database, which is what limits a deployment.
+        let after: Vec<(String, DateTime<Utc>, String, i64)> = sqlx::query_as(
+            "INSERT INTO summary_participants AS s (bucket, start, raw_id, calls) \
+             SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::int8[]) \
+               AS d(bucket, start, raw_id, delta) ORDER BY bucket, start, raw_id \
+             ON CONFLICT (bucket, start, raw_id) DO UPDATE SET calls = s.calls + EXCLUDED.calls \
+             RETURNING s.bucket, s.start, s.raw_id, s.calls",
         )
         .bind(keys.iter().map(|((b, _, _), _)| *b).collect::<Vec<_>>())
         .bind(keys.iter().map(|((_, s, _), _)| *s).collect::<Vec<_>>())
-        .bind(keys.iter().map(|((_, _, r), _)| r.as_str()).collect::<Vec<_>>())
+        .bind(
+            keys.iter()
+                .map(|((_, _, r), _)| r.as_str())
+                .collect::<Vec<_>>(),
+        )
         .bind(keys.iter().map(|(_, n)| **n).collect::<Vec<_>>())
         .fetch_all(&mut *conn)
         .await?;
-        for (bucket, start, n) in entered {
-            if n != 0 {
-                // The names read back are the ones just written: each is one of `WIDTHS`.
-                if let Some((bucket, _)) = WIDTHS.iter().find(|(b, _)| *b == bucket) {
-                    changes
-                        .buckets
-                        .entry((bucket, start))
-                        .or_default()
-                        .participants += n;
-                }
+        for (bucket, start, raw_id, calls) in after {
+            // The names read back are the ones just written: each is one of `WIDTHS`.
+            let Some(&(bucket, _)) = WIDTHS.iter().find(|(b, _)| *b == bucket) else {
+                continue;
+            };
+            let Some(&delta) = changes.participants.get(&(bucket, start, raw_id)) else {
+                continue;
+            };
+            let entered = match (calls > 0, calls - delta > 0) {
+                (true, false) => 1,
+                (false, true) => -1,
+                _ => 0,
+            };
+            if entered != 0 {
+                changes
+                    .buckets
+                    .entry((bucket, start))
+                    .or_default()
+                    .participants += entered;
             }
         }
         let left: Vec<_> = keys.iter().filter(|(_, n)| **n < 0).collect();
