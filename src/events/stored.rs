@@ -8,6 +8,7 @@ use crate::events::envelope::Schema;
 use crate::events::error::Ctx;
 use crate::events::split::each_element;
 use crate::events::{parse_event, EventKind, ParseError, ParsedEvent, WireFormat};
+use crate::telemetry::Throttle;
 
 impl WireFormat {
     /// The format stored as `as_str()`.
@@ -43,6 +44,10 @@ pub fn reparse(format: WireFormat, raw: &str) -> Result<ParsedEvent, ParseError>
     parsed.ok_or_else(|| ParseError::InvalidJson("a stored element is not one object".to_owned()))
 }
 
+/// Stored events that no longer parse are read again at every page that shows them: one warning
+/// per minute at most, with how many were read since.
+static UNPARSEABLE: Throttle = Throttle::new(60_000);
+
 /// The typed event of a stored element. An element that no longer parses (stored by a version
 /// whose parser was more lenient, or a row edited by hand) reads as an unknown event, with a
 /// warning: a read never fails for one odd row.
@@ -53,7 +58,14 @@ pub fn stored_kind(format: &str, raw: &str) -> EventKind {
     match parsed {
         Ok(event) => event.kind,
         Err(error) => {
-            tracing::warn!(%error, "a stored event no longer parses; its details read as unknown");
+            if let Some(reads) = UNPARSEABLE.occurred() {
+                tracing::warn!(
+                    %error,
+                    reads,
+                    "stored events no longer parse; their details read as unknown \
+                     (reads since the last warning; the error is the latest's)"
+                );
+            }
             EventKind::Unknown
         }
     }

@@ -23,7 +23,7 @@
 //! they end.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -39,6 +39,7 @@ use crate::projection::{feed, ProjectionFeed};
 use crate::store::duplicates;
 use crate::store::event_log::{self, Appended, Delivery, NewEvent, Stored};
 use crate::store::health::DatabaseHealth;
+use crate::telemetry::Throttle;
 
 /// What happened to a request's events: the body of a 2xx answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -110,36 +111,17 @@ const ANSWER_MARGIN: Duration = Duration::from_millis(250);
 /// A full queue is logged at most once per interval, with the number of requests refused since,
 /// rather than once per refused request: under overload a log line per 503 would add work exactly
 /// when there is none to spare. (Every refusal is still counted in the rejected-requests metric.)
-struct OverloadLog {
-    started: Instant,
-    refused: AtomicU64,
-    last_warned_ms: AtomicU64,
-}
+struct OverloadLog(Throttle);
 
 impl OverloadLog {
     const INTERVAL_MS: u64 = 10_000;
-    const NEVER: u64 = u64::MAX;
 
     fn new() -> OverloadLog {
-        OverloadLog {
-            started: Instant::now(),
-            refused: AtomicU64::new(0),
-            last_warned_ms: AtomicU64::new(Self::NEVER),
-        }
+        OverloadLog(Throttle::new(Self::INTERVAL_MS))
     }
 
     fn refused(&self) {
-        self.refused.fetch_add(1, Ordering::Relaxed);
-        let now = self.started.elapsed().as_millis() as u64;
-        let last = self.last_warned_ms.load(Ordering::Relaxed);
-        let due = last == Self::NEVER || now.saturating_sub(last) >= Self::INTERVAL_MS;
-        if due
-            && self
-                .last_warned_ms
-                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
-                .is_ok()
-        {
-            let refused = self.refused.swap(0, Ordering::Relaxed);
+        if let Some(refused) = self.0.occurred() {
             tracing::warn!(
                 refused,
                 "ingest queue full: requests answered 503 overloaded"

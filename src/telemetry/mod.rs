@@ -1,5 +1,8 @@
 //! Logging set-up: `tracing` with pretty output locally and JSON lines in production.
 
+mod throttle;
+
+pub use throttle::Throttle;
 use tracing_subscriber::{fmt, layer::SubscriberExt, util::SubscriberInitExt, EnvFilter};
 
 use crate::config::{LogFormat, LogSettings};
