@@ -267,8 +267,10 @@ async fn empty_not_found_lagging_and_database_down_each_have_their_page() {
     assert_eq!(page(&app, &cookie, "/ui/events/abc").await.0, 400);
     assert_eq!(page(&app, &cookie, "/ui/nowhere").await.0, 404);
 
-    // Stored, not yet projected.
-    let lagging = TestApp::spawn_on(&app.database_url, |s| {
+    // Stored, not yet projected: an instance without a projector, on a database of its own (on the
+    // first instance's database, that instance's projector would take the call at its next poll,
+    // possibly before the page is read). The session works on every instance.
+    let lagging = TestApp::spawn_with(|s| {
         configure_ui(s);
         s.projection.enabled = false;
     })
