@@ -34,11 +34,14 @@ pub fn url_for_database(name: &str) -> String {
 static LOGGING: OnceLock<()> = OnceLock::new();
 
 /// Settings every test starts from: query-secret auth with two secrets, a small pool.
+/// The test settings. A connection may wait up to 5 s (2 s in production): the suite shares two
+/// cores with its own PostgreSQL, browsers and SDK processes, and a connection opened in a busy
+/// moment took longer than 2 s. Tests of what a timeout does set their own.
 pub fn test_settings() -> Settings {
     let mut settings = Settings::from_yaml(&format!(
         r#"
 server: {{ port: 0, workers: 2 }}
-database: {{ url: "{}", max_connections: 8 }}
+database: {{ url: "{}", max_connections: 8, acquire_timeout_ms: 5000 }}
 auth:
   query_secret: {{ enabled: true, secrets: ["{SECRET}", "{SECRET_2}"] }}
 "#,

@@ -266,6 +266,7 @@ async fn a_replica_that_is_down_fails_reads_but_not_deliveries() {
         s.database.read_url = SecretString::from(
             "postgres://reader:hunter2-not-shown@127.0.0.1:1/calltrail".to_owned(),
         );
+        s.database.acquire_timeout_ms = 2000;
     })
     .await;
     assert_eq!(app.post_callback(tones("down-1", 2)).await.status(), 200);

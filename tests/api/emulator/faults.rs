@@ -65,25 +65,31 @@ async fn faulty_delivery_changes_nothing_calltrail_reports() {
         "several events batched in one array"
     );
 
-    // GA snapshots numbered with gaps and repeats, never going back.
-    let mut numbers: Vec<u64> = items
+    // GA snapshots numbered with gaps and repeats, never going back. Each call numbers its own
+    // snapshots: looked at together, one call's numbers would fill another's gaps.
+    let mut by_call: std::collections::BTreeMap<String, Vec<u64>> = Default::default();
+    for e in items
         .iter()
         .filter(|d| d["format"] == "b" && d["duplicate"] == false)
         .flat_map(|d| d["body"].as_array().unwrap())
         .filter(|e| e["type"] == "Microsoft.Communication.ParticipantsUpdated")
-        .map(|e| e["data"]["sequenceNumber"].as_u64().unwrap())
-        .collect();
-    numbers.sort_unstable();
-    let distinct = {
-        let mut d = numbers.clone();
-        d.dedup();
-        d
-    };
-    assert!(distinct.len() < numbers.len(), "a repeat: {numbers:?}");
-    assert!(
-        distinct.last().copied().unwrap() > distinct.len() as u64,
-        "a gap: {numbers:?}"
-    );
+    {
+        let call = e["data"]["callConnectionId"].as_str().unwrap().to_owned();
+        by_call
+            .entry(call)
+            .or_default()
+            .push(e["data"]["sequenceNumber"].as_u64().unwrap());
+    }
+    let (mut repeats, mut gaps) = (false, false);
+    for numbers in by_call.values_mut() {
+        numbers.sort_unstable();
+        let mut distinct = numbers.clone();
+        distinct.dedup();
+        repeats |= distinct.len() < numbers.len();
+        gaps |= distinct.last().copied().unwrap() > distinct.len() as u64;
+    }
+    assert!(repeats, "a repeat: {by_call:?}");
+    assert!(gaps, "a gap: {by_call:?}");
 }
 
 /// A call that answers and is hung up by the application.
