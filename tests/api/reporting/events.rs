@@ -12,13 +12,6 @@ async fn spawn_open_api() -> TestApp {
     .await
 }
 
-async fn event_ids(app: &TestApp, query: &str) -> Vec<String> {
-    strings(
-        &all_pages(app, &format!("/api/v1/events?limit=2&{query}")).await,
-        "event_id",
-    )
-}
-
 /// Two calls' events in a first delivery, one unauthenticated event, then a later delivery.
 async fn fixture(app: &TestApp) {
     ingest(

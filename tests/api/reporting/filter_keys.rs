@@ -7,13 +7,6 @@ use serde_json::json;
 
 use super::*;
 
-async fn event_ids(app: &TestApp, query: &str) -> Vec<String> {
-    strings(
-        &all_pages(app, &format!("/api/v1/events?limit=2&{query}")).await,
-        "event_id",
-    )
-}
-
 /// A call whose events carry two correlation ids (the second from a later leg of the same
 /// connection) and two operation contexts, another call sharing one context, an incoming call
 /// (no call id) sharing the first correlation id.

@@ -77,6 +77,15 @@ pub async fn assert_error(app: &TestApp, path: &str, status: u16, code: &str) {
     );
 }
 
+/// The `event_id`s of the audit log filtered by `query`, every page followed (two events a page,
+/// so that paging is exercised too).
+pub async fn event_ids(app: &TestApp, query: &str) -> Vec<String> {
+    strings(
+        &all_pages(app, &format!("/api/v1/events?limit=2&{query}")).await,
+        "event_id",
+    )
+}
+
 /// Follows `next_cursor` to the end; `path` has a query string already.
 pub async fn all_pages(app: &TestApp, path: &str) -> Vec<Value> {
     let mut items = Vec::new();
