@@ -45,6 +45,10 @@
 #   BENCH_STATEMENTS [0]       1: load pg_stat_statements and print, after the group run, the
 #                              statements that took PostgreSQL's time (total, per call, per row),
 #                              and the WAL flushes (how many, how long each: track_wal_io_timing)
+#   BENCH_WAL [0]              1: after the group run, what its WAL holds (wal-stats.txt): bytes
+#                              by record type and full-page images (pg_waldump --stats=record),
+#                              the average event row and its raw element, and bytes per event by
+#                              the table or index each record changes
 #   BENCH_PG_SETTINGS [none]   extra PostgreSQL settings, space-separated name=value, for diagnosis
 #                              only (e.g. synchronous_commit=off); the goal's figures use none
 #   BENCH_OUT [.data/bench]    where the results, logs and profile go (git-ignored)
@@ -66,6 +70,7 @@ overload_duration=${BENCH_OVERLOAD_DURATION:-10}
 profile=${BENCH_PROFILE:-0}
 flamegraph=${BENCH_FLAMEGRAPH:-0}
 statements=${BENCH_STATEMENTS:-0}
+wal_stats=${BENCH_WAL:-0}
 out=${BENCH_OUT:-$repo/.data/bench}
 mkdir -p "$out"
 results="$out/results-$(date -u +%Y%m%dT%H%M%SZ).jsonl"
@@ -240,6 +245,10 @@ run_calltrail() {
       log "BENCH_FLAMEGRAPH=1 needs perf (Debian: apt-get install linux-perf): no call stacks this time"
     fi
   fi
+  local wal_from=""
+  if [ "$wal_stats" = 1 ] && [ "$label" = group ]; then
+    wal_from=$(psql -X -tA "$url" -c "SELECT pg_current_wal_lsn()")
+  fi
   loadgen --label "$label" --url "http://127.0.0.1:$port/api/callbacks" --senders "$n" \
     --duration-secs "$secs" --server-pid "$server_pid" --postgres-pid "$postmaster" \
     --database-url "$url" --check-after-seq "$prefilled_seq" \
@@ -255,6 +264,9 @@ run_calltrail() {
   stop_server
   if [ "$statements" = 1 ] && [ "$label" = group ]; then
     summarise_statements "$url"
+  fi
+  if [ -n "$wal_from" ]; then
+    summarise_wal "$url" "$wal_from"
   fi
   if [ "$label" = catch-up ]; then
     catch_up "$db" "$@"
@@ -434,6 +446,47 @@ summarise_statements() {
       round((wal_sync_time / greatest(wal_sync, 1))::numeric, 3) AS ms_per_sync,
       round((wal_write_time / greatest(wal_write, 1))::numeric, 3) AS ms_per_write
     FROM pg_stat_wal" | tee -a "$out/statements.txt"
+}
+
+# What the group run wrote to the WAL (warm-up, run and the projector's catching up), by record
+# type, with the events it stored for scale.
+summarise_wal() {
+  local url=$1 from=$2 to events
+  # No checkpoint before reading: it would recycle the run's first segments.
+  to=$(psql -X -tA "$url" -c "SELECT pg_current_wal_flush_lsn()")
+  events=$(psql -X -tA "$url" -c "SELECT count(*) FROM events")
+  {
+    echo "WAL from $from to $to: $(psql -X -tA "$url" -c "SELECT pg_wal_lsn_diff('$to', '$from')") bytes for $events events stored"
+    # Debian keeps pg_waldump beside the server, off the PATH.
+    local waldump
+    waldump=$(command -v pg_waldump || ls /usr/lib/postgresql/*/bin/pg_waldump 2>/dev/null | sort -V | tail -n 1)
+    "${waldump:-pg_waldump}" --stats=record -p "$tmp/data/pg_wal" -s "$from" -e "$to" 2>&1
+    # What an event row holds: its size in the heap, its raw element, and the rest.
+    psql -X -q "$url" -c "SELECT round(avg(pg_column_size(e.*))) AS row_bytes,
+        round(avg(pg_column_size(raw))) AS raw_bytes,
+        round(avg(pg_column_size(e.*) - pg_column_size(raw))) AS other_columns_bytes
+      FROM (SELECT * FROM events LIMIT 20000) e"
+    # The same bytes by the table or index a record changes (its first block's relation).
+    echo
+    echo "bytes per event by relation (records whose first block is in it)"
+    {
+      psql -X -tA -F ' ' "$url" -c "SELECT 'rel', pg_relation_filenode(oid), relname FROM pg_class
+        WHERE pg_relation_filenode(oid) IS NOT NULL"
+      "${waldump:-pg_waldump}" -p "$tmp/data/pg_wal" -s "$from" -e "$to" 2>/dev/null
+    } | awk -v events="$events" '
+      $1 == "rel" && NF == 3 { name[$2] = $3; next }
+      /^rmgr:/ {
+        split($0, a, "/ *"); tot = a[3] + 0
+        if (match($0, /rel [0-9]+\/[0-9]+\/[0-9]+/)) {
+          n = split(substr($0, RSTART + 4, RLENGTH - 4), r, "/"); rel = r[3]
+        } else rel = "-"
+        bytes[rel] += tot; all += tot
+      }
+      END {
+        for (rel in bytes) printf "%10.1f B/event %5.1f %%  %s\n", bytes[rel] / events,
+          100 * bytes[rel] / all, (rel in name) ? name[rel] : (rel == "-" ? "(no relation: commits, ...)" : "relfilenode " rel)
+      }' | sort -rn | head -n 25
+  } | tee "$out/wal-stats.txt"
 }
 
 # calltrail's call stacks during the group run: folded, as a flame graph when a renderer is
