@@ -43,17 +43,13 @@ INSERT INTO event_dedup (dedup_key, first_received_at)
 SELECT sha256(convert_to(call_id || ':' || k, 'UTF8')), received_at FROM bench_events;
 
 INSERT INTO events (received_at, dedup_key, endpoint, format, auth_scheme, auth_principal, request_id,
-                    event_id, source, event_type, subject, event_time, family, call_id, server_call_id,
-                    correlation_id, operation_context, result_code, result_sub_code, result_message,
-                    sequence_number, raw)
+                    event_id, event_type, call_id, correlation_id, operation_context, raw)
 SELECT e.received_at, sha256(convert_to(e.call_id || ':' || e.k, 'UTF8')), 'callbacks', 'call_automation',
        CASE WHEN e.n % 20 = 7 THEN 'jwt' ELSE 'query_secret' END,
        CASE WHEN e.n % 20 = 7 THEN 'acs' ELSE 'secret:0' END,
-       md5(e.call_id || e.k), md5('id' || e.call_id || e.k), 'calling/callConnections/' || e.call_id,
-       'Microsoft.Communication.' || e.short_type, 'calling/callConnections/' || e.call_id,
-       e.received_at - interval '40 milliseconds', e.family, e.call_id, 'srv-' || e.call_id,
-       'corr-' || e.call_id, e.operation_context, e.result_code, e.result_sub_code,
-       CASE WHEN e.result_code IS NOT NULL THEN 'Action completed.' END, e.sequence_number,
+       md5(e.call_id || e.k), md5('id' || e.call_id || e.k),
+       'Microsoft.Communication.' || e.short_type, e.call_id,
+       'corr-' || e.call_id, e.operation_context,
        json_build_object(
          'id', md5('id' || e.call_id || e.k), 'source', 'calling/callConnections/' || e.call_id,
          'type', 'Microsoft.Communication.' || e.short_type, 'subject', 'calling/callConnections/' || e.call_id,

@@ -11,17 +11,13 @@
 
 CREATE TEMP TABLE sample AS
   SELECT received_at, dedup_key, endpoint, format, auth_scheme, auth_principal, request_id,
-         event_id, source, event_type, subject, event_time, family, call_id, server_call_id,
-         correlation_id, operation_context, result_code, result_sub_code, result_message,
-         sequence_number, raw
+         event_id, event_type, call_id, correlation_id, operation_context, raw
   FROM events LIMIT 0;
 -- Kept uncompressed, so that each insert compresses as the service's inserts do.
 ALTER TABLE sample ALTER COLUMN raw SET STORAGE EXTERNAL;
 INSERT INTO sample
   SELECT received_at, dedup_key, endpoint, format, auth_scheme, auth_principal, request_id,
-         event_id, source, event_type, subject, event_time, family, call_id, server_call_id,
-         correlation_id, operation_context, result_code, result_sub_code, result_message,
-         sequence_number, raw
+         event_id, event_type, call_id, correlation_id, operation_context, raw
   FROM events ORDER BY event_seq LIMIT :n;
 
 CREATE TABLE cost_events (LIKE events INCLUDING DEFAULTS INCLUDING COMPRESSION);
@@ -47,13 +43,9 @@ BEGIN
   w0 := pg_current_wal_insert_lsn();
   t0 := clock_timestamp();
   INSERT INTO cost_events (received_at, dedup_key, endpoint, format, auth_scheme, auth_principal,
-      request_id, event_id, source, event_type, subject, event_time, family, call_id,
-      server_call_id, correlation_id, operation_context, result_code, result_sub_code,
-      result_message, sequence_number, raw)
+      request_id, event_id, event_type, call_id, correlation_id, operation_context, raw)
     SELECT received_at, dedup_key, endpoint, format, auth_scheme, auth_principal, request_id,
-           event_id, source, event_type, subject, event_time, family, call_id, server_call_id,
-           correlation_id, operation_context, result_code, result_sub_code, result_message,
-           sequence_number, raw
+           event_id, event_type, call_id, correlation_id, operation_context, raw
     FROM sample;
   INSERT INTO cost_results VALUES (ord, what,
     extract(epoch FROM clock_timestamp() - t0) * 1e6 / n,

@@ -12,13 +12,9 @@ claimed AS (
   ON CONFLICT (dedup_key) DO NOTHING RETURNING dedup_key),
 stored AS (
   INSERT INTO events (received_at, dedup_key, endpoint, format, auth_scheme, auth_principal,
-    request_id, event_id, source, event_type, subject, event_time, family, call_id,
-    server_call_id, correlation_id, operation_context, result_code, result_sub_code,
-    result_message, sequence_number, raw)
-  SELECT t, k, endpoint, format, auth_scheme, auth_principal, request_id, event_id, source,
-    event_type, subject, event_time, family, call_id, server_call_id, correlation_id,
-    operation_context, result_code, result_sub_code, result_message, sequence_number,
-    raw
+    request_id, event_id, event_type, call_id, correlation_id, operation_context, raw)
+  SELECT t, k, endpoint, format, auth_scheme, auth_principal, request_id, event_id, event_type,
+    call_id, correlation_id, operation_context, raw
   FROM src WHERE k IN (SELECT dedup_key FROM claimed) ORDER BY ord
   RETURNING dedup_key, call_id, event_seq),
 queued AS (

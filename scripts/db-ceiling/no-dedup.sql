@@ -3,13 +3,10 @@
 \set last :first + :B
 WITH stored AS (
   INSERT INTO events (received_at, dedup_key, endpoint, format, auth_scheme, auth_principal,
-    request_id, event_id, source, event_type, subject, event_time, family, call_id,
-    server_call_id, correlation_id, operation_context, result_code, result_sub_code,
-    result_message, sequence_number, raw)
+    request_id, event_id, event_type, call_id, correlation_id, operation_context, raw)
   SELECT now(), sha256((random()::text || ord::text)::bytea), endpoint, format, auth_scheme,
-    auth_principal, request_id, event_id, source, event_type, subject, event_time, family,
-    call_id, server_call_id, correlation_id, operation_context, result_code, result_sub_code,
-    result_message, sequence_number, raw
+    auth_principal, request_id, event_id, event_type, call_id, correlation_id, operation_context,
+    raw
   FROM ceiling_sample WHERE ord > :first AND ord <= :last ORDER BY ord
   RETURNING call_id, event_seq),
 queued AS (

@@ -3,16 +3,13 @@
 \set ON_ERROR_STOP 1
 CREATE TABLE ceiling_sample AS
   SELECT row_number() OVER (ORDER BY event_seq) AS ord, endpoint, format, auth_scheme,
-         auth_principal, request_id, event_id, source, event_type, subject, event_time, family,
-         call_id, server_call_id, correlation_id, operation_context, result_code, result_sub_code,
-         result_message, sequence_number, raw
+         auth_principal, request_id, event_id, event_type, call_id, correlation_id,
+         operation_context, raw
   FROM events WHERE false;
 ALTER TABLE ceiling_sample ALTER COLUMN raw SET STORAGE EXTERNAL;
 INSERT INTO ceiling_sample
   SELECT row_number() OVER (ORDER BY event_seq), endpoint, format, auth_scheme, auth_principal,
-         request_id, event_id, source, event_type, subject, event_time, family, call_id,
-         server_call_id, correlation_id, operation_context, result_code, result_sub_code,
-         result_message, sequence_number, raw
+         request_id, event_id, event_type, call_id, correlation_id, operation_context, raw
   FROM (SELECT * FROM events ORDER BY event_seq LIMIT :n) e;
 CREATE UNIQUE INDEX ON ceiling_sample (ord);
 -- The event log as one unpartitioned table, deduplicated by a unique index of its own instead of

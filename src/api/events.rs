@@ -20,15 +20,16 @@ use crate::api::params::{
     MAX_JSON_PATH_DEPTH,
 };
 use crate::error::{ApiError, ErrorBody};
-use crate::events::{stored_kind, EventFamily, WireFormat};
+use crate::events::{stored_event, EventFamily, EventKind, ParsedEvent, ResultInfo, WireFormat};
 use crate::http::state::AppState;
+use crate::store::event_log::as_stored;
 
-/// The columns an [`EventSummary`] is read from: every column but the dedup key. The raw element
-/// is among them because the typed `details` are derived from it when read, not stored.
+/// The columns an [`EventSummary`] is read from: the receipt, the event id, the filtered columns,
+/// and the raw element, from which the rest of the envelope, the result and the typed `details`
+/// are derived when read (they are not stored).
 pub const EVENT_COLUMNS: &str = "event_seq, received_at, endpoint, format, auth_scheme, \
-     auth_principal, request_id, event_id, source, event_type, subject, event_time, family, \
-     call_id, server_call_id, correlation_id, operation_context, result_code, result_sub_code, \
-     result_message, sequence_number, raw";
+     auth_principal, request_id, event_id, event_type, call_id, correlation_id, \
+     operation_context, raw";
 
 /// A stored event, normalised: every column but the raw payload, and its typed details.
 #[derive(Debug, Serialize, ToSchema)]
@@ -76,12 +77,23 @@ pub struct EventSummary {
 }
 
 impl<'r> sqlx::FromRow<'r, PgRow> for EventSummary {
-    /// By name, from [`EVENT_COLUMNS`]; `details` from `format` and `raw`.
+    /// By name, from [`EVENT_COLUMNS`]; the rest from `format` and `raw`, parsed again. An element
+    /// that no longer parses reads with those fields empty and its family `unknown`.
     fn from_row(row: &'r PgRow) -> Result<Self, sqlx::Error> {
         let format: String = row.try_get("format")?;
         let raw: &str = row.try_get("raw")?;
-        let details = serde_json::to_value(stored_kind(&format, raw))
-            .map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
+        let parsed = stored_event(&format, raw);
+        let kind = parsed.as_ref().map_or(&EventKind::Unknown, |e| &e.kind);
+        let details = serde_json::to_value(kind).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
+        let family = kind.family().as_str().to_owned();
+        let Derived {
+            source,
+            subject,
+            event_time,
+            server_call_id,
+            result,
+            sequence_number,
+        } = parsed.map(Derived::from).unwrap_or_default();
         Ok(EventSummary {
             event_seq: row.try_get("event_seq")?,
             received_at: row.try_get("received_at")?,
@@ -91,21 +103,47 @@ impl<'r> sqlx::FromRow<'r, PgRow> for EventSummary {
             auth_principal: row.try_get("auth_principal")?,
             request_id: row.try_get("request_id")?,
             event_id: row.try_get("event_id")?,
-            source: row.try_get("source")?,
+            source,
             event_type: row.try_get("event_type")?,
-            subject: row.try_get("subject")?,
-            event_time: row.try_get("event_time")?,
-            family: row.try_get("family")?,
+            subject,
+            event_time,
+            family,
             call_id: row.try_get("call_id")?,
-            server_call_id: row.try_get("server_call_id")?,
+            server_call_id,
             correlation_id: row.try_get("correlation_id")?,
             operation_context: row.try_get("operation_context")?,
-            result_code: row.try_get("result_code")?,
-            result_sub_code: row.try_get("result_sub_code")?,
-            result_message: row.try_get("result_message")?,
-            sequence_number: row.try_get("sequence_number")?,
+            result_code: result.code,
+            result_sub_code: result.sub_code,
+            result_message: result.message,
+            sequence_number,
             details,
         })
+    }
+}
+
+/// What a read derives from the stored element besides its details: the envelope (but the event
+/// id, which is stored) and the result.
+#[derive(Default)]
+struct Derived {
+    source: Option<String>,
+    subject: Option<String>,
+    event_time: Option<DateTime<Utc>>,
+    server_call_id: Option<String>,
+    result: ResultInfo,
+    sequence_number: Option<i64>,
+}
+
+impl From<ParsedEvent> for Derived {
+    fn from(e: ParsedEvent) -> Self {
+        Derived {
+            source: e.source,
+            subject: e.subject,
+            // As the event log kept it when it stored the column: to the microsecond.
+            event_time: e.event_time.map(as_stored),
+            server_call_id: e.common.server_call_id,
+            result: e.common.result.unwrap_or_default(),
+            sequence_number: e.common.sequence_number,
+        }
     }
 }
 

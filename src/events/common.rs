@@ -17,7 +17,7 @@ pub struct CommonFields {
     pub sequence_number: Option<i64>,
 }
 
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ResultInfo {
     pub code: Option<i64>,
     pub sub_code: Option<i64>,

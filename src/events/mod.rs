@@ -60,7 +60,7 @@ pub use crate::events::identifier::{Identifier, IdentifierKind};
 pub use crate::events::kind::{EventFamily, EventKind, Outcome, ParticipantOp, ParticipantState};
 pub use crate::events::split::MAX_EVENTS_PER_BODY;
 pub use crate::events::storable::storable_time;
-pub use crate::events::stored::{reparse, stored_kind};
+pub use crate::events::stored::{reparse, stored_event, stored_kind};
 pub use crate::events::tone::normalize_tone;
 
 /// Which wire format an event arrived in.

@@ -48,15 +48,16 @@ pub fn reparse(format: WireFormat, raw: &str) -> Result<ParsedEvent, ParseError>
 /// per minute at most, with how many were read since.
 static UNPARSEABLE: Throttle = Throttle::new(60_000);
 
-/// The typed event of a stored element. An element that no longer parses (stored by a version
-/// whose parser was more lenient, or a row edited by hand) reads as an unknown event, with a
-/// warning: a read never fails for one odd row.
-pub fn stored_kind(format: &str, raw: &str) -> EventKind {
+/// A stored element parsed again: its envelope, common fields and typed event, as on arrival.
+/// `None` for an element that no longer parses (stored by a version whose parser was more lenient,
+/// or a row edited by hand), with a warning: a read never fails for one odd row, and the caller
+/// shows what the row's own columns hold.
+pub fn stored_event(format: &str, raw: &str) -> Option<ParsedEvent> {
     let parsed = WireFormat::from_stored(format)
         .ok_or_else(|| ParseError::InvalidJson(format!("unknown stored format `{format}`")))
         .and_then(|format| reparse(format, raw));
     match parsed {
-        Ok(event) => event.kind,
+        Ok(event) => Some(event),
         Err(error) => {
             if let Some(reads) = UNPARSEABLE.occurred() {
                 tracing::warn!(
@@ -66,9 +67,14 @@ pub fn stored_kind(format: &str, raw: &str) -> EventKind {
                      (reads since the last warning; the error is the latest's)"
                 );
             }
-            EventKind::Unknown
+            None
         }
     }
+}
+
+/// The typed event of a stored element; [`EventKind::Unknown`] when it no longer parses.
+pub fn stored_kind(format: &str, raw: &str) -> EventKind {
+    stored_event(format, raw).map_or(EventKind::Unknown, |event| event.kind)
 }
 
 #[cfg(test)]

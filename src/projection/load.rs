@@ -7,9 +7,10 @@ use std::time::Duration;
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, Postgres, Row, Transaction};
 
-use crate::events::{stored_kind, CallId};
+use crate::events::{stored_event, CallId, EventKind};
 use crate::projection::fold::Fold;
 use crate::projection::model::CallEvent;
+use crate::store::event_log::as_stored;
 
 /// What a pass took from the queue.
 #[derive(Debug, Default)]
@@ -120,10 +121,10 @@ pub(crate) async fn states(
         .collect())
 }
 
-/// The typed details are not stored: they are derived from `format` and `raw` here.
-const EVENT_COLUMNS: &str = "call_id, event_seq, received_at, event_time, format, raw, \
-    sequence_number, result_code, result_sub_code, result_message, operation_context, \
-    server_call_id, correlation_id, dedup_key";
+/// Only what the event log stores: the envelope, the result and the typed details are derived from
+/// `format` and `raw` here.
+const EVENT_COLUMNS: &str =
+    "call_id, event_seq, received_at, format, raw, operation_context, correlation_id, dedup_key";
 
 /// Every event of each call, whenever it arrived.
 pub(crate) async fn events_of(
@@ -162,27 +163,33 @@ pub(crate) async fn new_events(
     Ok(events)
 }
 
-/// Columns are read by position: decoding by name looks each name up in a hash map, thirteen
-/// times per row, which showed in the projector's profile.
+/// Columns are read by position: decoding by name looks each name up in a hash map, for every
+/// column of every row, which showed in the projector's profile.
 fn by_call(rows: Vec<PgRow>) -> Result<BTreeMap<CallId, Vec<CallEvent>>, sqlx::Error> {
     let mut by_call: BTreeMap<CallId, Vec<CallEvent>> = BTreeMap::new();
     for row in rows {
         let call_id: CallId = row.try_get(0)?;
-        let kind = stored_kind(row.try_get(4)?, row.try_get(5)?);
-        let details = serde_json::to_string(&kind).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
+        let parsed = stored_event(row.try_get(3)?, row.try_get(4)?);
+        let (kind, event_time, common) = match &parsed {
+            Some(e) => (&e.kind, e.event_time, Some(&e.common)),
+            None => (&EventKind::Unknown, None, None),
+        };
+        let details = serde_json::to_string(kind).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
+        let result = common.and_then(|c| c.result.as_ref());
         by_call.entry(call_id).or_default().push(CallEvent {
             event_seq: row.try_get(1)?,
             received_at: row.try_get(2)?,
-            event_time: row.try_get(3)?,
+            // As the event log kept it when it stored the column, and as the writers hand it over.
+            event_time: event_time.map(as_stored),
             details,
-            sequence_number: row.try_get(6)?,
-            result_code: row.try_get(7)?,
-            result_sub_code: row.try_get(8)?,
-            result_message: row.try_get(9)?,
-            operation_context: row.try_get(10)?,
-            server_call_id: row.try_get(11)?,
-            correlation_id: row.try_get(12)?,
-            dedup_key: row.try_get(13)?,
+            sequence_number: common.and_then(|c| c.sequence_number),
+            result_code: result.and_then(|r| r.code),
+            result_sub_code: result.and_then(|r| r.sub_code),
+            result_message: result.and_then(|r| r.message.clone()),
+            operation_context: row.try_get(5)?,
+            server_call_id: common.and_then(|c| c.server_call_id.clone()),
+            correlation_id: row.try_get(6)?,
+            dedup_key: row.try_get(7)?,
         });
     }
     Ok(by_call)

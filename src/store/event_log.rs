@@ -197,26 +197,19 @@ struct EventColumns<'a> {
     auth_principal: Vec<Option<&'a str>>,
     request_id: Vec<Option<&'a str>>,
     event_id: Vec<Option<&'a str>>,
-    source: Vec<Option<&'a str>>,
     event_type: Vec<&'a str>,
-    subject: Vec<Option<&'a str>>,
-    event_time: Vec<Option<DateTime<Utc>>>,
-    family: Vec<&'static str>,
     call_id: Vec<Option<&'a str>>,
-    server_call_id: Vec<Option<&'a str>>,
     correlation_id: Vec<Option<&'a str>>,
     operation_context: Vec<Option<&'a str>>,
-    result_code: Vec<Option<i64>>,
-    result_sub_code: Vec<Option<i64>>,
-    result_message: Vec<Option<&'a str>>,
-    sequence_number: Vec<Option<i64>>,
     raw: Vec<&'a str>,
 }
 
 impl<'a> EventColumns<'a> {
+    /// The receipt, the sender's event id, the columns the audit log's filters and the call's
+    /// index read, and the raw element. The rest of the envelope, the result and the typed details
+    /// are derived from `raw` when read.
     fn push(&mut self, delivery: &'a Delivery, event: &'a ParsedEvent) {
         let c = &event.common;
-        let result = c.result.as_ref();
         self.received_at.push(delivery.received_at);
         self.dedup_key.push(event.dedup_key.as_bytes());
         self.endpoint.push(delivery.endpoint.as_str());
@@ -225,20 +218,10 @@ impl<'a> EventColumns<'a> {
         self.auth_principal.push(delivery.auth_principal.as_deref());
         self.request_id.push(delivery.request_id.as_deref());
         self.event_id.push(event.event_id.as_deref());
-        self.source.push(event.source.as_deref());
         self.event_type.push(&event.event_type);
-        self.subject.push(event.subject.as_deref());
-        self.event_time.push(event.event_time);
-        self.family.push(event.kind.family().as_str());
         self.call_id.push(c.call_id.as_ref().map(CallId::as_str));
-        self.server_call_id.push(c.server_call_id.as_deref());
         self.correlation_id.push(c.correlation_id.as_deref());
         self.operation_context.push(c.operation_context.as_deref());
-        self.result_code.push(result.and_then(|r| r.code));
-        self.result_sub_code.push(result.and_then(|r| r.sub_code));
-        self.result_message
-            .push(result.and_then(|r| r.message.as_deref()));
-        self.sequence_number.push(c.sequence_number);
         self.raw.push(&event.raw);
     }
 
@@ -255,32 +238,26 @@ impl<'a> EventColumns<'a> {
         sqlx::query_as(
             "WITH claimed AS ( \
                INSERT INTO event_dedup (dedup_key, first_received_at) \
-               SELECT * FROM unnest($23::bytea[], $24::timestamptz[]) \
+               SELECT * FROM unnest($14::bytea[], $15::timestamptz[]) \
                ON CONFLICT (dedup_key) DO NOTHING RETURNING dedup_key), \
            stored AS ( \
              INSERT INTO events (received_at, dedup_key, endpoint, format, auth_scheme, \
-               auth_principal, request_id, event_id, source, event_type, subject, event_time, \
-               family, call_id, server_call_id, correlation_id, operation_context, result_code, \
-               result_sub_code, result_message, sequence_number, raw) \
+               auth_principal, request_id, event_id, event_type, call_id, correlation_id, \
+               operation_context, raw) \
              SELECT received_at, dedup_key, endpoint, format, auth_scheme, auth_principal, \
-               request_id, event_id, source, event_type, subject, event_time, family, call_id, \
-               server_call_id, correlation_id, operation_context, result_code, result_sub_code, \
-               result_message, sequence_number, raw \
+               request_id, event_id, event_type, call_id, correlation_id, operation_context, raw \
              FROM unnest($1::timestamptz[], $2::bytea[], $3::text[], $4::text[], \
                $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], \
-               $11::text[], $12::timestamptz[], $13::text[], $14::text[], $15::text[], \
-               $16::text[], $17::text[], $18::bigint[], $19::bigint[], $20::text[], \
-               $21::bigint[], $22::text[]) WITH ORDINALITY \
+               $11::text[], $12::text[], $13::text[]) WITH ORDINALITY \
                AS e(received_at, dedup_key, endpoint, format, auth_scheme, auth_principal, \
-               request_id, event_id, source, event_type, subject, event_time, family, call_id, \
-               server_call_id, correlation_id, operation_context, result_code, result_sub_code, \
-               result_message, sequence_number, raw, ord) \
+               request_id, event_id, event_type, call_id, correlation_id, operation_context, \
+               raw, ord) \
              WHERE dedup_key IN (SELECT dedup_key FROM claimed) \
              ORDER BY ord \
              RETURNING dedup_key, call_id, event_seq), \
            queued AS ( \
              INSERT INTO projection_queue (call_ids, event_seqs, owner) \
-             SELECT array_agg(DISTINCT call_id ORDER BY call_id), array_agg(event_seq), $25 \
+             SELECT array_agg(DISTINCT call_id ORDER BY call_id), array_agg(event_seq), $16 \
              FROM stored \
              WHERE call_id IS NOT NULL HAVING count(*) > 0) \
          SELECT dedup_key, event_seq FROM stored",
@@ -293,19 +270,10 @@ impl<'a> EventColumns<'a> {
         .bind(self.auth_principal)
         .bind(self.request_id)
         .bind(self.event_id)
-        .bind(self.source)
         .bind(self.event_type)
-        .bind(self.subject)
-        .bind(self.event_time)
-        .bind(self.family)
         .bind(self.call_id)
-        .bind(self.server_call_id)
         .bind(self.correlation_id)
         .bind(self.operation_context)
-        .bind(self.result_code)
-        .bind(self.result_sub_code)
-        .bind(self.result_message)
-        .bind(self.sequence_number)
         .bind(self.raw)
         .bind(keys)
         .bind(times)

@@ -390,37 +390,29 @@ async fn rows(pool: &PgPool, call: &str) -> Rows {
     .unwrap();
     assert!(!stale, "last_event_seq of {call}");
     // Each tone row points at the event it came from.
-    type ToneSource = (
-        Option<i64>,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-    );
+    type ToneSource = (Option<i64>, Option<String>, Option<String>, Option<String>);
     let sources: Vec<ToneSource> = sqlx::query_as(
-        "SELECT t.sequence_id, e.call_id, e.family, e.format, e.raw \
+        "SELECT t.sequence_id, e.call_id, e.format, e.raw \
          FROM dtmf_tones t LEFT JOIN events e ON e.event_seq = t.event_seq WHERE t.call_id = $1",
     )
     .bind(call)
     .fetch_all(pool)
     .await
     .unwrap();
-    for (sequence_id, event_call, family, format, raw) in sources {
+    for (sequence_id, event_call, format, raw) in sources {
         assert_eq!(
             event_call.as_deref(),
             Some(call),
             "dtmf_tones.event_seq of {call}"
         );
+        let kind =
+            calltrail::events::stored_kind(&format.unwrap_or_default(), &raw.unwrap_or_default());
         assert_eq!(
-            family.as_deref(),
-            Some("dtmf_tone"),
+            kind.family().as_str(),
+            "dtmf_tone",
             "dtmf_tones.event_seq of {call}"
         );
-        let details = serde_json::to_value(calltrail::events::stored_kind(
-            &format.unwrap_or_default(),
-            &raw.unwrap_or_default(),
-        ))
-        .unwrap();
+        let details = serde_json::to_value(kind).unwrap();
         assert_eq!(
             details["sequence_id"].as_i64(),
             sequence_id,

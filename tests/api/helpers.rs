@@ -183,3 +183,19 @@ pub async fn error_code(response: reqwest::Response) -> (u16, String, String) {
         .to_owned();
     (status, code, message)
 }
+
+/// The stored events `filter` (SQL after `FROM events`, e.g. a `WHERE`) selects, in order of
+/// insertion, read as calltrail reads them: the envelope, the result and the typed details derived
+/// from the raw element, which is beside them.
+pub async fn stored_events(
+    pool: &PgPool,
+    filter: &str,
+) -> Vec<calltrail::api::events::EventWithRaw> {
+    let columns = calltrail::api::events::EVENT_COLUMNS;
+    sqlx::query_as(&format!(
+        "SELECT {columns} FROM events {filter} ORDER BY event_seq"
+    ))
+    .fetch_all(pool)
+    .await
+    .expect("stored events")
+}

@@ -2,11 +2,11 @@
 //! calltrail's, which answers the validation handshake and stores the event), and the application
 //! answers, rejects or redirects them through the GA routes.
 
-use calltrail::events::stored_kind;
 use serde_json::{json, Value};
 
 use super::ga::{ga, phone, wait_event};
 use super::*;
+use crate::helpers::stored_events;
 
 async fn announce(emu: &Emu, body: &Value) -> (u16, Value) {
     let response = emu
@@ -32,18 +32,17 @@ async fn an_incoming_call_reaches_event_grid_and_is_answered_rejected_or_redirec
     assert_eq!(incoming["endpointStatus"], 200);
     let context = incoming["incomingCallContext"].as_str().unwrap().to_owned();
     // calltrail validated the subscription and stored the event as Event Grid sent it.
-    let stored: Vec<(String, Option<String>, String, String)> = sqlx::query_as(
-        "SELECT family, server_call_id, format, raw FROM events WHERE family = 'incoming_call'",
-    )
-    .fetch_all(&app.pool)
-    .await
-    .unwrap();
-    // The typed details, derived from the stored element as every reader derives them.
-    let stored: Vec<_> = stored
+    let stored: Vec<_> = stored_events(&app.pool, "")
+        .await
         .into_iter()
-        .map(|(family, server, format, raw)| {
-            let details = serde_json::to_value(stored_kind(&format, &raw)).unwrap();
-            (family, server, details, raw)
+        .filter(|s| s.event.family == "incoming_call")
+        .map(|s| {
+            (
+                s.event.family,
+                s.event.server_call_id,
+                s.event.details,
+                s.raw,
+            )
         })
         .collect();
     assert_eq!(stored.len(), 1);

@@ -198,11 +198,12 @@ async fn sdk_drives_the_emulator(program: &str, script: &str, prefix: &str) {
 
     // The incoming calls: both announced to calltrail's Event Grid endpoint and stored there; the
     // one answered through the SDK was called back, its callbacks stored under the emulator's JWT.
-    let incoming: i64 =
-        sqlx::query_scalar("SELECT count(*) FROM events WHERE family = 'incoming_call'")
-            .fetch_one(&app.pool)
-            .await
-            .unwrap();
+    let incoming: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM events WHERE event_type = 'Microsoft.Communication.IncomingCall'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
     assert_eq!(incoming, 2);
     let summary = report(&app, &format!("/api/v1/calls/{answered}")).await;
     assert_eq!(summary["outcome"], "completed", "{summary:#}");

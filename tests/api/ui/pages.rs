@@ -52,11 +52,13 @@ async fn the_call_page_draws_a_lane_per_participant_a_mark_per_tone_and_links_ev
     let links = hrefs(svg, "/ui/events/");
     assert!(links.len() >= 12, "{links:?}");
     let stored: Vec<(i64, String, Option<chrono::DateTime<chrono::Utc>>)> =
-        sqlx::query_as("SELECT event_seq, event_type, event_time FROM events WHERE call_id = $1")
-            .bind(call)
-            .fetch_all(&app.pool)
+        stored_events(&app.pool, "")
             .await
-            .unwrap();
+            .into_iter()
+            .map(|s| s.event)
+            .filter(|e| e.call_id.as_deref() == Some(call))
+            .map(|e| (e.event_seq, e.event_type, e.event_time))
+            .collect();
     let mut times = Vec::new();
     for link in &links {
         let seq: i64 = link.trim_start_matches("/ui/events/").parse().unwrap();
