@@ -39,7 +39,10 @@ pub async fn check(
     let mut unreadable = 0u64;
     {
         let mut stream = sqlx::query_as::<_, (Option<String>, Option<String>)>(
-            "SELECT event_id, subject FROM events WHERE event_seq > $1",
+            // The subject is not stored: it is read from the raw element, only for the events
+            // without an id (A1), whose token it carries.
+            "SELECT event_id, CASE WHEN event_id IS NULL THEN raw::jsonb ->> 'subject' END \
+             FROM events WHERE event_seq > $1",
         )
         .bind(after_seq)
         .fetch(&mut conn);
