@@ -231,6 +231,9 @@ pub struct EventFilter {
 
 /// The filter's conditions on `events`, binding `$1`..`$9`.
 ///
+/// The type is looked up by its hash, which is what its index holds (`…20261205200002`), and then
+/// compared itself: two types with one hash are told apart.
+///
 /// The correlation id and the operation context are not indexed per event: an event with a call
 /// id is looked for among the calls whose filter keys hold the value (kept by the projector, see
 /// `store::filter_key`) and the calls still queued for the projector, through the call's index;
@@ -238,7 +241,7 @@ pub struct EventFilter {
 /// checked, so the answer is exact however far behind the projector is.
 pub const EVENT_FILTER_SQL: &str = "($1::timestamptz IS NULL OR received_at >= $1) \
      AND ($2::timestamptz IS NULL OR received_at < $2) \
-     AND ($3::text IS NULL OR event_type = $3) \
+     AND ($3::text IS NULL OR (hashtext(event_type) = hashtext($3) AND event_type = $3)) \
      AND ($4::text IS NULL OR call_id = $4) \
      AND ($5::text IS NULL OR (correlation_id = $5 AND (call_id IS NULL OR call_id = ANY(ARRAY( \
        SELECT call_id FROM call_filter_keys WHERE key = calltrail_filter_key('c', $5) \
