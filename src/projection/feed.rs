@@ -19,7 +19,7 @@ use tokio::sync::Notify;
 use crate::events::CallId;
 use crate::events::ParsedEvent;
 use crate::projection::model::CallEvent;
-use crate::store::event_log::{as_stored, Delivery};
+use crate::store::event_log::Delivery;
 
 /// An event not taken within this long was most likely projected by another instance (which read
 /// it from the event log): it is dropped. Projection lag is well under a second at full load.
@@ -155,25 +155,10 @@ pub fn committed(
     event_seq: i64,
     details: String,
 ) -> Option<(CallId, CallEvent)> {
-    let common = &event.common;
-    let call_id = common.call_id.clone()?;
-    let result = common.result.as_ref();
+    let call_id = event.common.call_id.clone()?;
     Some((
         call_id,
-        CallEvent {
-            event_seq,
-            received_at: as_stored(delivery.received_at),
-            event_time: event.event_time.map(as_stored),
-            details,
-            sequence_number: common.sequence_number,
-            result_code: result.and_then(|r| r.code),
-            result_sub_code: result.and_then(|r| r.sub_code),
-            result_message: result.and_then(|r| r.message.clone()),
-            operation_context: common.operation_context.clone(),
-            server_call_id: common.server_call_id.clone(),
-            correlation_id: common.correlation_id.clone(),
-            dedup_key: event.dedup_key,
-        },
+        CallEvent::of(event, event_seq, delivery.received_at, details),
     ))
 }
 

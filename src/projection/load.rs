@@ -10,7 +10,6 @@ use sqlx::{PgConnection, Postgres, Row, Transaction};
 use crate::events::{stored_event, CallId, EventKind};
 use crate::projection::fold::Fold;
 use crate::projection::model::CallEvent;
-use crate::store::event_log::as_stored;
 
 /// What a pass took from the queue.
 #[derive(Debug, Default)]
@@ -169,28 +168,36 @@ fn by_call(rows: Vec<PgRow>) -> Result<BTreeMap<CallId, Vec<CallEvent>>, sqlx::E
     let mut by_call: BTreeMap<CallId, Vec<CallEvent>> = BTreeMap::new();
     for row in rows {
         let call_id: CallId = row.try_get(0)?;
-        let parsed = stored_event(row.try_get(3)?, row.try_get(4)?);
-        let (kind, event_time, common) = match &parsed {
-            Some(e) => (&e.kind, e.event_time, Some(&e.common)),
-            None => (&EventKind::Unknown, None, None),
+        let event_seq = row.try_get(1)?;
+        let received_at = row.try_get(2)?;
+        let mut event = match stored_event(row.try_get(3)?, row.try_get(4)?) {
+            Some(parsed) => {
+                let details = serde_json::to_string(&parsed.kind)
+                    .map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
+                CallEvent::of(&parsed, event_seq, received_at, details)
+            }
+            // An element that no longer parses: only what the row's own columns hold.
+            None => CallEvent {
+                event_seq,
+                received_at,
+                event_time: None,
+                details: serde_json::to_string(&EventKind::Unknown)
+                    .map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
+                sequence_number: None,
+                result_code: None,
+                result_sub_code: None,
+                result_message: None,
+                operation_context: None,
+                server_call_id: None,
+                correlation_id: None,
+                dedup_key: row.try_get(7)?,
+            },
         };
-        let details = serde_json::to_string(kind).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
-        let result = common.and_then(|c| c.result.as_ref());
-        by_call.entry(call_id).or_default().push(CallEvent {
-            event_seq: row.try_get(1)?,
-            received_at: row.try_get(2)?,
-            // As the event log kept it when it stored the column, and as the writers hand it over.
-            event_time: event_time.map(as_stored),
-            details,
-            sequence_number: common.and_then(|c| c.sequence_number),
-            result_code: result.and_then(|r| r.code),
-            result_sub_code: result.and_then(|r| r.sub_code),
-            result_message: result.and_then(|r| r.message.clone()),
-            operation_context: row.try_get(5)?,
-            server_call_id: common.and_then(|c| c.server_call_id.clone()),
-            correlation_id: row.try_get(6)?,
-            dedup_key: row.try_get(7)?,
-        });
+        // The stored columns, as the audit log's filters and the call's index read them.
+        event.operation_context = row.try_get(5)?;
+        event.correlation_id = row.try_get(6)?;
+        event.dedup_key = row.try_get(7)?;
+        by_call.entry(call_id).or_default().push(event);
     }
     Ok(by_call)
 }

@@ -8,8 +8,9 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::events::CallId;
+use crate::events::{CallId, ParsedEvent};
 use crate::events::{Identifier, IdentifierKind};
+use crate::store::event_log::as_stored;
 use crate::store::DedupKey;
 
 /// One stored event of a call: the columns of `events` the model reads.
@@ -33,6 +34,33 @@ pub struct CallEvent {
 }
 
 impl CallEvent {
+    /// An event as the model reads it, from its parse (`details` is its serialised kind): what the
+    /// writers hand over and what the projector derives from a stored element alike. Times are cut
+    /// to the microsecond as the event log keeps them.
+    pub(crate) fn of(
+        event: &ParsedEvent,
+        event_seq: i64,
+        received_at: DateTime<Utc>,
+        details: String,
+    ) -> CallEvent {
+        let common = &event.common;
+        let result = common.result.as_ref();
+        CallEvent {
+            event_seq,
+            received_at: as_stored(received_at),
+            event_time: event.event_time.map(as_stored),
+            details,
+            sequence_number: common.sequence_number,
+            result_code: result.and_then(|r| r.code),
+            result_sub_code: result.and_then(|r| r.sub_code),
+            result_message: result.and_then(|r| r.message.clone()),
+            operation_context: common.operation_context.clone(),
+            server_call_id: common.server_call_id.clone(),
+            correlation_id: common.correlation_id.clone(),
+            dedup_key: event.dedup_key,
+        }
+    }
+
     /// When it happened by the sender's clock; the receipt time only when the sender gave none.
     pub(crate) fn effective_time(&self) -> DateTime<Utc> {
         self.event_time.unwrap_or(self.received_at)
