@@ -69,7 +69,7 @@ async fn event_grid_schema_events_are_stored() {
         .post_eventgrid(body.to_string(), &[("aeg-event-type", "Notification")])
         .await;
     assert_eq!(response.status(), 200);
-    let rows: Vec<_> = stored_events(&app.pool, "")
+    let rows: Vec<_> = stored_events(&app.pool)
         .await
         .into_iter()
         .map(|s| {

@@ -33,8 +33,8 @@ pub fn url_for_database(name: &str) -> String {
 
 static LOGGING: OnceLock<()> = OnceLock::new();
 
-/// Settings every test starts from: query-secret auth with two secrets, a small pool.
-/// The test settings. A connection may wait up to 5 s (2 s in production): the suite shares two
+/// Settings every test starts from: query-secret auth with two secrets, a small pool. A
+/// connection may wait up to 5 s (2 s in production): the suite shares two
 /// cores with its own PostgreSQL, browsers and SDK processes, and a connection opened in a busy
 /// moment took longer than 2 s. Tests of what a timeout does set their own.
 pub fn test_settings() -> Settings {
@@ -184,18 +184,12 @@ pub async fn error_code(response: reqwest::Response) -> (u16, String, String) {
     (status, code, message)
 }
 
-/// The stored events `filter` (SQL after `FROM events`, e.g. a `WHERE`) selects, in order of
-/// insertion, read as calltrail reads them: the envelope, the result and the typed details derived
-/// from the raw element, which is beside them.
-pub async fn stored_events(
-    pool: &PgPool,
-    filter: &str,
-) -> Vec<calltrail::api::events::EventWithRaw> {
+/// Every stored event, in order of insertion, read as calltrail reads them: the envelope, the
+/// result and the typed details derived from the raw element, which is beside them.
+pub async fn stored_events(pool: &PgPool) -> Vec<calltrail::api::events::EventWithRaw> {
     let columns = calltrail::api::events::EVENT_COLUMNS;
-    sqlx::query_as(&format!(
-        "SELECT {columns} FROM events {filter} ORDER BY event_seq"
-    ))
-    .fetch_all(pool)
-    .await
-    .expect("stored events")
+    sqlx::query_as(&format!("SELECT {columns} FROM events ORDER BY event_seq"))
+        .fetch_all(pool)
+        .await
+        .expect("stored events")
 }

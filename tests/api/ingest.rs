@@ -27,7 +27,7 @@ struct Row {
 }
 
 async fn rows(app: &TestApp) -> Vec<Row> {
-    stored_events(&app.pool, "")
+    stored_events(&app.pool)
         .await
         .into_iter()
         .map(|stored| {

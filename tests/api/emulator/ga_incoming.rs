@@ -32,7 +32,7 @@ async fn an_incoming_call_reaches_event_grid_and_is_answered_rejected_or_redirec
     assert_eq!(incoming["endpointStatus"], 200);
     let context = incoming["incomingCallContext"].as_str().unwrap().to_owned();
     // calltrail validated the subscription and stored the event as Event Grid sent it.
-    let stored: Vec<_> = stored_events(&app.pool, "")
+    let stored: Vec<_> = stored_events(&app.pool)
         .await
         .into_iter()
         .filter(|s| s.event.family == "incoming_call")

@@ -52,7 +52,7 @@ async fn the_call_page_draws_a_lane_per_participant_a_mark_per_tone_and_links_ev
     let links = hrefs(svg, "/ui/events/");
     assert!(links.len() >= 12, "{links:?}");
     let stored: Vec<(i64, String, Option<chrono::DateTime<chrono::Utc>>)> =
-        stored_events(&app.pool, "")
+        stored_events(&app.pool)
             .await
             .into_iter()
             .map(|s| s.event)
